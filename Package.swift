@@ -1,0 +1,50 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Retain: transaction logs -> churn forecast -> retention plan.
+// One library per stage concern; C libraries behind system-library targets;
+// the `retain` executable is a thin ArgumentParser layer over `Pipeline`.
+let package = Package(
+    name: "Retain",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "retain", targets: ["retain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, liblapacke-dev, zlib1g-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke",
+                       providers: [.apt(["liblapacke-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // Safe Swift layer over BLAS/LAPACK: the only code that touches their pointers.
+        .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
+        // Byte-level I/O shared by every stage: hashing, buffered and atomic files, CSV writing.
+        .target(name: "RetainIO"),
+        // Reading transaction logs into the compact ledger.
+        .target(name: "Ledger", dependencies: ["RetainIO", "CZlib"]),
+        // Synthetic transaction logs (`retain generate`).
+        .target(name: "Synth", dependencies: ["RetainIO"]),
+        // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
+        .target(name: "Pipeline", dependencies: ["Ledger", "RetainIO"]),
+        .executableTarget(name: "retain", dependencies: [
+            "Pipeline", "Synth", "Ledger", "RetainIO",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Shared test helpers: tolerances, temporary folders, running the built binary.
+        .target(name: "RetainTestSupport", dependencies: ["RetainIO"], path: "Tests/RetainTestSupport"),
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg", "RetainTestSupport"]),
+        .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Ledger", "RetainTestSupport"]),
+        // Runs the built `retain` binary on real files; depends on it so `swift test` builds it.
+        .testTarget(name: "EndToEndTests", dependencies: ["retain", "Synth", "Ledger", "RetainTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

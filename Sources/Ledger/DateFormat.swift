@@ -1,0 +1,125 @@
+/// A compiled date pattern, parsed on bytes without allocation.
+///
+/// Pattern letters follow the Unicode/Java convention people already write:
+/// `yyyy` year, `MM`/`M` month, `dd`/`d` day, `HH` hour, `mm` minute, `ss` second,
+/// `S...` fraction of a second; anything else (or text in single quotes) must appear
+/// literally. The special pattern `iso8601` accepts `YYYY-MM-DD` optionally followed by
+/// `T` or a space and a time with optional fraction and zone. Only the calendar date is
+/// kept: a transaction's day is the day as written in the log, whatever its zone.
+public struct DateFormat: Sendable, Equatable {
+    enum Op: Sendable, Equatable {
+        case year4, month2, day2, month12, day12, hour2, minute2, second2, fraction
+        case literal(UInt8)
+        case isoRest
+    }
+
+    public let pattern: String
+    let ops: [Op]
+
+    public static let iso = DateFormat(compiled: "yyyy-MM-dd", ops: [.year4, .literal(45), .month2, .literal(45), .day2])
+
+    private init(compiled pattern: String, ops: [Op]) { self.pattern = pattern; self.ops = ops }
+
+    /// Compiles a pattern; `nil` when it has no year, month and day.
+    public init?(pattern: String) {
+        self.pattern = pattern
+        if pattern.lowercased() == "iso8601" || pattern.lowercased() == "iso" {
+            ops = [.year4, .literal(45), .month2, .literal(45), .day2, .isoRest]
+            return
+        }
+        var ops: [Op] = []
+        let chars = Array(pattern.utf8)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            var run = 1
+            while i + run < chars.count && chars[i + run] == c { run += 1 }
+            switch (c, run) {
+            case (UInt8(ascii: "y"), 4): ops.append(.year4)
+            case (UInt8(ascii: "M"), 2): ops.append(.month2)
+            case (UInt8(ascii: "M"), 1): ops.append(.month12)
+            case (UInt8(ascii: "d"), 2): ops.append(.day2)
+            case (UInt8(ascii: "d"), 1): ops.append(.day12)
+            case (UInt8(ascii: "H"), 2): ops.append(.hour2)
+            case (UInt8(ascii: "m"), 2): ops.append(.minute2)
+            case (UInt8(ascii: "s"), 2): ops.append(.second2)
+            case (UInt8(ascii: "S"), _): ops.append(.fraction)
+            case (UInt8(ascii: "'"), _):
+                var j = i + 1
+                while j < chars.count && chars[j] != UInt8(ascii: "'") { ops.append(.literal(chars[j])); j += 1 }
+                guard j < chars.count else { return nil }
+                i = j + 1
+                continue
+            case (let ch, _) where (ch >= 0x41 && ch <= 0x5A) || (ch >= 0x61 && ch <= 0x7A):
+                return nil  // an unknown pattern letter (e.g. `yy`, `MMM`) is an error, not a literal
+            default:
+                for _ in 0..<run { ops.append(.literal(c)) }
+            }
+            i += run
+        }
+        let has = { (o: Op) in ops.contains(o) }
+        guard has(.year4), has(.month2) || has(.month12), has(.day2) || has(.day12) else { return nil }
+        self.ops = ops
+    }
+
+    @inline(__always) private static func digit(_ p: UnsafeRawPointer, _ i: Int) -> Int? {
+        let v = Int(p.load(fromByteOffset: i, as: UInt8.self)) &- 48
+        return (v >= 0 && v <= 9) ? v : nil
+    }
+
+    /// Day number of the text at `p`, or `nil` when it does not match or names no real day.
+    @inline(__always)
+    public func parse(_ p: UnsafeRawPointer, count n: Int) -> Int32? {
+        var i = 0
+        var y = 0, m = 0, d = 0
+        func fixed(_ width: Int, _ limit: Int) -> Int? {
+            guard i + width <= n else { return nil }
+            var v = 0
+            for k in 0..<width { guard let dg = Self.digit(p, i + k) else { return nil }; v = v * 10 + dg }
+            i += width
+            return v <= limit ? v : nil
+        }
+        func oneOrTwo() -> Int? {
+            guard i < n, let a = Self.digit(p, i) else { return nil }
+            i += 1
+            if i < n, let b = Self.digit(p, i) { i += 1; return a * 10 + b }
+            return a
+        }
+        for op in ops {
+            switch op {
+            case .year4: guard let v = fixed(4, 9999) else { return nil }; y = v
+            case .month2: guard let v = fixed(2, 12) else { return nil }; m = v
+            case .day2: guard let v = fixed(2, 31) else { return nil }; d = v
+            case .month12: guard let v = oneOrTwo() else { return nil }; m = v
+            case .day12: guard let v = oneOrTwo() else { return nil }; d = v
+            case .hour2: guard fixed(2, 23) != nil else { return nil }
+            case .minute2: guard fixed(2, 59) != nil else { return nil }
+            case .second2: guard fixed(2, 60) != nil else { return nil }
+            case .fraction:
+                let start = i
+                while i < n, Self.digit(p, i) != nil { i += 1 }
+                guard i > start else { return nil }
+            case .literal(let c):
+                guard i < n, p.load(fromByteOffset: i, as: UInt8.self) == c else { return nil }
+                i += 1
+            case .isoRest:
+                guard i < n else { break }
+                let sep = p.load(fromByteOffset: i, as: UInt8.self)
+                guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: " ") else { return nil }
+                i += 1
+                // HH:mm[:ss[.fff]][Z|±hh[:mm]]
+                guard fixed(2, 23) != nil, i < n, p.load(fromByteOffset: i, as: UInt8.self) == 58 else { return nil }
+                i += 1
+                guard fixed(2, 59) != nil else { return nil }
+                while i < n {
+                    let c = p.load(fromByteOffset: i, as: UInt8.self)
+                    let ok = (c >= 48 && c <= 57) || c == 58 || c == 46 || c == 43 || c == 45 || c == UInt8(ascii: "Z")
+                    guard ok else { return nil }
+                    i += 1
+                }
+            }
+        }
+        guard i == n else { return nil }
+        return CivilDate.day(year: y, month: m, day: d)
+    }
+}

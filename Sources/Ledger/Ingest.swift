@@ -1,0 +1,422 @@
+import Dispatch
+import RetainIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What reading one input file produced.
+public struct PartSummary: Sendable, Codable, Equatable {
+    /// Data rows read (header and blank lines excluded): accepted + rejected.
+    public var rowsRead: Int
+    public var rowsAccepted: Int
+    public var rowsRejected: Int
+    public var blankLines: Int
+    public var physicalLines: Int
+    public var customers: Int
+    public var firstDay: Int32?
+    public var lastDay: Int32?
+    public var rejectsByReason: [String: Int]
+    /// XXH64 of the file's bytes as stored (compressed bytes for `.gz`).
+    public var contentHash: String
+    public var inputBytes: UInt64
+    public var partBytes: Int
+    public var columns: UInt32
+}
+
+/// Reads one transaction log into a ledger part (see `LedgerFormat`), validating every row.
+///
+/// Two passes per block, each split over both cores:
+/// 1. each worker parses half of the block's lines into typed columns (`RowParser`);
+/// 2. each worker takes the rows whose customer-id hash falls in its half of the hash
+///    space, maps the id to a dense slot and checks order lines for duplicates.
+/// Partitioning pass 2 by hash means the workers never share a table, each table holds
+/// half the customers, and duplicates (same customer, hence same worker) are always seen
+/// by one worker. Memory: the tables plus one block, never the whole file.
+public struct Ingestor {
+    public let format: InputFormat
+    /// Block size; large enough that per-block synchronisation is noise.
+    public var blockBytes = 16 << 20
+    /// Blocks below this are parsed on one core (thread hand-off costs more than it saves).
+    public var parallelThreshold = 1 << 18
+
+    public init(format: InputFormat) { self.format = format }
+
+    /// Reads `inputPath`, writes the part to `partPath` and the rejected rows
+    /// (`line,reason,raw,detail`) to `rejectsPath`. Both are written whole or not at all.
+    public func ingest(inputPath: String, partPath: String, rejectsPath: String) throws -> PartSummary {
+        let source = try InputSource(path: inputPath)
+        var summary: PartSummary? = nil
+        try AtomicFile.write(rejectsPath) { rejectOut in
+            let sink = RejectSink(out: rejectOut)
+            try AtomicFile.write(partPath) { partOut in
+                summary = try run(source: source, part: partOut, rejects: sink)
+            }
+        }
+        guard let summary else { throw LedgerError.cannotWrite(path: partPath, reason: "no summary") }
+        return summary
+    }
+
+    private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink) throws -> PartSummary {
+        let path = source.path
+        var capacity = blockBytes
+        var block = UnsafeMutableRawPointer.allocate(byteCount: capacity + 1, alignment: 64)
+        defer { block.deallocate() }
+        let batches = [Batch(), Batch()]
+        let tables = [CustomerTable(), CustomerTable()]
+        let orderSets = [OrderLineSet(), OrderLineSet()]
+        let channels = ChannelTable()
+        var parser: RowParser? = nil
+        var columns = LedgerFormat.Columns(roles: format.columns.keys)
+
+        // Header of the part; the column mask is final once the mapping is known.
+        var header = [UInt8](repeating: 0, count: LedgerFormat.headerSize)
+        header.withUnsafeMutableBytes { h in
+            h.storeBytes(of: LedgerFormat.magic.littleEndian, as: UInt64.self)
+            h.storeBytes(of: LedgerFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
+            h.storeBytes(of: columns.rawValue.littleEndian, toByteOffset: 12, as: UInt32.self)
+        }
+        try header.withUnsafeBytes { try out.append($0) }
+
+        var filled = 0
+        var eof = false
+        var linesBefore = 0
+        var rowsAccepted = 0, rowsRejected = 0, blankLines = 0, chunks = 0
+        var minDay = Int32.max, maxDay = Int32.min
+
+        while true {
+            if !eof && filled < capacity {
+                let n = try source.read(into: block + filled, count: capacity - filled)
+                if n == 0 { eof = true }
+                filled += n
+            }
+            if filled == 0 && eof { break }
+            // Cut at the last newline; the tail waits for the next block.
+            var end = filled
+            if !eof {
+                guard let nl = lastNewline(block, filled) else {
+                    // One line longer than the block: grow (a line is never split).
+                    guard capacity < 1 << 30 else {
+                        throw LedgerError.inputMismatch(path: path, line: linesBefore + 1, reason: "a line is longer than 1 GiB; is this a text log?")
+                    }
+                    let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2 + 1, alignment: 64)
+                    bigger.copyMemory(from: block, byteCount: filled)
+                    block.deallocate()
+                    block = bigger
+                    capacity *= 2
+                    continue
+                }
+                end = UnsafeRawPointer(block).distance(to: UnsafeRawPointer(nl)) + 1
+            }
+            var start = 0
+            if parser == nil {
+                let (p, consumed) = try makeParser(block: block, end: end, path: path)
+                parser = p
+                start = consumed
+                linesBefore = consumed > 0 ? 1 : 0
+                // Optional columns the mapping did not find are dropped from the mask.
+                columns = LedgerFormat.Columns(roles: format.columns.keys)
+            }
+            guard let parser else { break }
+
+            // Pass 1: parse halves in parallel.
+            for b in batches { b.reset() }
+            let total = end - start
+            var split = end
+            if total >= parallelThreshold {
+                let mid = start + total / 2
+                if let nl = memchr(block + mid, 0x0A, end - mid) {
+                    split = UnsafeRawPointer(block).distance(to: UnsafeRawPointer(nl)) + 1
+                }
+            }
+            let ranges = [(start, split), (split, end)]
+            let blockRef = UnsafeSendable(block)
+            let workers = split < end ? 2 : 1
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                parser.parse(block: blockRef.value, from: ranges[w].0, to: ranges[w].1, into: batches[w])
+            }
+
+            // Pass 2: customers and duplicates, partitioned by the id hash's top bit.
+            // The shared columns are sized here, before the workers write disjoint rows.
+            let hasOrder = parser.hasOrder
+            for b in batches { b.slot.resize(b.count); b.keep.resize(b.count) }
+            DispatchQueue.concurrentPerform(iterations: 2) { w in
+                let table = tables[w], seen = orderSets[w]
+                let base = UnsafeRawPointer(blockRef.value)
+                for b in batches {
+                    let n = b.count
+                    let hashes = b.customerHash.base
+                    for i in 0..<n where Int(hashes[i] >> 63) == w {
+                        let at = b.customerAt[i]
+                        let local = table.index(of: b.textPointer(block: base, at: at), count: Int(b.customerLength[i]), hash: hashes[i])
+                        let slot = local &* 2 &+ UInt32(w)
+                        b.slot[i] = slot
+                        b.keep[i] = hasOrder ? seen.insert(hash: b.lineHash[i], customer: slot, day: b.day[i]) : true
+                    }
+                }
+            }
+            if parser.hasChannel {
+                for b in batches {
+                    b.channel.resize(b.count)
+                    for i in 0..<b.count {
+                        let at = b.channelAt[i]
+                        b.channel[i] = channels.code(of: b.textPointer(block: UnsafeRawPointer(block), at: at), count: Int(b.channelLength[i]))
+                    }
+                }
+            }
+
+            // Rejects and chunks, in file order.
+            var lineBase = linesBefore
+            for (w, b) in batches.enumerated() where w < workers {
+                for r in b.rejects {
+                    try rejects.add(line: lineBase + Int(r.line), reason: r.reason,
+                                    raw: UnsafeRawBufferPointer(start: block + Int(r.start), count: Int(r.length)), detail: r.detail)
+                }
+                var kept = 0
+                for i in 0..<b.count {
+                    if b.keep[i] { kept += 1; continue }
+                    try rejects.add(line: lineBase + Int(b.localLine[i]), reason: .duplicateLine,
+                                    raw: UnsafeRawBufferPointer(start: block + Int(b.lineStart[i]), count: Int(b.lineLength[i])),
+                                    detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
+                }
+                rowsRejected += b.rejects.count + (b.count - kept)
+                rowsAccepted += kept
+                blankLines += b.blankLines
+                if kept < b.count { compact(b) }
+                if b.count > 0 {
+                    try writeChunk(b, columns: columns, to: out)
+                    chunks += 1
+                    minDay = min(minDay, b.minDay)
+                    maxDay = max(maxDay, b.maxDay)
+                }
+                lineBase += b.lines
+            }
+            linesBefore = lineBase
+
+            // Keep the unparsed tail.
+            let tail = filled - end
+            if tail > 0 { block.copyMemory(from: block + end, byteCount: tail) }
+            filled = tail
+            if eof && filled == 0 { break }
+        }
+
+        // Dictionary: slot s belongs to worker s & 1, local index s >> 1.
+        let dictOffset = out.bytesWritten
+        let slots = 2 * max(tables[0].count, tables[1].count)
+        var offsets = [UInt32](repeating: 0, count: slots + 1)
+        var arenaBytes = 0
+        for s in 0..<slots {
+            let t = tables[s & 1], local = s >> 1
+            if local < t.count { arenaBytes += Int(t.offsets[local + 1] - t.offsets[local]) }
+            offsets[s + 1] = UInt32(arenaBytes)
+        }
+        try out.append(value: LedgerFormat.dictTag.littleEndian)
+        try out.append(value: UInt32(slots).littleEndian)
+        try out.append(value: UInt64(arenaBytes).littleEndian)
+        try out.append(value: UInt64(0))
+        try offsets.withUnsafeBufferPointer { try out.append(contentsOf: $0) }
+        for s in 0..<slots {
+            let t = tables[s & 1], local = s >> 1
+            guard local < t.count else { continue }
+            let a = Int(t.offsets[local]), e = Int(t.offsets[local + 1])
+            try t.arena.withUnsafeBytes { try out.append(UnsafeRawBufferPointer(rebasing: $0[a..<e])) }
+        }
+        try pad(out)
+
+        let chanOffset = out.bytesWritten
+        try channels.write(to: out)
+        try pad(out)
+
+        // Footer; the checksum covers every byte before it.
+        try out.append(value: LedgerFormat.footTag.littleEndian)
+        try out.append(value: UInt32(0))
+        try out.append(value: UInt64(rowsAccepted).littleEndian)
+        try out.append(value: UInt64(chunks).littleEndian)
+        try out.append(value: UInt64(dictOffset).littleEndian)
+        try out.append(value: UInt64(chanOffset).littleEndian)
+        try out.append(value: (rowsAccepted > 0 ? minDay : 0).littleEndian)
+        try out.append(value: (rowsAccepted > 0 ? maxDay : -1).littleEndian)
+        try out.append(value: source.contentHash.littleEndian)
+        try out.append(value: out.hasher.finish().littleEndian)
+        try out.append(value: LedgerFormat.magic.littleEndian)
+
+        var byReason: [String: Int] = [:]
+        for (k, v) in rejects.counts { byReason[k.rawValue] = v }
+        return PartSummary(
+            rowsRead: rowsAccepted + rowsRejected, rowsAccepted: rowsAccepted, rowsRejected: rowsRejected,
+            blankLines: blankLines, physicalLines: linesBefore, customers: tables[0].count + tables[1].count,
+            firstDay: rowsAccepted > 0 ? minDay : nil, lastDay: rowsAccepted > 0 ? maxDay : nil,
+            rejectsByReason: byReason, contentHash: XXH64.hex(source.contentHash), inputBytes: source.rawBytes,
+            partBytes: out.bytesWritten, columns: columns.rawValue)
+    }
+
+    /// Resolves the column mapping against the header (or positions) and returns the
+    /// parser plus how many bytes the header took.
+    private func makeParser(block: UnsafeMutableRawPointer, end: Int, path: String) throws -> (RowParser, Int) {
+        var positions: [Role: Int] = [:]
+        var fieldCount: Int? = nil
+        var consumed = 0
+        if format.hasHeader {
+            var lineEnd = end
+            if let nl = memchr(block, 0x0A, end) { lineEnd = UnsafeRawPointer(block).distance(to: UnsafeRawPointer(nl)) }
+            consumed = min(lineEnd + 1, end)
+            var text = String(decoding: UnsafeRawBufferPointer(start: block, count: lineEnd), as: UTF8.self)
+            if text.hasSuffix("\r") { text.removeLast() }
+            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }  // UTF-8 byte-order mark
+            let names = HeaderLine.split(text, delimiter: format.delimiter)
+            fieldCount = names.count
+            for (role, ref) in format.columns {
+                switch ref {
+                case .position(let p):
+                    guard p >= 1 && p <= names.count else {
+                        throw LedgerError.inputMismatch(path: path, line: 1, reason: "input.columns.\(role.rawValue) = \(p), but the header has \(names.count) columns")
+                    }
+                    positions[role] = p - 1
+                case .name(let n):
+                    if let k = names.firstIndex(of: n) ?? names.firstIndex(where: { $0.lowercased() == n.lowercased() }) {
+                        positions[role] = k
+                    } else {
+                        throw LedgerError.inputMismatch(path: path, line: 1, reason:
+                            "no column named '\(n)' (pipeline key input.columns.\(role.rawValue)); the header has: \(names.joined(separator: ", "))")
+                    }
+                }
+            }
+        } else {
+            for (role, ref) in format.columns {
+                switch ref {
+                case .position(let p): positions[role] = p - 1
+                case .name(let n):
+                    throw LedgerError.inputMismatch(path: path, line: 1, reason:
+                        "input.columns.\(role.rawValue) names column '\(n)' but the input has no header; give its 1-based position")
+                }
+            }
+        }
+        return (RowParser(format: format, positions: positions, fieldCount: fieldCount, path: path), consumed)
+    }
+
+    /// Removes the rows marked as duplicates (rare), keeping order.
+    private func compact(_ b: Batch) {
+        var j = 0
+        let n = b.count
+        for i in 0..<n where b.keep[i] {
+            if i != j {
+                b.slot[j] = b.slot[i]; b.day[j] = b.day[i]; b.amount[j] = b.amount[i]
+                if b.order.count == n { b.order[j] = b.order[i] }
+                for c in b.numbers where c.count == n { c[j] = c[i] }
+                if b.channel.count == n { b.channel[j] = b.channel[i] }
+            }
+            j += 1
+        }
+        b.slot.resize(j); b.day.resize(j); b.amount.resize(j)
+        if b.order.count == n { b.order.resize(j) }
+        for c in b.numbers where c.count == n { c.resize(j) }
+        if b.channel.count == n { b.channel.resize(j) }
+    }
+
+    private func writeChunk(_ b: Batch, columns: LedgerFormat.Columns, to out: OutputBuffer) throws {
+        let n = b.count
+        try out.append(value: LedgerFormat.rowsTag.littleEndian)
+        try out.append(value: UInt32(n).littleEndian)
+        try out.append(value: columns.rawValue.littleEndian)
+        try out.append(value: UInt32(0))
+        try out.append(contentsOf: UnsafeBufferPointer(start: b.slot.base, count: n)); try pad(out)
+        try out.append(contentsOf: UnsafeBufferPointer(start: b.day.base, count: n)); try pad(out)
+        try out.append(contentsOf: UnsafeBufferPointer(start: b.amount.base, count: n))
+        if columns.contains(.order) { try out.append(contentsOf: UnsafeBufferPointer(start: b.order.base, count: n)) }
+        for (k, (col, _)) in LedgerFormat.Columns.numeric.enumerated() where columns.contains(col) {
+            try out.append(contentsOf: UnsafeBufferPointer(start: b.numbers[k].base, count: n))
+        }
+        if columns.contains(.channel) { try out.append(contentsOf: UnsafeBufferPointer(start: b.channel.base, count: n)); try pad(out) }
+    }
+
+    private func pad(_ out: OutputBuffer) throws {
+        let r = out.bytesWritten & 7
+        if r != 0 { for _ in 0..<(8 - r) { try out.append(byte: 0) } }
+    }
+}
+
+/// Splits a header line into trimmed column names.
+enum HeaderLine {
+    static func split(_ line: String, delimiter: Delimiter) -> [String] {
+        switch delimiter {
+        case .whitespace:
+            return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        case .byte(let d):
+            var names: [String] = []
+            var current = ""
+            var quoted = false
+            var chars = Array(line.unicodeScalars)[...]
+            while let c = chars.popFirst() {
+                if quoted {
+                    if c == "\"" {
+                        if chars.first == "\"" { current.unicodeScalars.append("\""); chars.removeFirst() } else { quoted = false }
+                    } else { current.unicodeScalars.append(c) }
+                } else if c == "\"" && current.isEmpty {
+                    quoted = true
+                } else if c.value == UInt32(d) {
+                    names.append(current.trimmingSpaces()); current = ""
+                } else {
+                    current.unicodeScalars.append(c)
+                }
+            }
+            names.append(current.trimmingSpaces())
+            return names
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s.removeFirst() }
+        while s.last == " " || s.last == "\t" { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// Channel names to small codes (a log has a handful of channels).
+final class ChannelTable {
+    private var hashes: [UInt64] = []
+    private var names: [[UInt8]] = []
+    private var last = -1
+
+    @inline(__always) func code(of p: UnsafeRawPointer, count n: Int) -> UInt16 {
+        let h = XXH64.hash(p, count: n)
+        if last >= 0 && hashes[last] == h { return UInt16(last) }
+        for (k, x) in hashes.enumerated() where x == h && names[k].count == n {
+            last = k
+            return UInt16(k)
+        }
+        hashes.append(h)
+        names.append(Array(UnsafeRawBufferPointer(start: p, count: n)))
+        last = names.count - 1
+        return UInt16(min(last, Int(UInt16.max)))
+    }
+
+    func write(to out: OutputBuffer) throws {
+        try out.append(value: LedgerFormat.chanTag.littleEndian)
+        try out.append(value: UInt32(names.count).littleEndian)
+        let total = names.reduce(0) { $0 + $1.count }
+        try out.append(value: UInt64(total).littleEndian)
+        try out.append(value: UInt64(0))
+        var off: UInt32 = 0
+        try out.append(value: off)
+        for n in names { off += UInt32(n.count); try out.append(value: off.littleEndian) }
+        for n in names { try n.withUnsafeBytes { try out.append($0) } }
+    }
+}
+
+/// Hands a pointer to worker closures; the workers write disjoint ranges.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}
+
+/// The last `\n` in the first `count` bytes (Glibc's `memrchr` is not imported into Swift).
+@inline(__always) func lastNewline(_ p: UnsafeMutableRawPointer, _ count: Int) -> UnsafeMutableRawPointer? {
+    var i = count - 1
+    while i >= 0 {
+        if p.load(fromByteOffset: i, as: UInt8.self) == 0x0A { return p + i }
+        i -= 1
+    }
+    return nil
+}

@@ -1,0 +1,69 @@
+/// The on-disk layout of a ledger part: the parsed rows of one input file.
+///
+/// ```
+/// header   magic "RETAINLG" | version u32 | column mask u32 | 48 bytes reserved   (64 bytes)
+/// chunks   "ROWS" | rows u32 | column mask u32 | 0 u32, then each present column,
+///          customer u32, day i32, amount f64, order u64, quantity f64, cost f64,
+///          discount f64, service cost f64, channel u16, each padded to 8 bytes
+/// dict     "DICT" | slots u32 | arena bytes u64 | 0 u64 | offsets u32[slots + 1] | bytes (padded)
+/// channels "CHAN" | count u32 | arena bytes u64 | 0 u64 | offsets u32[count + 1] | bytes (padded)
+/// footer   "FOOT" | 0 u32 | rows u64 | chunks u64 | dict offset u64 | chan offset u64
+///          | min day i32 | max day i32 | source hash u64 | checksum u64 | magic   (72 bytes)
+/// ```
+/// Little-endian. `checksum` is the XXH64 of every byte before it. Customer values are
+/// slots into the part's dictionary (an empty slot has zero length); a reader maps slots
+/// to its own dense customer numbers.
+public enum LedgerFormat {
+    public static let version: UInt32 = 1
+    static let magic: UInt64 = 0x474C_4E49_4154_4552  // "RETAINLG" little-endian
+    static let rowsTag: UInt32 = 0x5357_4F52   // "ROWS"
+    static let dictTag: UInt32 = 0x5443_4944   // "DICT"
+    static let chanTag: UInt32 = 0x4E41_4843   // "CHAN"
+    static let footTag: UInt32 = 0x544F_4F46   // "FOOT"
+    static let headerSize = 64
+    static let footerSize = 72
+
+    /// Optional columns, as bits of the column mask (customer, day, amount always present).
+    public struct Columns: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        public static let order = Columns(rawValue: 1 << 0)
+        public static let quantity = Columns(rawValue: 1 << 1)
+        public static let cost = Columns(rawValue: 1 << 2)
+        public static let discount = Columns(rawValue: 1 << 3)
+        public static let serviceCost = Columns(rawValue: 1 << 4)
+        public static let channel = Columns(rawValue: 1 << 5)
+
+        /// The optional numeric columns in storage order, with their roles.
+        public static let numeric: [(Columns, Role)] = [
+            (.quantity, .quantity), (.cost, .cost), (.discount, .discount), (.serviceCost, .serviceCost),
+        ]
+
+        public init(roles: some Sequence<Role>) {
+            var c: Columns = []
+            for r in roles {
+                switch r {
+                case .orderID: c.insert(.order)
+                case .quantity: c.insert(.quantity)
+                case .cost: c.insert(.cost)
+                case .discount: c.insert(.discount)
+                case .serviceCost: c.insert(.serviceCost)
+                case .channel: c.insert(.channel)
+                default: break
+                }
+            }
+            self = c
+        }
+
+        /// Bytes one row takes in a chunk (before padding).
+        var rowBytes: Int {
+            var n = 4 + 4 + 8
+            if contains(.order) { n += 8 }
+            n += 8 * Columns.numeric.filter { contains($0.0) }.count
+            if contains(.channel) { n += 2 }
+            return n
+        }
+    }
+
+    @inline(__always) static func padded(_ n: Int) -> Int { (n + 7) & ~7 }
+}

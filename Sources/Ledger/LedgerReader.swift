@@ -1,0 +1,227 @@
+import RetainIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One chunk of ledger rows as typed columns, valid only inside the reader's callback.
+public struct LedgerChunk {
+    public let count: Int
+    /// Customer slot per row (see `LedgerPart.customerID(slot:)`).
+    public let slot: UnsafeBufferPointer<UInt32>
+    /// Days since 1970-01-01.
+    public let day: UnsafeBufferPointer<Int32>
+    /// Amount in the log's currency; negative = refund.
+    public let amount: UnsafeBufferPointer<Double>
+    /// XXH64 of the order id, when the log maps one.
+    public let order: UnsafeBufferPointer<UInt64>?
+    /// quantity, cost, discount, service cost (NaN = empty in the log), when mapped.
+    public let numbers: [Role: UnsafeBufferPointer<Double>]
+    /// Channel code per row (see `LedgerPart.channels`), when mapped.
+    public let channel: UnsafeBufferPointer<UInt16>?
+}
+
+/// A ledger part opened for reading. Opening checks the footer, version and section
+/// bounds; `forEachChunk` streams the rows and verifies the checksum at the end, so a
+/// truncated, damaged or foreign file is always a `LedgerError`, never a crash.
+public final class LedgerPart {
+    public let path: String
+    public let rows: Int
+    public let chunks: Int
+    public let columns: LedgerFormat.Columns
+    public let firstDay: Int32?
+    public let lastDay: Int32?
+    public let sourceHash: UInt64
+    public let slotCount: Int
+    public let channels: [String]
+    private let fd: Int32
+    private let dictOffset: Int
+    private let dictOffsets: [UInt32]
+    private let dictArena: [UInt8]
+    private let tailBytes: [UInt8]   // dict + channel sections + footer prefix, for the checksum
+    private let header: [UInt8]
+    private let checksum: UInt64
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LedgerError.inputUnreadable(path: path, reason: IOError.systemReason()) }
+        var ok = false
+        defer { if !ok { close(fd) } }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw LedgerError.inputUnreadable(path: path, reason: IOError.systemReason()) }
+        let size = Int(st.st_size)
+        guard size >= LedgerFormat.headerSize + LedgerFormat.footerSize else {
+            throw LedgerError.corrupt(path: path, reason: "only \(size) bytes; not a ledger or truncated")
+        }
+        let head = try Self.pread(fd, path, LedgerFormat.headerSize, at: 0)
+        let magic = head.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        guard UInt64(littleEndian: magic) == LedgerFormat.magic else {
+            throw LedgerError.corrupt(path: path, reason: "it does not start with the ledger signature")
+        }
+        let version = UInt32(littleEndian: head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) })
+        guard version == LedgerFormat.version else {
+            throw LedgerError.foreignVersion(path: path, found: version, expected: LedgerFormat.version)
+        }
+        let foot = try Self.pread(fd, path, LedgerFormat.footerSize, at: size - LedgerFormat.footerSize)
+        func f<T: FixedWidthInteger>(_ off: Int, _: T.Type) -> T {
+            T(littleEndian: foot.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: off, as: T.self) })
+        }
+        guard f(0, UInt32.self) == LedgerFormat.footTag, f(64, UInt64.self) == LedgerFormat.magic else {
+            throw LedgerError.corrupt(path: path, reason: "the footer is missing (the file was cut short)")
+        }
+        rows = Int(f(8, UInt64.self))
+        chunks = Int(f(16, UInt64.self))
+        dictOffset = Int(f(24, UInt64.self))
+        let chanOffset = Int(f(32, UInt64.self))
+        let minDay = f(40, Int32.self), maxDay = f(44, Int32.self)
+        sourceHash = f(48, UInt64.self)
+        checksum = f(56, UInt64.self)
+        let footerStart = size - LedgerFormat.footerSize
+        guard dictOffset >= LedgerFormat.headerSize, dictOffset <= chanOffset, chanOffset <= footerStart,
+              rows >= 0, rows <= (dictOffset - LedgerFormat.headerSize) / 16 + 1 else {
+            throw LedgerError.corrupt(path: path, reason: "section offsets are inconsistent")
+        }
+        columns = LedgerFormat.Columns(rawValue: UInt32(littleEndian: head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self) }))
+        firstDay = rows > 0 ? minDay : nil
+        lastDay = rows > 0 ? maxDay : nil
+
+        let tail = try Self.pread(fd, path, size - dictOffset - 16, at: dictOffset)  // up to the checksum
+        func t<T: FixedWidthInteger>(_ off: Int, _: T.Type) throws -> T {
+            guard off >= 0, off + MemoryLayout<T>.size <= tail.count else {
+                throw LedgerError.corrupt(path: path, reason: "a section runs past the end of the file")
+            }
+            return T(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: off, as: T.self) })
+        }
+        guard try t(0, UInt32.self) == LedgerFormat.dictTag else { throw LedgerError.corrupt(path: path, reason: "customer dictionary not found") }
+        let slots = Int(try t(4, UInt32.self))
+        let arenaBytes = Int(try t(8, UInt64.self))
+        let offStart = 24
+        guard slots >= 0, arenaBytes >= 0, offStart + (slots + 1) * 4 + arenaBytes <= chanOffset - dictOffset else {
+            throw LedgerError.corrupt(path: path, reason: "customer dictionary sizes are inconsistent")
+        }
+        var offs = [UInt32](repeating: 0, count: slots + 1)
+        for k in 0...slots { offs[k] = try t(offStart + 4 * k, UInt32.self) }
+        guard offs.first == 0, offs.last.map(Int.init) == arenaBytes, zip(offs, offs.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw LedgerError.corrupt(path: path, reason: "customer dictionary offsets are out of order")
+        }
+        let arenaStart = offStart + (slots + 1) * 4
+        dictArena = Array(tail[arenaStart..<(arenaStart + arenaBytes)])
+        dictOffsets = offs
+        slotCount = slots
+
+        let c0 = chanOffset - dictOffset
+        guard try t(c0, UInt32.self) == LedgerFormat.chanTag else { throw LedgerError.corrupt(path: path, reason: "channel table not found") }
+        let nChan = Int(try t(c0 + 4, UInt32.self))
+        guard nChan >= 0, nChan <= 65_536 else { throw LedgerError.corrupt(path: path, reason: "channel table size is implausible") }
+        var chanOffs: [Int] = []
+        for k in 0...nChan { chanOffs.append(Int(try t(c0 + 24 + 4 * k, UInt32.self))) }
+        let chanBytes = c0 + 24 + 4 * (nChan + 1)
+        var names: [String] = []
+        for k in 0..<nChan {
+            let a = chanOffs[k], b = chanOffs[k + 1]
+            guard a <= b, chanBytes + b <= tail.count else { throw LedgerError.corrupt(path: path, reason: "channel names are out of bounds") }
+            names.append(String(decoding: tail[(chanBytes + a)..<(chanBytes + b)], as: UTF8.self))
+        }
+        channels = names
+        tailBytes = tail
+        header = head
+        self.fd = fd
+        ok = true
+    }
+
+    deinit { close(fd) }
+
+    /// The customer id stored in `slot`, or nil for an empty slot.
+    public func customerID(slot: Int) -> String? {
+        guard slot >= 0, slot < slotCount else { return nil }
+        let a = Int(dictOffsets[slot]), b = Int(dictOffsets[slot + 1])
+        guard b > a else { return nil }
+        return String(decoding: dictArena[a..<b], as: UTF8.self)
+    }
+
+    /// Streams every chunk in file order, then verifies the checksum.
+    public func forEachChunk(_ body: (LedgerChunk) throws -> Void) throws {
+        var hasher = XXH64()
+        header.withUnsafeBytes { hasher.update($0) }
+        var offset = LedgerFormat.headerSize
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        var capacity = 1 << 20
+        defer { buffer.deallocate() }
+        var seenRows = 0
+        for _ in 0..<chunks {
+            guard offset + 16 <= dictOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs into the dictionary") }
+            let h = try Self.pread(fd, path, 16, at: offset)
+            h.withUnsafeBytes { hasher.update($0) }
+            let tag = UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            let n = Int(UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
+            let mask = LedgerFormat.Columns(rawValue: UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) }))
+            guard tag == LedgerFormat.rowsTag, mask == columns else { throw LedgerError.corrupt(path: path, reason: "row chunk header at byte \(offset) is damaged") }
+            let bytes = Self.chunkBytes(rows: n, columns: mask)
+            guard offset + 16 + bytes <= dictOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs past its section") }
+            if bytes > capacity {
+                buffer.deallocate()
+                capacity = bytes
+                buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+            }
+            try Self.preadInto(fd, path, buffer, bytes, at: offset + 16)
+            hasher.update(UnsafeRawBufferPointer(start: buffer, count: bytes))
+            var at = 0
+            func take<T>(_ t: T.Type) -> UnsafeBufferPointer<T> {
+                let p = UnsafeBufferPointer(start: (buffer + at).assumingMemoryBound(to: T.self), count: n)
+                at = LedgerFormat.padded(at + n * MemoryLayout<T>.size)
+                return p
+            }
+            let slot = take(UInt32.self)
+            for s in slot where Int(s) >= slotCount {
+                throw LedgerError.corrupt(path: path, reason: "a row names customer slot \(s) of \(slotCount)")
+            }
+            let day = take(Int32.self)
+            let amount = take(Double.self)
+            let order = mask.contains(.order) ? take(UInt64.self) : nil
+            var numbers: [Role: UnsafeBufferPointer<Double>] = [:]
+            for (col, role) in LedgerFormat.Columns.numeric where mask.contains(col) { numbers[role] = take(Double.self) }
+            let channel = mask.contains(.channel) ? take(UInt16.self) : nil
+            if let channel { for c in channel where Int(c) >= channels.count { throw LedgerError.corrupt(path: path, reason: "a row names an unknown channel") } }
+            try body(LedgerChunk(count: n, slot: slot, day: day, amount: amount, order: order, numbers: numbers, channel: channel))
+            seenRows += n
+            offset += 16 + bytes
+        }
+        guard offset == dictOffset, seenRows == rows else {
+            throw LedgerError.corrupt(path: path, reason: "row count \(seenRows) does not match the footer's \(rows)")
+        }
+        tailBytes.withUnsafeBytes { hasher.update($0) }
+        guard hasher.finish() == checksum else {
+            throw LedgerError.corrupt(path: path, reason: "checksum mismatch")
+        }
+    }
+
+    static func chunkBytes(rows n: Int, columns: LedgerFormat.Columns) -> Int {
+        var b = LedgerFormat.padded(n * 4) * 2 + n * 8
+        if columns.contains(.order) { b += n * 8 }
+        b += LedgerFormat.Columns.numeric.filter { columns.contains($0.0) }.count * n * 8
+        if columns.contains(.channel) { b += LedgerFormat.padded(n * 2) }
+        return b
+    }
+
+    private static func pread(_ fd: Int32, _ path: String, _ count: Int, at offset: Int) throws -> [UInt8] {
+        guard count >= 0 else { throw LedgerError.corrupt(path: path, reason: "negative section size") }
+        var out = [UInt8](repeating: 0, count: count)
+        try out.withUnsafeMutableBytes { b in
+            if let base = b.baseAddress { try preadInto(fd, path, base, count, at: offset) }
+        }
+        return out
+    }
+
+    private static func preadInto(_ fd: Int32, _ path: String, _ dst: UnsafeMutableRawPointer, _ count: Int, at offset: Int) throws {
+        var got = 0
+        while got < count {
+            let n = Glibc.pread(fd, dst + got, count - got, off_t(offset + got))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LedgerError.inputUnreadable(path: path, reason: IOError.systemReason())
+            }
+            if n == 0 { throw LedgerError.corrupt(path: path, reason: "the file ends early") }
+            got += n
+        }
+    }
+}

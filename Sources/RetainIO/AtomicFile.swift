@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file so that readers see the old content or the new one, never a part:
+/// the bytes go to a temporary file in the same folder, are `fsync`ed, and the temporary
+/// is renamed over the target (atomic on POSIX within one file system), then the folder
+/// is `fsync`ed so the rename survives a crash.
+public enum AtomicFile {
+    /// Writes through `body` into a temporary beside `path`, then renames it into place.
+    /// On any error the temporary is removed and `path` is untouched.
+    @discardableResult
+    public static func write<R>(_ path: String, _ body: (OutputBuffer) throws -> R) throws -> R {
+        let tmp = temporaryPath(for: path)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw IOError.cannotWrite(path: path, reason: IOError.systemReason()) }
+        let out = OutputBuffer(fd: fd, path: path)
+        do {
+            let r = try body(out)
+            try out.close()
+            try rename(tmp, to: path)
+            return r
+        } catch {
+            _ = try? out.close(sync: false)
+            unlink(tmp)
+            throw error
+        }
+    }
+
+    /// Writes a whole string atomically.
+    public static func write(_ path: String, contents: String) throws {
+        try write(path) { out in try out.append(contents) }
+    }
+
+    /// Renames `from` over `to` and makes the rename durable.
+    public static func rename(_ from: String, to: String) throws {
+        guard Glibc.rename(from, to) == 0 else {
+            throw IOError.cannotWrite(path: to, reason: IOError.systemReason())
+        }
+        syncDirectory(containing: to)
+    }
+
+    /// A unique temporary name in the same folder (hidden, marked with the process id so
+    /// a later run can tell its own leftovers from a live writer's).
+    public static func temporaryPath(for path: String) -> String {
+        let (dir, name) = FilePath.split(path)
+        let prefix = dir.isEmpty ? "" : dir + "/"
+        return "\(prefix).\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    public static func syncDirectory(containing path: String) {
+        let (dir, _) = FilePath.split(path)
+        let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+}
+
+/// Small path helpers that do not need Foundation.
+public enum FilePath {
+    /// Splits `a/b/c.csv` into (`a/b`, `c.csv`).
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        let dir = String(path[..<slash])
+        return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
+    }
+
+    public static func join(_ a: String, _ b: String) -> String {
+        if b.hasPrefix("/") || a.isEmpty { return b }
+        return a.hasSuffix("/") ? a + b : a + "/" + b
+    }
+
+    /// Creates `path` and its parents (like `mkdir -p`).
+    public static func makeDirectories(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            current = current.isEmpty || current == "/" ? current + part : current + "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw IOError.cannotWrite(path: current, reason: IOError.systemReason())
+            }
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Names in a folder (no `.` or `..`); empty when it cannot be read.
+    public static func contents(of dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Removes a file or a whole folder tree; missing is fine.
+    public static func remove(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in contents(of: path) { remove(join(path, name)) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Reads a whole (small) file: pipeline files, manifests.
+    public static func readAll(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IOError.cannotRead(path: path, reason: IOError.systemReason()) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOError.cannotRead(path: path, reason: IOError.systemReason())
+            }
+            if n == 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return result
+    }
+}

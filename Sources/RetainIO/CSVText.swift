@@ -1,0 +1,66 @@
+/// Writing CSV text fields the way CONTRACT.md promises: RFC 4180 quoting, UTF-8, and
+/// safe to open in a spreadsheet.
+public enum CSVText {
+    /// Appends `bytes` as one RFC 4180 field: quoted when it holds a comma, quote, CR or
+    /// LF, with inner quotes doubled. With `neutralise`, a value that begins with `=`,
+    /// `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP's advice against CSV injection)
+    /// so a spreadsheet shows it as text and never evaluates it. Use it for every text
+    /// value that came from outside (ids, channels, raw rejected lines), never for numbers.
+    /// Invalid UTF-8 is written as U+FFFD so the file stays valid UTF-8.
+    public static func appendField(_ bytes: UnsafeRawBufferPointer, to out: OutputBuffer, neutralise: Bool = true) throws {
+        let needsPrefix = neutralise && bytes.first.map(isFormulaStart) == true
+        var needsQuotes = needsPrefix  // a quoted prefix keeps the value one text cell
+        var ascii = true
+        for b in bytes {
+            if b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") || b == 0x0A || b == 0x0D { needsQuotes = true }
+            if b >= 0x80 { ascii = false }
+        }
+        if !ascii && !isValidUTF8(bytes) {
+            let repaired = String(decoding: bytes, as: UTF8.self)
+            var copy = Array(repaired.utf8)
+            try copy.withUnsafeMutableBytes { b throws in
+                try appendField(UnsafeRawBufferPointer(b), to: out, neutralise: neutralise)
+            }
+            return
+        }
+        if !needsQuotes { try out.append(bytes); return }
+        try out.append(byte: UInt8(ascii: "\""))
+        if needsPrefix { try out.append(byte: UInt8(ascii: "'")) }
+        var start = 0
+        for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\"") {
+            try out.append(UnsafeRawBufferPointer(rebasing: bytes[start...i]))
+            try out.append(byte: UInt8(ascii: "\""))
+            start = i + 1
+        }
+        try out.append(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+        try out.append(byte: UInt8(ascii: "\""))
+    }
+
+    public static func appendField(_ s: String, to out: OutputBuffer, neutralise: Bool = true) throws {
+        var s = s
+        try s.withUTF8 { u throws in try appendField(UnsafeRawBufferPointer(u), to: out, neutralise: neutralise) }
+    }
+
+    /// Appends a header line from column names (plain identifiers, never neutralised).
+    public static func appendHeader(_ names: [String], to out: OutputBuffer) throws {
+        try out.append(names.joined(separator: ","))
+        try out.append(byte: 0x0A)
+    }
+
+    @inline(__always) static func isFormulaStart(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: "=") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-")
+            || b == UInt8(ascii: "@") || b == 0x09 || b == 0x0D
+    }
+
+    public static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var it = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&it) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+}
