@@ -33,7 +33,7 @@ let package = Package(
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
         .target(name: "Pipeline", dependencies: ["Ledger", "RetainIO"]),
         .executableTarget(name: "retain", dependencies: [
-            "Pipeline", "Synth", "Ledger", "RetainIO",
+            "Pipeline", "Synth", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

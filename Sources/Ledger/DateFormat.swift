@@ -1,3 +1,5 @@
+import RetainIO
+
 /// A compiled date pattern, parsed on bytes without allocation.
 ///
 /// Pattern letters follow the Unicode/Java convention people already write:

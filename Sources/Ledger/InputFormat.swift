@@ -1,3 +1,5 @@
+import RetainIO
+
 /// The roles a transaction log's columns can play (CONTRACT.md, "Input").
 public enum Role: String, CaseIterable, Sendable, Codable {
     case customerID = "customer_id"

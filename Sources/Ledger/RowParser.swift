@@ -62,12 +62,15 @@ struct RowParser: @unchecked Sendable {
     let numberRoles: [Role]   // present optional numeric roles, in ledger order
     let numberSlots: [Int]    // their index into Batch.numbers
     let path: String
+    /// Where each mapped role was found (0-based field index).
+    let positions: [Role: Int]
 
     static let roleOrder: [Role] = Role.allCases
 
     init(format: InputFormat, positions: [Role: Int], fieldCount: Int?, path: String) {
         self.format = format
         self.path = path
+        self.positions = positions
         let maxPos = positions.values.max() ?? 0
         var table = [Int8](repeating: -1, count: maxPos + 1)
         for (role, pos) in positions {

@@ -8,6 +8,19 @@ public enum CSVText {
     /// value that came from outside (ids, channels, raw rejected lines), never for numbers.
     /// Invalid UTF-8 is written as U+FFFD so the file stays valid UTF-8.
     public static func appendField(_ bytes: UnsafeRawBufferPointer, to out: OutputBuffer, neutralise: Bool = true) throws {
+        try escape(bytes, neutralise: neutralise) { try out.append($0) }
+    }
+
+    /// The field as bytes (for small values outside hot loops).
+    public static func field(_ s: String, neutralise: Bool = true) -> [UInt8] {
+        var result: [UInt8] = []
+        var s = s
+        s.withUTF8 { u in escape(UnsafeRawBufferPointer(u), neutralise: neutralise) { result.append(contentsOf: $0) } }
+        return result
+    }
+
+    /// The one implementation of quoting and neutralising; `emit` receives the pieces.
+    static func escape(_ bytes: UnsafeRawBufferPointer, neutralise: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         let needsPrefix = neutralise && bytes.first.map(isFormulaStart) == true
         var needsQuotes = needsPrefix  // a quoted prefix keeps the value one text cell
         var ascii = true
@@ -16,24 +29,21 @@ public enum CSVText {
             if b >= 0x80 { ascii = false }
         }
         if !ascii && !isValidUTF8(bytes) {
-            let repaired = String(decoding: bytes, as: UTF8.self)
-            var copy = Array(repaired.utf8)
-            try copy.withUnsafeMutableBytes { b throws in
-                try appendField(UnsafeRawBufferPointer(b), to: out, neutralise: neutralise)
-            }
+            var repaired = Array(String(decoding: bytes, as: UTF8.self).utf8)
+            try repaired.withUnsafeMutableBytes { b in try escape(UnsafeRawBufferPointer(b), neutralise: neutralise, emit: emit) }
             return
         }
-        if !needsQuotes { try out.append(bytes); return }
-        try out.append(byte: UInt8(ascii: "\""))
-        if needsPrefix { try out.append(byte: UInt8(ascii: "'")) }
+        if !needsQuotes { try emit(bytes); return }
+        try withUnsafeBytes(of: UInt8(ascii: "\"")) { try emit($0) }
+        if needsPrefix { try withUnsafeBytes(of: UInt8(ascii: "'")) { try emit($0) } }
         var start = 0
         for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\"") {
-            try out.append(UnsafeRawBufferPointer(rebasing: bytes[start...i]))
-            try out.append(byte: UInt8(ascii: "\""))
+            try emit(UnsafeRawBufferPointer(rebasing: bytes[start...i]))
+            try withUnsafeBytes(of: UInt8(ascii: "\"")) { try emit($0) }
             start = i + 1
         }
-        try out.append(UnsafeRawBufferPointer(rebasing: bytes[start...]))
-        try out.append(byte: UInt8(ascii: "\""))
+        try emit(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+        try withUnsafeBytes(of: UInt8(ascii: "\"")) { try emit($0) }
     }
 
     public static func appendField(_ s: String, to out: OutputBuffer, neutralise: Bool = true) throws {

@@ -1,0 +1,61 @@
+import Foundation
+import RetainIO
+
+/// `ledger/index.json`: which input file became which part. Later stages read the ledger
+/// through it; a rerun uses it to skip inputs whose content it has already parsed.
+public struct LedgerManifest: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        /// The input's absolute path when it was read.
+        public var input: String
+        /// Part and rejects file names, inside `ledger/parts/`.
+        public var part: String
+        public var rejects: String
+        /// The format fingerprint the part was parsed under.
+        public var format: String
+        public var summary: PartSummary
+
+        public init(input: String, part: String, rejects: String, format: String, summary: PartSummary) {
+            self.input = input; self.part = part; self.rejects = rejects; self.format = format; self.summary = summary
+        }
+    }
+
+    public var version = 1
+    public var ledgerFormat = Int(LedgerFormat.version)
+    public var entries: [Entry]
+
+    public init(entries: [Entry]) { self.entries = entries }
+
+    public static let relativePath = "ledger/index.json"
+    public static let partsFolder = "ledger/parts"
+
+    /// Reads the manifest of the ledger in output folder `dir`.
+    public static func load(outputDir dir: String) throws -> LedgerManifest {
+        let path = FilePath.join(dir, relativePath)
+        let bytes: [UInt8]
+        do { bytes = try FilePath.readAll(path) } catch {
+            throw LedgerError.inputUnreadable(path: path, reason: "no ledger here; run the ingest stage first")
+        }
+        do {
+            let m = try JSONDecoder().decode(LedgerManifest.self, from: Data(bytes))
+            guard m.ledgerFormat == Int(LedgerFormat.version) else {
+                throw LedgerError.foreignVersion(path: path, found: UInt32(clamping: m.ledgerFormat), expected: LedgerFormat.version)
+            }
+            return m
+        } catch let e as LedgerError {
+            throw e
+        } catch {
+            throw LedgerError.corrupt(path: path, reason: "not a ledger manifest (\(error))")
+        }
+    }
+
+    public func encoded() throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try enc.encode(self), as: UTF8.self) + "\n"
+    }
+
+    /// Opens every part (checks each header and footer).
+    public func openParts(outputDir dir: String) throws -> [LedgerPart] {
+        try entries.map { try LedgerPart(path: FilePath.join(FilePath.join(dir, Self.partsFolder), $0.part)) }
+    }
+}

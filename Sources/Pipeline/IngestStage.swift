@@ -1,0 +1,149 @@
+import Foundation
+import Ledger
+import RetainIO
+
+/// The ingest stage: every input file becomes a ledger part (or reuses the part an
+/// earlier run made from the same content), rejected rows are gathered into
+/// `rejects.csv`, and the run stops with exit 65 when they exceed the allowed share.
+struct IngestStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+
+    struct Result {
+        var manifest: LedgerManifest
+        var inputs: [RunManifest.Input]
+        var record: RunManifest.Stage
+        var rowsRead: Int
+        var rowsRejected: Int
+    }
+
+    func run() throws -> Result {
+        let t0 = ResourceUse.now(), c0 = ResourceUse.cpuSeconds()
+        let files = try Inputs.resolve(spec.inputPatterns)
+        let fingerprint = spec.format.fingerprint
+        let previous = try? LedgerManifest.load(outputDir: folder.path)
+        let partsDir = LedgerManifest.partsFolder
+        var entries: [LedgerManifest.Entry] = []
+        var inputs: [RunManifest.Input] = []
+        var notes: [String] = []
+        var parsedFiles = 0, reusedFiles = 0
+
+        for (k, file) in files.enumerated() {
+            reporter.progress("ingest: file \(k + 1) of \(files.count): \(file)")
+            // With an earlier ledger, hash first: identical content is not parsed again.
+            var hash: String? = nil
+            var reused: LedgerManifest.Entry? = nil
+            if let previous {
+                let h = XXH64.hex(try FileHash.xxh64(path: file))
+                hash = h
+                reused = previous.entries.first { $0.summary.contentHash == h && $0.format == fingerprint
+                    && FilePath.exists(folder.publishedPath(partsDir + "/" + $0.part)) }
+            }
+            let before = previous?.entries.first { $0.input == file }
+            var entry: LedgerManifest.Entry
+            if var r = reused {
+                r.input = file
+                entry = r
+                reusedFiles += 1
+                reporter.detail("ingest: \(file) unchanged since an earlier run (content \(r.summary.contentHash)); reusing its ledger part")
+            } else {
+                let tmpName = "incoming-\(k).part"
+                let partTmp = try folder.stagedPath(partsDir + "/" + tmpName)
+                let rejTmp = try folder.stagedPath(partsDir + "/" + tmpName + ".rejects")
+                let summary = try Ingestor(format: spec.format).ingest(inputPath: file, partPath: partTmp, rejectsPath: rejTmp)
+                let name = "\(summary.contentHash)-\(XXH64.hex(XXH64.hash(fingerprint)).prefix(8)).part"
+                try AtomicFile.rename(partTmp, to: try folder.stagedPath(partsDir + "/" + name))
+                try AtomicFile.rename(rejTmp, to: try folder.stagedPath(partsDir + "/" + name + ".rejects"))
+                folder.discardStaged(partsDir + "/" + tmpName)
+                folder.discardStaged(partsDir + "/" + tmpName + ".rejects")
+                entry = LedgerManifest.Entry(input: file, part: name, rejects: name + ".rejects", format: fingerprint, summary: summary)
+                parsedFiles += 1
+                if let hash, hash != summary.contentHash {
+                    notes.append("\(file) changed while it was being read")
+                }
+            }
+            let changed = before.map { $0.summary.contentHash != entry.summary.contentHash } ?? false
+            if changed, let before {
+                let msg = "\(file) changed since the last run (content \(before.summary.contentHash) -> \(entry.summary.contentHash)); its rows were read again"
+                reporter.warning(msg)
+                notes.append(msg)
+            }
+            entries.append(entry)
+            let s = entry.summary
+            inputs.append(RunManifest.Input(path: file, bytes: s.inputBytes, hash: s.contentHash, rowsRead: s.rowsRead,
+                                            rowsAccepted: s.rowsAccepted, rowsRejected: s.rowsRejected,
+                                            reused: reused != nil, changedSinceLastRun: changed))
+        }
+        if let previous {
+            for old in previous.entries where !files.contains(old.input) {
+                let msg = "\(old.input) is no longer among the inputs; its \(grouped(old.summary.rowsAccepted)) rows left the ledger"
+                reporter.warning(msg)
+                notes.append(msg)
+            }
+            // Parts nobody references any more are deleted when this run publishes.
+            let keep = Set(entries.map(\.part))
+            for old in previous.entries where !keep.contains(old.part) {
+                folder.removeOnPublish(partsDir + "/" + old.part)
+                folder.removeOnPublish(partsDir + "/" + old.rejects)
+            }
+        }
+
+        // rejects.csv: file,line,reason,raw,detail, in input order then line order.
+        let manifest = LedgerManifest(entries: entries)
+        try AtomicFile.write(try folder.stagedPath("rejects.csv")) { out in
+            try CSVText.appendHeader(["file", "line", "reason", "raw", "detail"], to: out)
+            for e in entries where e.summary.rowsRejected > 0 {
+                let staged = FilePath.join(folder.staging, partsDir + "/" + e.rejects)
+                let source = FilePath.exists(staged) ? staged : folder.publishedPath(partsDir + "/" + e.rejects)
+                let body = try FilePath.readAll(source)
+                let prefix = CSVText.field(e.input) + [UInt8(ascii: ",")]
+                var start = 0
+                for (i, b) in body.enumerated() where b == 0x0A {
+                    try prefix.withUnsafeBytes { try out.append($0) }
+                    try body.withUnsafeBytes { try out.append(UnsafeRawBufferPointer(rebasing: $0[start...i])) }
+                    start = i + 1
+                }
+            }
+        }
+        try AtomicFile.write(try folder.stagedPath(LedgerManifest.relativePath), contents: try manifest.encoded())
+
+        // Reconcile and judge.
+        let read = entries.reduce(0) { $0 + $1.summary.rowsRead }
+        let accepted = entries.reduce(0) { $0 + $1.summary.rowsAccepted }
+        let rejected = entries.reduce(0) { $0 + $1.summary.rowsRejected }
+        precondition(read == accepted + rejected, "ingest lost rows: read \(read) != accepted \(accepted) + rejected \(rejected)")
+        var byReason: [String: Int] = [:]
+        for e in entries { for (r, n) in e.summary.rejectsByReason { byReason[r, default: 0] += n } }
+        let customers = try distinctCustomers(entries)
+        let first = entries.compactMap(\.summary.firstDay).min()
+        let last = entries.compactMap(\.summary.lastDay).max()
+
+        var counts: [String: Int] = [
+            "files": files.count, "files_parsed": parsedFiles, "files_reused": reusedFiles,
+            "rows_read": read, "rows_accepted": accepted, "rows_rejected": rejected, "customers": customers,
+            "blank_lines": entries.reduce(0) { $0 + $1.summary.blankLines },
+        ]
+        for (r, n) in byReason { counts["rejected_\(r)"] = n }
+        var dates: [String: String] = [:]
+        if let first { dates["first_transaction"] = CivilDate.iso(first) }
+        if let last { dates["last_transaction"] = CivilDate.iso(last) }
+        let record = RunManifest.Stage(status: "succeeded", seconds: ResourceUse.now() - t0, cpuSeconds: ResourceUse.cpuSeconds() - c0,
+                                       peakMemoryMB: ResourceUse.peakMemoryMB(), counts: counts, dates: dates, notes: notes)
+        return Result(manifest: manifest, inputs: inputs, record: record, rowsRead: read, rowsRejected: rejected)
+    }
+
+    /// Distinct customers over all parts (a customer may appear in several daily files).
+    private func distinctCustomers(_ entries: [LedgerManifest.Entry]) throws -> Int {
+        if entries.count == 1 { return entries[0].summary.customers }
+        var ids = Set<String>()
+        for e in entries {
+            let staged = FilePath.join(folder.staging, LedgerManifest.partsFolder + "/" + e.part)
+            let path = FilePath.exists(staged) ? staged : folder.publishedPath(LedgerManifest.partsFolder + "/" + e.part)
+            let part = try LedgerPart(path: path)
+            for s in 0..<part.slotCount { if let id = part.customerID(slot: s) { ids.insert(id) } }
+        }
+        return ids.count
+    }
+}
+

@@ -1,0 +1,261 @@
+import Foundation
+import Ledger
+import RetainIO
+
+/// A pipeline file, read and checked. Paths in it are relative to the file's folder.
+///
+/// ```toml
+/// [input]
+/// paths = ["../datasets/cdnow/CDNOW_master.txt"]  # files or globs; .gz is read directly
+/// delimiter = "whitespace"                        # ",", ";", "\t", "|" or "whitespace"
+/// header = true
+/// date_format = "yyyyMMdd"                        # or "yyyy-MM-dd", "iso8601", "dd/MM/yyyy", ...
+/// decimal_mark = "."
+///
+/// [input.columns]                                 # role = header name, or 1-based position
+/// customer_id = "customer_id"
+/// date = "date"
+/// amount = "dollar_value"
+///
+/// [validation]
+/// max_reject_share = 0.01
+///
+/// [output]
+/// dir = "../out/cdnow"
+/// ```
+public struct PipelineSpec: Sendable {
+    /// The pipeline file as given, and its folder (absolute).
+    public let file: String
+    public let folder: String
+    /// XXH64 of the pipeline file's bytes.
+    public let fileHash: String
+    /// Input patterns, absolute.
+    public let inputPatterns: [String]
+    public var format: InputFormat
+    /// Share of rows (0...1) that may be rejected before the run fails with exit 65.
+    public var maxRejectShare: Double
+    /// Output folder, absolute (nil when the file sets none; `--out` must then be given).
+    public var outputDir: String?
+
+    /// Every key the file may set, for "did you mean" suggestions and the README.
+    public static let knownKeys: [String] = [
+        "input.paths", "input.delimiter", "input.header", "input.date_format", "input.decimal_mark",
+    ] + Role.allCases.map { "input.columns.\($0.rawValue)" } + [
+        "validation.max_reject_share", "validation.earliest_date", "validation.latest_date", "validation.max_abs_amount",
+        "output.dir",
+    ]
+
+    public static let knownTables: Set<String> = ["input", "input.columns", "validation", "output"]
+
+    /// Reads and checks `path`. `today` fixes the default plausible-date limit (tests).
+    public static func load(_ path: String, today: Int32? = nil) throws -> PipelineSpec {
+        let bytes: [UInt8]
+        do { bytes = try FilePath.readAll(path) } catch let e as IOError {
+            if case .cannotRead(_, let reason) = e { throw PipelineError.pipelineUnreadable(file: path, reason: reason) }
+            throw e
+        }
+        let doc = try TOMLReader(file: path, text: bytes)
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL
+        let folder = absolute.deletingLastPathComponent().path
+        var keys = KeyReader(file: path, doc: doc)
+
+        // Input
+        guard let (paths, pathsLine) = try keys.stringArray("input.paths") else {
+            throw PipelineError.missingKey(file: path, key: "input.paths", hint: "list the transaction log files or globs, e.g. paths = [\"data/*.csv.gz\"]")
+        }
+        guard !paths.isEmpty else {
+            throw PipelineError.invalidValue(file: path, key: "input.paths", line: pathsLine, message: "list at least one file or glob")
+        }
+        let patterns = paths.map { p in p.hasPrefix("/") ? p : URL(fileURLWithPath: folder).appendingPathComponent(p).standardizedFileURL.path }
+
+        let dateFormat: DateFormat
+        if let (pattern, line) = try keys.string("input.date_format") {
+            guard let f = DateFormat(pattern: pattern) else {
+                throw PipelineError.invalidValue(file: path, key: "input.date_format", line: line,
+                    message: "'\(pattern)' is not a date pattern; use letters yyyy, MM, dd (and HH, mm, ss), e.g. \"yyyy-MM-dd\", \"yyyyMMdd\" or \"iso8601\"")
+            }
+            dateFormat = f
+        } else {
+            dateFormat = .iso
+        }
+
+        let today = today ?? Self.today()
+        var earliest = CivilDate.day(year: 1970, month: 1, day: 1) ?? 0
+        var latest = today + 1
+        if let (s, line) = try keys.string("validation.earliest_date") {
+            guard let d = CivilDate.parseISO(s) else {
+                throw PipelineError.invalidValue(file: path, key: "validation.earliest_date", line: line, message: "'\(s)' is not a date YYYY-MM-DD")
+            }
+            earliest = d
+        }
+        if let (s, line) = try keys.string("validation.latest_date") {
+            guard let d = CivilDate.parseISO(s) else {
+                throw PipelineError.invalidValue(file: path, key: "validation.latest_date", line: line, message: "'\(s)' is not a date YYYY-MM-DD")
+            }
+            latest = d
+        }
+        var format = InputFormat(dateFormat: dateFormat, earliestDay: earliest, latestDay: latest)
+
+        if let (d, line) = try keys.string("input.delimiter") {
+            switch d {
+            case "whitespace", "spaces": format.delimiter = .whitespace
+            case "\\t", "tab": format.delimiter = .byte(0x09)
+            default:
+                guard d.utf8.count == 1, let b = d.utf8.first, b != 0x22, b != 0x0A, b != 0x0D else {
+                    throw PipelineError.invalidValue(file: path, key: "input.delimiter", line: line,
+                        message: "'\(d)' is not a delimiter; use one character such as \",\", \";\", \"\\t\", \"|\", or \"whitespace\"")
+                }
+                format.delimiter = .byte(b)
+            }
+        }
+        if let (h, _) = try keys.bool("input.header") { format.hasHeader = h }
+        if let (m, line) = try keys.string("input.decimal_mark") {
+            guard m == "." || m == "," else {
+                throw PipelineError.invalidValue(file: path, key: "input.decimal_mark", line: line, message: "use \".\" or \",\"")
+            }
+            format.decimalMark = m.utf8.first ?? UInt8(ascii: ".")
+            if case .byte(let b) = format.delimiter, b == format.decimalMark {
+                throw PipelineError.invalidValue(file: path, key: "input.decimal_mark", line: line, message: "the decimal mark cannot also be the delimiter")
+            }
+        }
+        for role in Role.allCases {
+            let key = "input.columns.\(role.rawValue)"
+            guard let (ref, line) = try keys.column(key) else {
+                if role.isRequired {
+                    throw PipelineError.missingKey(file: path, key: key, hint: "map the log's \(role.rawValue) column (its header name, or its 1-based position)")
+                }
+                continue
+            }
+            if case .position(let p) = ref, p < 1 {
+                throw PipelineError.invalidValue(file: path, key: key, line: line, message: "positions start at 1")
+            }
+            if case .name = ref, !format.hasHeader {
+                throw PipelineError.invalidValue(file: path, key: key, line: line, message: "a column name needs input.header = true; give the 1-based position instead")
+            }
+            format.columns[role] = ref
+        }
+        if let (v, line) = try keys.number("validation.max_abs_amount") {
+            guard v > 0 else { throw PipelineError.invalidValue(file: path, key: "validation.max_abs_amount", line: line, message: "must be positive") }
+            format.maxAbsAmount = v
+        }
+
+        var maxShare = 0.01
+        if let (v, line) = try keys.number("validation.max_reject_share") {
+            guard v >= 0, v <= 1 else {
+                throw PipelineError.invalidValue(file: path, key: "validation.max_reject_share", line: line, message: "must be a share between 0 and 1 (0.01 = 1%)")
+            }
+            maxShare = v
+        }
+
+        var out: String? = nil
+        if let (d, _) = try keys.string("output.dir") {
+            out = d.hasPrefix("/") ? d : URL(fileURLWithPath: folder).appendingPathComponent(d).standardizedFileURL.path
+        }
+
+        try keys.rejectUnknown()
+        return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
+                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out)
+    }
+
+    /// Today as a day number (UTC).
+    public static func today() -> Int32 {
+        Int32((Date().timeIntervalSince1970 / 86_400).rounded(.down))
+    }
+}
+
+/// Reads typed keys from a parsed pipeline file and remembers which were used, so that
+/// every key left over is reported as unknown (a typo never silently does nothing).
+struct KeyReader {
+    let file: String
+    let doc: TOMLReader
+    private var used: Set<String> = []
+
+    init(file: String, doc: TOMLReader) { self.file = file; self.doc = doc }
+
+    private mutating func entry(_ key: String) -> TOMLReader.Entry? {
+        used.insert(key)
+        return doc.entries[key]
+    }
+
+    private func wrong(_ key: String, _ e: TOMLReader.Entry, _ expected: String) -> PipelineError {
+        .wrongType(file: file, key: key, line: e.line, expected: expected, found: "\(e.value.typeName) (\(e.value))")
+    }
+
+    mutating func string(_ key: String) throws -> (String, Int)? {
+        guard let e = entry(key) else { return nil }
+        guard case .string(let s) = e.value else { throw wrong(key, e, "a string in quotes") }
+        return (s, e.line)
+    }
+
+    mutating func bool(_ key: String) throws -> (Bool, Int)? {
+        guard let e = entry(key) else { return nil }
+        guard case .bool(let b) = e.value else { throw wrong(key, e, "true or false") }
+        return (b, e.line)
+    }
+
+    mutating func number(_ key: String) throws -> (Double, Int)? {
+        guard let e = entry(key) else { return nil }
+        switch e.value {
+        case .integer(let i): return (Double(i), e.line)
+        case .float(let d): return (d, e.line)
+        default: throw wrong(key, e, "a number")
+        }
+    }
+
+    mutating func stringArray(_ key: String) throws -> ([String], Int)? {
+        guard let e = entry(key) else { return nil }
+        switch e.value {
+        case .string(let s): return ([s], e.line)
+        case .array(let items):
+            var out: [String] = []
+            for item in items {
+                guard case .string(let s) = item else { throw wrong(key, e, "a list of strings") }
+                out.append(s)
+            }
+            return (out, e.line)
+        default: throw wrong(key, e, "a list of strings")
+        }
+    }
+
+    mutating func column(_ key: String) throws -> (ColumnRef, Int)? {
+        guard let e = entry(key) else { return nil }
+        switch e.value {
+        case .string(let s): return (.name(s), e.line)
+        case .integer(let p): return (.position(p), e.line)
+        default: throw wrong(key, e, "a column name in quotes or a 1-based position")
+        }
+    }
+
+    /// Throws for the first (by line) key or table nobody asked for.
+    func rejectUnknown() throws {
+        let unknownKeys = doc.entries.filter { !used.contains($0.key) }.sorted { $0.value.line < $1.value.line }
+        let unknownTables = doc.tables.filter { !PipelineSpec.knownTables.contains($0.key) }
+        if let (table, line) = unknownTables.min(by: { $0.value < $1.value }),
+           unknownKeys.first.map({ $0.value.line > line }) ?? true {
+            let known = Array(PipelineSpec.knownTables)
+            throw PipelineError.unknownKey(file: file, key: "[\(table)]", line: line, suggestion: closest(table, in: known).map { "[\($0)]" })
+        }
+        if let (key, e) = unknownKeys.first {
+            throw PipelineError.unknownKey(file: file, key: key, line: e.line, suggestion: closest(key, in: PipelineSpec.knownKeys))
+        }
+    }
+}
+
+/// The candidate nearest to `word` by edit distance, if it is plausibly a typo of it.
+func closest(_ word: String, in candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var prev = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var cur = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, cb) in b.enumerated() {
+                cur[j + 1] = min(prev[j + 1] + 1, cur[j] + 1, prev[j] + (ca == cb ? 0 : 1))
+            }
+            prev = cur
+        }
+        return prev[b.count]
+    }
+    let w = Array(word)
+    let best = candidates.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
+    guard let (c, d) = best, d <= max(2, w.count / 4) else { return nil }
+    return c
+}

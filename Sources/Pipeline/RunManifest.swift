@@ -1,0 +1,92 @@
+import Foundation
+import RetainIO
+
+/// `run.json`: what ran, on what, with what result (CONTRACT.md).
+public struct RunManifest: Codable, Sendable {
+    public struct Input: Codable, Sendable, Equatable {
+        public var path: String
+        public var bytes: UInt64
+        /// XXH64 of the file's bytes (`xxhsum -H64 FILE` prints the same).
+        public var hash: String
+        public var rowsRead: Int
+        public var rowsAccepted: Int
+        public var rowsRejected: Int
+        /// True when this run reused the part parsed by an earlier run (same content).
+        public var reused: Bool
+        /// True when this path held different content at the previous run.
+        public var changedSinceLastRun: Bool
+    }
+
+    public struct Stage: Codable, Sendable {
+        public var status: String
+        public var seconds: Double
+        public var cpuSeconds: Double
+        public var peakMemoryMB: Double
+        public var counts: [String: Int]
+        public var dates: [String: String]
+        public var notes: [String]
+
+        public init(status: String = "succeeded", seconds: Double = 0, cpuSeconds: Double = 0, peakMemoryMB: Double = 0,
+                    counts: [String: Int] = [:], dates: [String: String] = [:], notes: [String] = []) {
+            self.status = status; self.seconds = seconds; self.cpuSeconds = cpuSeconds; self.peakMemoryMB = peakMemoryMB
+            self.counts = counts; self.dates = dates; self.notes = notes
+        }
+    }
+
+    public struct Failure: Codable, Sendable {
+        public var exitStatus: Int32
+        public var message: String
+    }
+
+    public var retainVersion: String
+    public var status: String
+    public var startedAt: String
+    public var finishedAt: String
+    public var command: String
+    public var pipeline: String
+    public var pipelineHash: String
+    public var outputDir: String
+    public var asOf: String?
+    public var inputs: [Input]
+    /// Stage name to its record; stages not run by this invocation keep the record of
+    /// the run that last produced their outputs.
+    public var stages: [String: Stage]
+    public var failure: Failure?
+
+    public static let fileName = "run.json"
+
+    public func encoded() throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        enc.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: try enc.encode(self), as: UTF8.self) + "\n"
+    }
+
+    public static func load(_ path: String) throws -> RunManifest {
+        let dec = JSONDecoder()
+        dec.keyDecodingStrategy = .convertFromSnakeCase
+        return try dec.decode(RunManifest.self, from: Data(try FilePath.readAll(path)))
+    }
+}
+
+/// Resource use of this process so far.
+enum ResourceUse {
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Peak resident memory in MB (Linux reports ru_maxrss in KiB).
+    static func peakMemoryMB() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_maxrss) / 1024
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

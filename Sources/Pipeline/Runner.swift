@@ -1,0 +1,139 @@
+import Foundation
+import Ledger
+import RetainIO
+
+/// The stages of `retain run`, in order (CONTRACT.md).
+public enum Stage: String, CaseIterable, Sendable, Comparable {
+    case ingest, features, train, score, segment, report
+
+    public static func < (a: Stage, b: Stage) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+
+    /// Stages this build implements; the rest arrive with later work and are refused
+    /// by name rather than silently skipped when asked for explicitly.
+    public static let implemented: [Stage] = [.ingest]
+}
+
+/// Options of one `retain run`.
+public struct RunOptions: Sendable {
+    public var outputDir: String?
+    public var asOf: String?
+    public var only: Stage?
+    public var from: Stage?
+    public var command: String
+
+    public init(outputDir: String? = nil, asOf: String? = nil, only: Stage? = nil, from: Stage? = nil, command: String = "retain run") {
+        self.outputDir = outputDir; self.asOf = asOf; self.only = only; self.from = from; self.command = command
+    }
+}
+
+/// Runs the requested stages against one output folder and publishes their outputs
+/// together. A failed run publishes nothing but `last-failure/` (its `run.json`, and
+/// `rejects.csv` when rows were rejected), so the previous good outputs stay consistent.
+public struct Runner {
+    public static let version = "0.1.0"
+
+    public static func run(spec: PipelineSpec, options: RunOptions, reporter: Reporter) throws -> RunManifest {
+        if options.only != nil && options.from != nil {
+            throw PipelineError.invalidOption("give --only or --from, not both")
+        }
+        let stages = try plan(options)
+        if let asOf = options.asOf, CivilDate.parseISO(asOf) == nil {
+            throw PipelineError.invalidOption("--as-of \(asOf) is not a date YYYY-MM-DD")
+        }
+        guard let out = options.outputDir.map(absolute) ?? spec.outputDir else {
+            throw PipelineError.missingKey(file: spec.file, key: "output.dir", hint: "set the output folder in the pipeline file or pass --out DIR")
+        }
+        let started = Date()
+        let t0 = ResourceUse.now()
+        let folder = try RunFolder(path: out, command: options.command)
+        let previous = try? RunManifest.load(folder.publishedPath(RunManifest.fileName))
+        var manifest = RunManifest(
+            retainVersion: version, status: "running", startedAt: iso(started), finishedAt: "", command: options.command,
+            pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf,
+            inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], failure: nil)
+
+        do {
+            for stage in stages {
+                reporter.progress("\(stage.rawValue)...")
+                switch stage {
+                case .ingest:
+                    let result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()
+                    manifest.inputs = result.inputs
+                    manifest.stages[stage.rawValue] = result.record
+                    let c = result.record.counts
+                    reporter.info("ingest: \(grouped(result.rowsRead)) rows from \(c["files"] ?? 0) file(s): "
+                        + "\(grouped(c["rows_accepted"] ?? 0)) accepted, \(grouped(result.rowsRejected)) rejected; "
+                        + "\(grouped(c["customers"] ?? 0)) customers (\(seconds(result.record.seconds)))")
+                    if result.rowsRejected > 0 {
+                        let reasons = c.filter { $0.key.hasPrefix("rejected_") }.sorted { $0.value > $1.value }
+                            .map { "\($0.key.dropFirst(9)) \(grouped($0.value))" }.joined(separator: ", ")
+                        let share = Double(result.rowsRejected) / Double(max(result.rowsRead, 1))
+                        if share > spec.maxRejectShare {
+                            throw PipelineError.tooManyRejects(rejected: result.rowsRejected, read: result.rowsRead,
+                                                               limit: spec.maxRejectShare, rejectsFile: folder.publishedPath("last-failure/rejects.csv"))
+                        }
+                        reporter.warning("ingest: \(grouped(result.rowsRejected)) rows rejected (\(reasons)); see \(folder.publishedPath("rejects.csv"))")
+                    }
+                    if (c["customers"] ?? 0) == 0 {
+                        throw PipelineError.noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
+                    }
+                default:
+                    throw PipelineError.invalidOption("stage \(stage.rawValue) is not available in this build")
+                }
+            }
+            manifest.status = "succeeded"
+            manifest.finishedAt = iso(Date())
+            try AtomicFile.write(try folder.stagedPath(RunManifest.fileName), contents: try manifest.encoded())
+            folder.removeOnPublish("last-failure")
+            try folder.publish()
+            reporter.info("done in \(seconds(ResourceUse.now() - t0)); outputs in \(out)")
+            return manifest
+        } catch {
+            manifest.status = "failed"
+            manifest.finishedAt = iso(Date())
+            manifest.failure = .init(exitStatus: exitStatus(for: error).rawValue, message: String(describing: error))
+            do {
+                try publishFailure(folder: folder, manifest: manifest)
+            } catch let publishError {
+                reporter.warning("could not record the failure in \(folder.publishedPath("last-failure")): \(publishError)")
+            }
+            throw error
+        }
+    }
+
+    /// Replaces `last-failure/` with this run's record and rejects; nothing else changes.
+    static func publishFailure(folder: RunFolder, manifest: RunManifest) throws {
+        let rejects = FilePath.join(folder.staging, "rejects.csv")
+        let kept = FilePath.join(folder.staging, ".failure-rejects.csv")
+        let hasRejects = FilePath.exists(rejects) && rename(rejects, kept) == 0
+        folder.discardAllStaged(except: hasRejects ? [".failure-rejects.csv"] : [])
+        if hasRejects { try AtomicFile.rename(kept, to: try folder.stagedPath("last-failure/rejects.csv")) }
+        try AtomicFile.write(try folder.stagedPath("last-failure/run.json"), contents: try manifest.encoded())
+        folder.removeOnPublish("last-failure")
+        try folder.publish()
+    }
+
+    static func plan(_ options: RunOptions) throws -> [Stage] {
+        if let only = options.only {
+            guard Stage.implemented.contains(only) else {
+                throw PipelineError.invalidOption("stage \(only.rawValue) is not available in this build of retain (it runs: \(Stage.implemented.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return [only]
+        }
+        if let from = options.from {
+            guard Stage.implemented.contains(from) else {
+                throw PipelineError.invalidOption("stage \(from.rawValue) is not available in this build of retain (it runs: \(Stage.implemented.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return Stage.implemented.filter { $0 >= from }
+        }
+        return Stage.implemented
+    }
+
+    static func absolute(_ p: String) -> String {
+        p.hasPrefix("/") ? p : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(p).standardizedFileURL.path
+    }
+
+    static func iso(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
+}

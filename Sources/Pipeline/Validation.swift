@@ -1,0 +1,31 @@
+import Ledger
+import RetainIO
+
+/// `retain validate`: the pipeline file is already checked by `PipelineSpec.load`; this
+/// resolves the inputs and runs their header and first rows through the ingest parser.
+public enum Validation {
+    public static func check(spec: PipelineSpec, rows: Int, reporter: Reporter) throws {
+        let files = try Inputs.resolve(spec.inputPatterns)
+        reporter.info("validate: \(spec.file) is well formed; \(files.count) input file(s)")
+        var checked = 0, rejectedTotal = 0
+        for file in files {
+            let p = try Ingestor(format: spec.format).preview(inputPath: file, maxRows: rows)
+            let mapping = Role.allCases.compactMap { role in
+                p.positions[role].map { pos in "\(role.rawValue)=" + (p.header.indices.contains(pos) ? "'\(p.header[pos])'" : "column \(pos + 1)") }
+            }.joined(separator: ", ")
+            reporter.info("validate: \(file): \(mapping)")
+            let rejected = p.rowsChecked - p.rowsAccepted
+            reporter.info("validate: \(file): first \(p.rowsChecked) rows: \(p.rowsAccepted) accepted, \(rejected) rejected")
+            for r in p.rejects.prefix(5) { reporter.warning("\(file):\(r.line): \(r.reason.rawValue): \(r.detail)") }
+            checked += p.rowsChecked
+            rejectedTotal += rejected
+            if p.rowsChecked > 0 && p.rowsAccepted == 0, let r = p.rejects.first {
+                throw LedgerError.inputMismatch(path: file, line: r.line, reason: "no row of the first \(p.rowsChecked) is usable: \(r.reason.rawValue): \(r.detail)")
+            }
+        }
+        if checked > 0 && Double(rejectedTotal) / Double(checked) > spec.maxRejectShare {
+            throw PipelineError.tooManyRejects(rejected: rejectedTotal, read: checked, limit: spec.maxRejectShare,
+                                               rejectsFile: "the warnings above (validate writes no file)")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+@main
+struct Retain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retain",
+        abstract: "Turn transaction logs into a churn forecast and a retention plan.",
+        discussion: """
+            Exit status: 0 success; 65 bad data; 66 input missing or unreadable; 73 cannot \
+            write the output; 75 another run holds the output's lock; 78 bad pipeline file \
+            or options; 1 anything else.
+            """,
+        version: Runner.version,
+        subcommands: [RunCommand.self, ValidateCommand.self, GenerateCommand.self])
+
+    /// Parses and runs, mapping every failure to CONTRACT.md's exit status and one line.
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }  // --help, --version
+            writeLine("retain: error: \(message(for: error).split(separator: "\n").first.map(String.init) ?? "bad options") (see retain --help)")
+            Foundation.exit(ExitStatus.badConfig.rawValue)
+        }
+        do {
+            var c = command
+            try c.run()
+        } catch {
+            if let clean = error as? CleanExit { exit(withError: clean) }
+            let status = exitStatus(for: error)
+            let text = String(describing: error).replacingOccurrences(of: "\n", with: " ")
+            writeLine("retain: error: \(text)")
+            Foundation.exit(status.rawValue)
+        }
+    }
+}
+
+func writeLine(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// `--quiet` / `--verbose`, shared by the commands that log.
+struct LoggingOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Print warnings and errors only.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Print details of every step.")
+    var verbose = false
+
+    func validate() throws {
+        if quiet && verbose { throw ValidationError("give --quiet or --verbose, not both") }
+    }
+
+    var reporter: Reporter { Reporter(level: quiet ? .quiet : verbose ? .verbose : .normal) }
+}
