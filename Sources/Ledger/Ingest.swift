@@ -82,6 +82,7 @@ public struct Ingestor {
         var linesBefore = 0
         var rowsAccepted = 0, rowsRejected = 0, blankLines = 0, chunks = 0
         var minDay = Int32.max, maxDay = Int32.min
+        var sized = false
 
         while true {
             if !eof && filled < capacity {
@@ -135,24 +136,26 @@ public struct Ingestor {
                 parser.parse(block: blockRef.value, from: ranges[w].0, to: ranges[w].1, into: batches[w])
             }
 
+            // After the first block, size the tables for the whole input once: doubling
+            // from small means rehashing millions of random entries several times.
+            if chunks == 0 && !sized {
+                sized = true
+                let parsedBytes = max(end - start, 1)
+                let rowsHere = batches.reduce(0) { $0 + $1.count }
+                if rowsHere > 0 {
+                    let estimatedRows = Int(Double(source.totalBytesEstimate) / Double(parsedBytes) * Double(rowsHere))
+                    for t in tables { t.reserve(min(estimatedRows / 16, 8 << 20)) }
+                    if parser.hasOrder { for s in orderSets { s.reserve(min(estimatedRows / 2, 64 << 20)) } }
+                }
+            }
+
             // Pass 2: customers and duplicates, partitioned by the id hash's top bit.
             // The shared columns are sized here, before the workers write disjoint rows.
             let hasOrder = parser.hasOrder
             for b in batches { b.slot.resize(b.count); b.keep.resize(b.count) }
             DispatchQueue.concurrentPerform(iterations: 2) { w in
-                let table = tables[w], seen = orderSets[w]
-                let base = UnsafeRawPointer(blockRef.value)
-                for b in batches {
-                    let n = b.count
-                    let hashes = b.customerHash.base
-                    for i in 0..<n where Int(hashes[i] >> 63) == w {
-                        let at = b.customerAt[i]
-                        let local = table.index(of: b.textPointer(block: base, at: at), count: Int(b.customerLength[i]), hash: hashes[i])
-                        let slot = local &* 2 &+ UInt32(w)
-                        b.slot[i] = slot
-                        b.keep[i] = hasOrder ? seen.insert(hash: b.lineHash[i], customer: slot, day: b.day[i]) : true
-                    }
-                }
+                batches[w].touched = Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w], seen: orderSets[w],
+                                                              block: UnsafeRawPointer(blockRef.value), checkDuplicates: hasOrder)
             }
             if parser.hasChannel {
                 for b in batches {
@@ -247,6 +250,59 @@ public struct Ingestor {
             firstDay: rowsAccepted > 0 ? minDay : nil, lastDay: rowsAccepted > 0 ? maxDay : nil,
             rejectsByReason: byReason, contentHash: XXH64.hex(source.contentHash), inputBytes: source.rawBytes,
             partBytes: out.bytesWritten, columns: columns.rawValue)
+    }
+
+    /// Pass 2 for one worker: the rows whose id hash has top bit `worker` get their slot
+    /// (local index x 2 + worker) and, with order ids, the duplicate check.
+    ///
+    /// Rows go in groups of 16: first every row's table slot is loaded (`touch`), so the
+    /// group's cache misses overlap; then the lookups run on cached lines. Column base
+    /// pointers are taken once, outside the loop (no reference counting per row).
+    private static func assignCustomers(worker w: Int, batches: [Batch], table: CustomerTable, seen: OrderLineSet,
+                                        block base: UnsafeRawPointer, checkDuplicates: Bool) -> UInt64 {
+        let group = 16
+        var mine = [Int32](repeating: 0, count: group)
+        var sink: UInt64 = 0
+        for b in batches {
+            let n = b.count
+            let hashes = b.customerHash.base, at = b.customerAt.base, len = b.customerLength.base
+            let slots = b.slot.base, keep = b.keep.base, days = b.day.base
+            let lineHash = b.lineHash.base
+            let side = UnsafeRawPointer(b.side.base)
+            var start = 0
+            while start < n {
+                let end = min(start + group, n)
+                var m = 0
+                for i in start..<end where Int(hashes[i] >> 63) == w {
+                    sink &+= table.touch(hashes[i])
+                    mine[m] = Int32(i); m += 1
+                }
+                for k in 0..<m {
+                    let i = Int(mine[k])
+                    let a = at[i]
+                    let p = a >= 0 ? base + Int(a) : side + Int(-(a + 1))
+                    let local = table.index(of: p, count: Int(len[i]), hash: hashes[i])
+                    let slot = local &* 2 &+ UInt32(w)
+                    slots[i] = slot
+                    keep[i] = true
+                }
+                if checkDuplicates {
+                    var keys = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
+                                UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+                    withUnsafeMutableBytes(of: &keys) { raw in
+                        let kp = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+                        for k in 0..<m {
+                            let i = Int(mine[k])
+                            kp[k] = OrderLineSet.key(line: lineHash[i], customer: slots[i], day: days[i])
+                            sink &+= seen.touch(kp[k])
+                        }
+                        for k in 0..<m { keep[Int(mine[k])] = seen.insert(kp[k]) }
+                    }
+                }
+                start = end
+            }
+        }
+        return sink  // stored by the caller, so the touches are not optimised away
     }
 
     /// Resolves the column mapping against the header (or positions) and returns the

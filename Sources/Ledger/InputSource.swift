@@ -43,6 +43,14 @@ final class InputSource {
         close(fd)
     }
 
+    /// The size of the content to expect, for sizing tables: the file size, or four times
+    /// it for gzip (a typical ratio for CSV; an estimate only).
+    var totalBytesEstimate: Int {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return 0 }
+        return Int(st.st_size) * (gzip ? 4 : 1)
+    }
+
     /// The XXH64 of the raw file bytes; valid once `read` has returned 0.
     var contentHash: UInt64 { hasher.finish() }
 

@@ -7,6 +7,7 @@ import Glibc
 /// (customer slots, channel codes, duplicate marks). Reused for every block.
 final class Batch: @unchecked Sendable {
     var lines = 0          // physical lines in this half
+    var touched: UInt64 = 0  // sum of prefetch loads (kept so they are not optimised away)
     var blankLines = 0
     var minDay = Int32.max, maxDay = Int32.min
     let customerHash = Column<UInt64>()

@@ -60,8 +60,8 @@ public struct XXH64: Sendable {
         return avalanche(h)
     }
 
-    @inline(__always) @usableFromInline
-    static func avalanche(_ h: UInt64) -> UInt64 {
+    @inlinable @inline(__always)
+    public static func avalanche(_ h: UInt64) -> UInt64 {
         var h = h
         h ^= h >> 33; h = h &* p2
         h ^= h >> 29; h = h &* p3
@@ -70,7 +70,7 @@ public struct XXH64: Sendable {
     }
 
     /// The hash of `count` bytes at `p` in one go; the hot-loop form (no state, inlined).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func hash(_ p: UnsafeRawPointer, count: Int, seed: UInt64 = 0) -> UInt64 {
         var h: UInt64
         var i = 0

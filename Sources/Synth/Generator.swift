@@ -5,7 +5,7 @@ import RetainIO
 ///
 /// Each customer draws, independently (so later stages have real signal to find):
 /// - a purchase rate λ ~ Gamma(1.1, 3.2) orders a year, and after each order a chance p
-///   of leaving for good, p ~ Beta(1.4, 5) raised for deal-driven and costly customers
+///   of leaving for good, p ~ Beta(1.3, 5.5) raised for deal-driven and costly customers
 ///   (the BG/NBD story: buy at a personal rate while alive, drop out after a purchase);
 /// - a typical unit price (log-normal, median 22), basket depth (lines and quantities);
 /// - a margin rate ~ Beta(4, 8) (about 33 %), so cost = amount x (1 - margin) +/- noise;
@@ -14,7 +14,8 @@ import RetainIO
 /// - a favourite channel (web, store, app, phone) used 80 % of the time;
 /// - a refund habit: the chance an order is partly returned within 1-30 days.
 /// Customers arrive uniformly over the window, and rows come out in date order with
-/// customers interleaved, as a real log arrives. An order's lines share its order id.
+/// customers interleaved, as a real log arrives. An order's lines share its order id and
+/// name distinct products, so no two lines of a log are identical (as in a real export).
 public struct Generator {
     public var customers: Int
     public var seed: UInt64
@@ -22,7 +23,7 @@ public struct Generator {
     public var endDay: Int32
     public var days: Int32
 
-    public static let header = "order_id,customer_id,date,quantity,amount,cost,discount,service_cost,channel"
+    public static let header = "order_id,customer_id,date,product_id,quantity,amount,cost,discount,service_cost,channel"
     static let channels = ["web", "store", "app", "phone"]
 
     public init(customers: Int, seed: UInt64 = 1, endDay: Int32 = 20_453 /* 2025-12-31 */, days: Int32 = 1095) {
@@ -48,7 +49,7 @@ public struct Generator {
         let discount = r.beta(0.6, 3)
         let costly = r.uniform() < 0.05
         let service = r.lognormal(median: 2.5, sigma: 0.7) * (costly ? 8 : 1)
-        var dropout = r.beta(1.4, 5) + 0.35 * discount + (costly ? 0.1 : 0)
+        var dropout = r.beta(1.3, 5.5) + 0.35 * discount + (costly ? 0.1 : 0)
         dropout = min(dropout, 0.95)
         return Profile(rate: r.gamma(shape: 1.1, scale: 3.2) / 365, dropout: dropout,
                        price: r.lognormal(median: 22, sigma: 0.6), linesMean: r.gamma(shape: 2, scale: 0.45),
@@ -111,6 +112,7 @@ public struct Generator {
         let channel = r.uniform() < 0.8 ? p.channel : Int(r.next() % 4)
         let orderID = "O\(c)-\(n)"
         let returned = refund ? Int(r.next() % UInt64(lines)) : -1
+        let firstProduct = Int(r.next() % 5000)
         var written = 0
         for line in 0..<lines {
             let quantity = 1 + r.poisson(p.quantityMean)
@@ -126,6 +128,8 @@ public struct Generator {
             try out.append("C\(c + 1)")
             try out.append(byte: 44)
             try date.withUnsafeBytes { try out.append($0) }
+            try out.append(byte: 44)
+            try out.append("P\((firstProduct + line * 7919) % 100_000)")
             try out.append(byte: 44)
             try out.append(integer: Int64(refund ? -quantity : quantity))
             try out.append(byte: 44)
