@@ -109,15 +109,30 @@ public final class OutputBuffer {
         }
     }
 
-    /// Appends `v` with exactly `decimals` digits after the point (0...9), rounded half
-    /// away from zero on v·10^decimals; a non-finite value writes nothing (an empty CSV
-    /// field). Values too large for the fixed-point path use the shortest round-trip form.
-    /// Formats on the stack: no allocation per number.
+    /// Appends `v` with exactly `decimals` digits after the point (0...9), correctly
+    /// rounded from the double's exact value (ties to even), as `printf("%.*f")` and Python
+    /// format it, so an analyst's tool prints the same text. A non-finite value writes
+    /// nothing (an empty CSV field); negative zero is written as zero; values too large for
+    /// the fixed-point path use the shortest round-trip form. No allocation per number.
     public func appendFixed(_ v: Double, decimals: Int) throws {
         guard v.isFinite else { return }
         let d = min(max(decimals, 0), 9)
-        let scaled = (v * FixedPoint.powersOfTen[d]).rounded(.toNearestOrAwayFromZero)
+        let scale = FixedPoint.powersOfTen[d]
+        let p = v * scale
+        // p is the product rounded to a double; p + e is exact (scale is an exact power of
+        // ten). Only when p sits exactly on a tie can rounding p differ from rounding the
+        // exact product, and the sign of e then settles it.
+        var scaled = p.rounded(.toNearestOrAwayFromZero)
+        if abs(p - p.rounded(.towardZero)) == 0.5 {
+            let exactError = fmaError(v, scale, p)
+            if exactError == 0 {
+                scaled = p.rounded(.toNearestOrEven)
+            } else if (exactError > 0) != (p > 0) {
+                scaled = p.rounded(.towardZero)
+            }
+        }
         guard abs(scaled) < 9.0e15 else { try append("\(v)"); return }
+        if scaled == 0 { scaled = 0 }  // no "-0.00"
         var m = Int64(scaled).magnitude
         var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes
         try withUnsafeMutableBytes(of: &scratch) { b throws in
@@ -143,6 +158,11 @@ public final class OutputBuffer {
         }
         if Glibc.close(fd) != 0 { throw IOError.cannotWrite(path: path, reason: IOError.systemReason()) }
     }
+}
+
+/// The exact rounding error of the product a·b computed as p (a·b = p + error).
+@inline(__always) func fmaError(_ a: Double, _ b: Double, _ p: Double) -> Double {
+    (-p).addingProduct(a, b)  // one fused multiply-add: a·b - p without intermediate rounding
 }
 
 public enum FixedPoint {

@@ -1,5 +1,6 @@
 import Testing
 import Ledger
+import RetainIO
 import RetainTestSupport
 
 /// The real CDNOW log as it arrives (README of datasets/cdnow): 69,659 transactions of

@@ -1,0 +1,97 @@
+import Testing
+import Foundation
+import RetainIO
+import RetainTestSupport
+
+@Suite("XXH64")
+struct XXH64Tests {
+    /// Expected values from the reference implementation: Python's `xxhash` package,
+    /// `xxhash.xxh64_intdigest(data, seed)`.
+    static let vectors: [(String, UInt64, UInt64)] = [
+        ("", 0xEF46_DB37_51D8_E999, 0x98B1_582B_0977_E704),
+        ("a", 0xD24E_C4F1_A98C_6E5B, 0x88E4_FE59_ADF7_B0CC),
+        ("abc", 0x44BC_2CF5_AD77_0999, 0x13C1_D910_7027_70E6),
+        ("customer-00001", 0x8DAB_D4A0_8BDA_2848, 0xBED3_99BE_9B3E_494E),
+        ("Nobody inspects the spammish repetition", 0xFBCE_A83C_8A37_8BF1, 0x4458_2824_CA10_18B5),
+    ]
+
+    @Test("known answers, seed 0 and 42")
+    func known() {
+        for (s, h0, h42) in Self.vectors {
+            #expect(XXH64.hash(s) == h0, "\(s)")
+            #expect(XXH64.hash(s, seed: 42) == h42, "\(s)")
+        }
+        #expect(XXH64.hash((0..<100).map { UInt8($0) }) == 0x6AC1_E580_3216_6597)
+    }
+
+    @Test("streaming in any pieces equals one shot")
+    func streaming() {
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        for piece in [1, 3, 7, 31, 32, 33, 100, 999] {
+            var h = XXH64()
+            var i = 0
+            while i < data.count {
+                let n = min(piece, data.count - i)
+                data[i..<(i + n)].withUnsafeBytes { h.update($0) }
+                i += n
+            }
+            #expect(h.finish() == XXH64.hash(data), "pieces of \(piece)")
+        }
+    }
+}
+
+@Suite("Output formatting")
+struct OutputTests {
+    func render(_ body: (OutputBuffer) throws -> Void) throws -> String {
+        let dir = TemporaryFolder()
+        try AtomicFile.write(dir.file("o")) { try body($0) }
+        return try dir.read("o")
+    }
+
+    @Test("fixed-point numbers")
+    func fixed() throws {
+        let cases: [(Double, Int, String)] = [
+            (0, 2, "0.00"), (1.5, 2, "1.50"), (-1.005, 2, "-1.00"), (2.675, 2, "2.67"), (1234567.891, 3, "1234567.891"),
+            (-0.004, 2, "0.00"), (0.125, 2, "0.12"), (0.375, 2, "0.38"), (0.5, 0, "0"), (1.5, 0, "2"), (99.995, 2, "100.00"), (1e300, 2, "1e+300"), (5, 0, "5"),
+            (0.000001, 6, "0.000001"), (-12.5, 1, "-12.5"),
+        ]
+        // Expected strings are Python's f"{v:.{d}f}" (correctly rounded, ties to even:
+        // 2.675 is really 2.67499999... so 2.67; 0.125 is exact so 0.12), except that
+        // negative zero is written "0.00" on purpose.
+        for (v, d, s) in cases {
+            #expect(try render { try $0.appendFixed(v, decimals: d) } == s, "\(v) with \(d) decimals")
+        }
+        #expect(try render { try $0.appendFixed(.nan, decimals: 2) } == "")
+        // Every cent value and some awkward halves agree with C's printf.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let v = Double(Int.random(in: -10_000_000...10_000_000, using: &rng)) / 1000
+            #expect(try render { try $0.appendFixed(v, decimals: 2) } == String(format: "%.2f", v).replacingOccurrences(of: "-0.00", with: "0.00"), "\(v)")
+        }
+        #expect(try render { try $0.append(integer: Int64.min + 1) } == String(Int64.min + 1))
+    }
+
+    @Test("CSV fields: RFC 4180 quoting and formula neutralising")
+    func csv() throws {
+        let cases: [(String, String)] = [
+            ("plain", "plain"), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("two\nlines", "\"two\nlines\""),
+            ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""), ("+1", "\"'+1\""), ("-2", "\"'-2\""), ("@SUM(A1)", "\"'@SUM(A1)\""),
+            ("\tx", "\"'\tx\""), ("é", "é"),
+        ]
+        for (raw, expected) in cases {
+            #expect(try render { try CSVText.appendField(raw, to: $0) } == expected, "\(raw)")
+        }
+        #expect(try render { try CSVText.appendField("-2", to: $0, neutralise: false) } == "-2")
+        #expect(String(decoding: CSVText.field("a,b"), as: UTF8.self) == "\"a,b\"")
+    }
+
+    @Test("an atomic write that fails leaves the old file and no temporary")
+    func atomic() throws {
+        let dir = TemporaryFolder()
+        try AtomicFile.write(dir.file("f"), contents: "old")
+        struct Boom: Error {}
+        #expect(throws: Boom.self) { try AtomicFile.write(dir.file("f")) { out in try out.append("new, half"); throw Boom() } }
+        #expect(try dir.read("f") == "old")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["f"])
+    }
+}
