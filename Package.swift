@@ -33,7 +33,7 @@ let package = Package(
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
         .target(name: "Pipeline", dependencies: ["Ledger", "RetainIO"]),
         .executableTarget(name: "retain", dependencies: [
-            "Pipeline", "Synth", "RetainIO",
+            "Pipeline", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "RetainTestSupport"]),
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Ledger", "RetainTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Ledger", "RetainIO", "RetainTestSupport"]),
         // Runs the built `retain` binary on real files; depends on it so `swift test` builds it.
         .testTarget(name: "EndToEndTests", dependencies: ["retain", "Synth", "Ledger", "RetainTestSupport"]),
     ],

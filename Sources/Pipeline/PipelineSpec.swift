@@ -57,7 +57,9 @@ public struct PipelineSpec: Sendable {
         let doc = try TOMLReader(file: path, text: bytes)
         let absolute = URL(fileURLWithPath: path).standardizedFileURL
         let folder = absolute.deletingLastPathComponent().path
-        var keys = KeyReader(file: path, doc: doc)
+        let keys = KeyReader(file: path, doc: doc)
+        // Unknown keys first: a typo is the cause of whatever would go wrong after it.
+        try keys.rejectUnknown()
 
         // Input
         guard let (paths, pathsLine) = try keys.stringArray("input.paths") else {
@@ -152,7 +154,6 @@ public struct PipelineSpec: Sendable {
             out = d.hasPrefix("/") ? d : URL(fileURLWithPath: folder).appendingPathComponent(d).standardizedFileURL.path
         }
 
-        try keys.rejectUnknown()
         return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
                             inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out)
     }
@@ -163,17 +164,17 @@ public struct PipelineSpec: Sendable {
     }
 }
 
-/// Reads typed keys from a parsed pipeline file and remembers which were used, so that
-/// every key left over is reported as unknown (a typo never silently does nothing).
+/// Reads typed keys from a parsed pipeline file. Every key the file sets must be one of
+/// `PipelineSpec.knownKeys`, so a typo is reported (with a suggestion) and never silently
+/// does nothing.
 struct KeyReader {
     let file: String
     let doc: TOMLReader
-    private var used: Set<String> = []
 
     init(file: String, doc: TOMLReader) { self.file = file; self.doc = doc }
 
-    private mutating func entry(_ key: String) -> TOMLReader.Entry? {
-        used.insert(key)
+    private func entry(_ key: String) -> TOMLReader.Entry? {
+        assert(PipelineSpec.knownKeys.contains(key), "\(key) is read but not listed in knownKeys")
         return doc.entries[key]
     }
 
@@ -181,19 +182,19 @@ struct KeyReader {
         .wrongType(file: file, key: key, line: e.line, expected: expected, found: "\(e.value.typeName) (\(e.value))")
     }
 
-    mutating func string(_ key: String) throws -> (String, Int)? {
+    func string(_ key: String) throws -> (String, Int)? {
         guard let e = entry(key) else { return nil }
         guard case .string(let s) = e.value else { throw wrong(key, e, "a string in quotes") }
         return (s, e.line)
     }
 
-    mutating func bool(_ key: String) throws -> (Bool, Int)? {
+    func bool(_ key: String) throws -> (Bool, Int)? {
         guard let e = entry(key) else { return nil }
         guard case .bool(let b) = e.value else { throw wrong(key, e, "true or false") }
         return (b, e.line)
     }
 
-    mutating func number(_ key: String) throws -> (Double, Int)? {
+    func number(_ key: String) throws -> (Double, Int)? {
         guard let e = entry(key) else { return nil }
         switch e.value {
         case .integer(let i): return (Double(i), e.line)
@@ -202,7 +203,7 @@ struct KeyReader {
         }
     }
 
-    mutating func stringArray(_ key: String) throws -> ([String], Int)? {
+    func stringArray(_ key: String) throws -> ([String], Int)? {
         guard let e = entry(key) else { return nil }
         switch e.value {
         case .string(let s): return ([s], e.line)
@@ -217,7 +218,7 @@ struct KeyReader {
         }
     }
 
-    mutating func column(_ key: String) throws -> (ColumnRef, Int)? {
+    func column(_ key: String) throws -> (ColumnRef, Int)? {
         guard let e = entry(key) else { return nil }
         switch e.value {
         case .string(let s): return (.name(s), e.line)
@@ -228,7 +229,7 @@ struct KeyReader {
 
     /// Throws for the first (by line) key or table nobody asked for.
     func rejectUnknown() throws {
-        let unknownKeys = doc.entries.filter { !used.contains($0.key) }.sorted { $0.value.line < $1.value.line }
+        let unknownKeys = doc.entries.filter { !PipelineSpec.knownKeys.contains($0.key) }.sorted { $0.value.line < $1.value.line }
         let unknownTables = doc.tables.filter { !PipelineSpec.knownTables.contains($0.key) }
         if let (table, line) = unknownTables.min(by: { $0.value < $1.value }),
            unknownKeys.first.map({ $0.value.line > line }) ?? true {

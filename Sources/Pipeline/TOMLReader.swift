@@ -178,6 +178,7 @@ struct TOMLReader {
             i += 1
             return .string(s)
         case UInt8(ascii: "["):
+            let openedAt = line
             i += 1
             var items: [Value] = []
             while true {
@@ -187,7 +188,7 @@ struct TOMLReader {
                 skipBlankInArray()
                 if peek == UInt8(ascii: ",") { i += 1; continue }
                 skipBlankInArray()
-                guard peek == UInt8(ascii: "]") else { throw fail("expected , or ] in the array") }
+                guard peek == UInt8(ascii: "]") else { throw fail("expected , or ] in the array opened at line \(openedAt)") }
                 i += 1
                 return .array(items)
             }

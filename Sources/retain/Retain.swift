@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Ledger
 import Pipeline
+import RetainIO
 
 @main
 struct Retain: ParsableCommand {
@@ -30,7 +32,13 @@ struct Retain: ParsableCommand {
             var c = command
             try c.run()
         } catch {
-            if let clean = error as? CleanExit { exit(withError: clean) }
+            // Help, version and option errors raised while running belong to ArgumentParser.
+            let isDomainError = error is PipelineError || error is LedgerError || error is IOError || error is ValidationError
+            if !isDomainError && exitCode(for: error) == .success { exit(withError: error) }
+            if error is ValidationError {
+                writeLine("retain: error: \(message(for: error)) (see retain --help)")
+                Foundation.exit(ExitStatus.badConfig.rawValue)
+            }
             let status = exitStatus(for: error)
             let text = String(describing: error).replacingOccurrences(of: "\n", with: " ")
             writeLine("retain: error: \(text)")

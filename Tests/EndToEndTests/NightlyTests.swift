@@ -1,0 +1,101 @@
+import Testing
+import Foundation
+import RetainTestSupport
+
+/// Daily files arriving in a folder: a rerun reads only what it has not seen.
+@Suite("Nightly inputs")
+struct NightlyTests {
+    func inputs(_ run: [String: Any]) -> [[String: Any]] { run["inputs"] as? [[String: Any]] ?? [] }
+
+    @Test("add a daily file, change another, remove a third")
+    func daily() throws {
+        let dir = TemporaryFolder()
+        for d in 1...3 { try dir.write("daily/day\(d).csv", smallLog(rows: 100, customers: 30, month: d, prefix: "d\(d)-")) }
+        let p = try TestPipeline.csv(in: dir, inputs: ["daily/*.csv"])
+        #expect(try RetainBinary.run(["run", p]).status == 0)
+        var c = ingestCounts(try json(dir.file("out/run.json")))
+        #expect(c["files_parsed"] == 3 && c["files_reused"] == 0 && c["rows_read"] == 300)
+
+        // A new day: only it is parsed.
+        try dir.write("daily/day4.csv", smallLog(rows: 100, customers: 30, month: 4, prefix: "d4-"))
+        var r = try RetainBinary.run(["run", p])
+        #expect(r.status == 0)
+        c = ingestCounts(try json(dir.file("out/run.json")))
+        #expect(c["files_parsed"] == 1 && c["files_reused"] == 3 && c["rows_read"] == 400 && c["customers"] == 30)
+
+        // Nothing new: nothing parsed.
+        #expect(try RetainBinary.run(["run", p]).status == 0)
+        c = ingestCounts(try json(dir.file("out/run.json")))
+        #expect(c["files_parsed"] == 0 && c["files_reused"] == 4)
+
+        // Day 2 is re-exported with a correction: noticed, re-read, recorded.
+        try dir.write("daily/day2.csv", smallLog(rows: 120, customers: 30, month: 2, prefix: "d2-"))
+        r = try RetainBinary.run(["run", p])
+        #expect(r.status == 0)
+        #expect(r.lines.contains { $0.contains("warning") && $0.contains("day2.csv changed since the last run") })
+        let run = try json(dir.file("out/run.json"))
+        c = ingestCounts(run)
+        #expect(c["files_parsed"] == 1 && c["files_reused"] == 3 && c["rows_read"] == 420)
+        let day2 = inputs(run).first { ($0["path"] as? String)?.hasSuffix("day2.csv") == true }
+        #expect(day2?["changed_since_last_run"] as? Bool == true && day2?["reused"] as? Bool == false)
+
+        // A file disappears: said so, and its rows leave the ledger.
+        try FileManager.default.removeItem(atPath: dir.file("daily/day1.csv"))
+        r = try RetainBinary.run(["run", p])
+        #expect(r.status == 0)
+        #expect(r.lines.contains { $0.contains("day1.csv is no longer among the inputs") })
+        c = ingestCounts(try json(dir.file("out/run.json")))
+        #expect(c["rows_read"] == 320 && c["files"] == 3)
+        let parts = try FileManager.default.contentsOfDirectory(atPath: dir.file("out/ledger/parts"))
+        #expect(parts.count == 6, "3 parts with their rejects; stale ones removed: \(parts)")
+    }
+
+    @Test("a .gz input gives the same ledger as the plain file")
+    func gzipInput() throws {
+        let dir = TemporaryFolder()
+        try dir.write("plain/log.csv", smallLog(rows: 500, customers: 40))
+        #expect(try shell("mkdir -p \(dir.path)/gz && gzip -c \(dir.path)/plain/log.csv > \(dir.path)/gz/log.csv.gz") == 0)
+        let a = try TestPipeline.csv(in: dir, name: "a.toml", inputs: ["plain/*.csv"], out: "out-a")
+        let b = try TestPipeline.csv(in: dir, name: "b.toml", inputs: ["gz/*.csv.gz"], out: "out-b")
+        #expect(try RetainBinary.run(["run", a]).status == 0)
+        #expect(try RetainBinary.run(["run", b]).status == 0)
+        let ca = ingestCounts(try json(dir.file("out-a/run.json"))), cb = ingestCounts(try json(dir.file("out-b/run.json")))
+        #expect(ca["rows_accepted"] == 500 && cb["rows_accepted"] == 500 && ca["customers"] == cb["customers"])
+    }
+}
+
+@Suite("retain generate")
+struct GenerateTests {
+    @Test("deterministic per seed, every column filled, ingests without a reject")
+    func generate() throws {
+        let dir = TemporaryFolder()
+        for (name, seed) in [("a.csv", "5"), ("b.csv", "5"), ("c.csv", "6")] {
+            #expect(try RetainBinary.run(["generate", "--customers", "300", "--seed", seed, dir.file(name)]).status == 0)
+        }
+        let a = try dir.read("a.csv"), b = try dir.read("b.csv"), c = try dir.read("c.csv")
+        #expect(a == b)
+        #expect(a != c)
+        let lines = a.split(separator: "\n")
+        #expect(lines[0] == "order_id,customer_id,date,product_id,quantity,amount,cost,discount,service_cost,channel")
+        #expect(lines.count > 1000)
+        #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty } })
+        #expect(lines.contains { $0.hasPrefix("R") && $0.contains(",-") }, "refunds appear")
+
+        let p = try TestPipeline.csv(in: dir, inputs: ["a.csv"], columns: """
+            order_id = "order_id"
+            customer_id = "customer_id"
+            date = "date"
+            amount = "amount"
+            quantity = "quantity"
+            cost = "cost"
+            discount = "discount"
+            service_cost = "service_cost"
+            channel = "channel"
+            """, maxRejectShare: 0)
+        let r = try RetainBinary.run(["run", p])
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = ingestCounts(try json(dir.file("out/run.json")))
+        #expect(counts["rows_rejected"] == 0 && counts["rows_read"] == lines.count - 1)
+        #expect((counts["customers"] ?? 0) > 250)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import RetainTestSupport
+
+/// Writes `rows` data rows in the order_id,customer_id,date,amount layout, quickly
+/// (awk), for tests that need a run long enough to interrupt.
+func writeLargeLog(_ path: String, rows: Int, customers: Int = 20_000, day: Int = 1) throws {
+    let cmd = "(echo order_id,customer_id,date,amount; seq 1 \(rows) | awk '{printf \"o%d,c%d,2024-02-%02d,%d.25\\n\",$1,$1%\(customers),\(day),$1%100}') > '\(path)'"
+    guard try shell(cmd) == 0 else { throw CocoaError(.fileWriteUnknown) }
+}
+
+/// A small good log: `n` rows over `customers` customers, amounts 1..n.
+func smallLog(rows n: Int, customers: Int = 10, month: Int = 3, prefix: String = "o") -> String {
+    var s = "order_id,customer_id,date,amount\n"
+    for i in 1...n { s += "\(prefix)\(i),c\(i % customers),2024-\(String(format: "%02d", month))-\(String(format: "%02d", i % 28 + 1)),\(i).00\n" }
+    return s
+}
+
+func json(_ path: String) throws -> [String: Any] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+}
+
+func ingestCounts(_ runJSON: [String: Any]) -> [String: Int] {
+    let stages = runJSON["stages"] as? [String: Any]
+    let ingest = stages?["ingest"] as? [String: Any]
+    return ingest?["counts"] as? [String: Int] ?? [:]
+}
+
+/// The published files of an output folder and their contents (hidden files excluded).
+func snapshot(_ dir: String) throws -> [String: Data] {
+    var result: [String: Data] = [:]
+    guard let e = FileManager.default.enumerator(atPath: dir) else { return result }
+    for case let rel as String in e {
+        if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+        var isDir: ObjCBool = false
+        let full = dir + "/" + rel
+        if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
+            result[rel] = try Data(contentsOf: URL(fileURLWithPath: full))
+        }
+    }
+    return result
+}

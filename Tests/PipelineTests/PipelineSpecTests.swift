@@ -1,0 +1,103 @@
+import Testing
+import Foundation
+import Ledger
+import Pipeline
+import RetainIO
+import RetainTestSupport
+
+/// The pipeline file: every mistake is exit 78 with the key and its line.
+@Suite("Pipeline files")
+struct PipelineSpecTests {
+    func load(_ text: String) throws -> PipelineSpec {
+        let dir = TemporaryFolder()
+        return try PipelineSpec.load(try dir.write("p.toml", text), today: 20_000)
+    }
+
+    static let valid = """
+        # comment
+        [input]
+        paths = ["data/*.csv"]   # trailing comment
+        delimiter = ";"
+        header = true
+        date_format = "dd/MM/yyyy"
+        decimal_mark = ","
+
+        [input.columns]
+        customer_id = "Kunde"
+        date = "Datum"
+        amount = 3
+
+        [validation]
+        max_reject_share = 0.05
+        earliest_date = "2001-01-01"
+
+        [output]
+        dir = "out"
+        """
+
+    @Test("a full file maps onto the input format")
+    func valid() throws {
+        let spec = try load(Self.valid)
+        #expect(spec.format.delimiter == .byte(UInt8(ascii: ";")))
+        #expect(spec.format.decimalMark == UInt8(ascii: ","))
+        #expect(spec.format.columns[.customerID] == .name("Kunde"))
+        #expect(spec.format.columns[.amount] == .position(3))
+        #expect(spec.maxRejectShare == 0.05)
+        #expect(spec.format.earliestDay == CivilDate.day(year: 2001, month: 1, day: 1))
+        #expect(spec.format.latestDay == 20_001, "default: the day after the run")
+        #expect(spec.inputPatterns.count == 1 && spec.inputPatterns[0].hasSuffix("/data/*.csv"))
+        #expect(spec.outputDir?.hasSuffix("/out") == true)
+    }
+
+    func expectError(_ text: String, line: Int?, contains words: [String]) {
+        #expect {
+            try load(text)
+        } throws: { e in
+            guard let p = e as? PipelineError, p.exitStatus == .badConfig else { return false }
+            let message = p.description
+            let lineOK = line.map { message.contains("p.toml:\($0)") } ?? true
+            return lineOK && words.allSatisfy { message.contains($0) }
+        }
+    }
+
+    @Test("an unknown key names its line and the likely intended key")
+    func unknownKey() {
+        expectError(Self.valid.replacingOccurrences(of: "delimiter = \";\"", with: "delimter = \";\""), line: 4,
+                    contains: ["input.delimter", "did you mean input.delimiter"])
+        expectError(Self.valid + "\n[outptu]\nx = 1\n", line: 20, contains: ["[outptu]", "[output]"])
+    }
+
+    @Test("a wrong type names the key, its line and what was found")
+    func wrongType() {
+        expectError(Self.valid.replacingOccurrences(of: "header = true", with: "header = \"yes\""), line: 5,
+                    contains: ["input.header", "true or false", "\"yes\""])
+        expectError(Self.valid.replacingOccurrences(of: "max_reject_share = 0.05", with: "max_reject_share = \"5%\""), line: 15,
+                    contains: ["validation.max_reject_share", "a number"])
+    }
+
+    @Test("a missing required role says which")
+    func missingRole() {
+        expectError(Self.valid.replacingOccurrences(of: "amount = 3\n", with: ""), line: nil, contains: ["input.columns.amount", "required"])
+        expectError("[output]\ndir = \"x\"\n", line: nil, contains: ["input.paths"])
+    }
+
+    @Test("bad values: date pattern, delimiter, share, names without a header, syntax")
+    func badValues() {
+        expectError(Self.valid.replacingOccurrences(of: "dd/MM/yyyy", with: "dd.MMM.yy"), line: 6, contains: ["input.date_format"])
+        expectError(Self.valid.replacingOccurrences(of: "delimiter = \";\"", with: "delimiter = \";;\""), line: 4, contains: ["input.delimiter"])
+        expectError(Self.valid.replacingOccurrences(of: "0.05", with: "5"), line: 15, contains: ["between 0 and 1"])
+        expectError(Self.valid.replacingOccurrences(of: "header = true", with: "header = false"), line: 10, contains: ["needs input.header"])
+        expectError(Self.valid.replacingOccurrences(of: "paths = [\"data/*.csv\"]", with: "paths = [\"data/*.csv\""), line: 4, contains: ["array opened at line 3"])
+        expectError(Self.valid.replacingOccurrences(of: "dir = \"out\"", with: "dir = out"), line: 19, contains: ["in quotes"])
+        expectError(Self.valid + "\n[input]\n", line: 20, contains: ["declared twice"])
+        expectError(Self.valid.replacingOccurrences(of: "decimal_mark = \",\"", with: "decimal_mark = \";\""), line: 7, contains: ["decimal_mark"])
+    }
+
+    @Test("the bundled CDNOW pipeline reads the log as it arrives")
+    func bundled() throws {
+        let spec = try PipelineSpec.load(RepoPaths.path("pipelines/cdnow.toml"))
+        #expect(spec.format.delimiter == .whitespace)
+        #expect(spec.format.columns[.amount] == .name("dollar_value"))
+        #expect(spec.inputPatterns == [RepoPaths.cdnow])
+    }
+}
