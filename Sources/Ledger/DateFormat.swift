@@ -17,16 +17,30 @@ public struct DateFormat: Sendable, Equatable {
 
     public let pattern: String
     let ops: [Op]
+    /// The two layouts most logs use get a fixed-offset path (no op interpretation).
+    enum Fast: Sendable, Equatable { case none, dashed, compact }
+    let fast: Fast
 
     public static let iso = DateFormat(compiled: "yyyy-MM-dd", ops: [.year4, .literal(45), .month2, .literal(45), .day2])
 
-    private init(compiled pattern: String, ops: [Op]) { self.pattern = pattern; self.ops = ops }
+    private init(compiled pattern: String, ops: [Op]) {
+        self.pattern = pattern
+        self.ops = ops
+        fast = Self.classify(ops)
+    }
+
+    static func classify(_ ops: [Op]) -> Fast {
+        if ops == [.year4, .literal(45), .month2, .literal(45), .day2] { return .dashed }
+        if ops == [.year4, .month2, .day2] { return .compact }
+        return .none
+    }
 
     /// Compiles a pattern; `nil` when it has no year, month and day.
     public init?(pattern: String) {
         self.pattern = pattern
         if pattern.lowercased() == "iso8601" || pattern.lowercased() == "iso" {
             ops = [.year4, .literal(45), .month2, .literal(45), .day2, .isoRest]
+            fast = .none
             return
         }
         var ops: [Op] = []
@@ -62,6 +76,7 @@ public struct DateFormat: Sendable, Equatable {
         let has = { (o: Op) in ops.contains(o) }
         guard has(.year4), has(.month2) || has(.month12), has(.day2) || has(.day12) else { return nil }
         self.ops = ops
+        fast = Self.classify(ops)
     }
 
     @inline(__always) private static func digit(_ p: UnsafeRawPointer, _ i: Int) -> Int? {
@@ -72,6 +87,29 @@ public struct DateFormat: Sendable, Equatable {
     /// Day number of the text at `p`, or `nil` when it does not match or names no real day.
     @inline(__always)
     public func parse(_ p: UnsafeRawPointer, count n: Int) -> Int32? {
+        switch fast {
+        case .dashed:
+            guard n == 10, p.load(fromByteOffset: 4, as: UInt8.self) == 45, p.load(fromByteOffset: 7, as: UInt8.self) == 45 else { return nil }
+            return Self.fixedDate(p, year: 0, month: 5, day: 8)
+        case .compact:
+            guard n == 8 else { return nil }
+            return Self.fixedDate(p, year: 0, month: 4, day: 6)
+        case .none:
+            return interpret(p, count: n)
+        }
+    }
+
+    @inline(__always) static func fixedDate(_ p: UnsafeRawPointer, year: Int, month: Int, day: Int) -> Int32? {
+        @inline(__always) func d(_ i: Int) -> Int { Int(p.load(fromByteOffset: i, as: UInt8.self)) &- 48 }
+        let y0 = d(year), y1 = d(year + 1), y2 = d(year + 2), y3 = d(year + 3)
+        let m0 = d(month), m1 = d(month + 1), d0 = d(day), d1 = d(day + 1)
+        // One unsigned comparison per digit: a non-digit wraps to a large value.
+        guard UInt(bitPattern: y0) <= 9, UInt(bitPattern: y1) <= 9, UInt(bitPattern: y2) <= 9, UInt(bitPattern: y3) <= 9,
+              UInt(bitPattern: m0) <= 9, UInt(bitPattern: m1) <= 9, UInt(bitPattern: d0) <= 9, UInt(bitPattern: d1) <= 9 else { return nil }
+        return CivilDate.day(year: y0 * 1000 + y1 * 100 + y2 * 10 + y3, month: m0 * 10 + m1, day: d0 * 10 + d1)
+    }
+
+    private func interpret(_ p: UnsafeRawPointer, count n: Int) -> Int32? {
         var i = 0
         var y = 0, m = 0, d = 0
         func fixed(_ width: Int, _ limit: Int) -> Int? {

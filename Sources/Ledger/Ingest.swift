@@ -59,12 +59,13 @@ public struct Ingestor {
     private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink) throws -> PartSummary {
         let path = source.path
         var capacity = blockBytes
-        var block = UnsafeMutableRawPointer.allocate(byteCount: capacity + 1, alignment: 64)
+        // 64 bytes of slack after the data: short ids are read as whole words.
+        var block = UnsafeMutableRawPointer.allocate(byteCount: capacity + 64, alignment: 64)
         defer { block.deallocate() }
         let batches = [Batch(), Batch()]
         let tables = [CustomerTable(), CustomerTable()]
         let orderSets = [OrderLineSet(), OrderLineSet()]
-        let channels = ChannelTable()
+        let channels = ChannelRegistry()
         var parser: RowParser? = nil
         var columns = LedgerFormat.Columns(roles: format.columns.keys)
 
@@ -99,7 +100,7 @@ public struct Ingestor {
                     guard capacity < 1 << 30 else {
                         throw LedgerError.inputMismatch(path: path, line: linesBefore + 1, reason: "a line is longer than 1 GiB; is this a text log?")
                     }
-                    let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2 + 1, alignment: 64)
+                    let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2 + 64, alignment: 64)
                     bigger.copyMemory(from: block, byteCount: filled)
                     block.deallocate()
                     block = bigger
@@ -110,7 +111,7 @@ public struct Ingestor {
             }
             var start = 0
             if parser == nil {
-                let (p, consumed) = try makeParser(block: block, end: end, path: path)
+                let (p, consumed) = try makeParser(block: block, end: end, path: path, channels: channels)
                 parser = p
                 start = consumed
                 linesBefore = consumed > 0 ? 1 : 0
@@ -152,21 +153,10 @@ public struct Ingestor {
             // Pass 2: customers and duplicates, partitioned by the id hash's top bit.
             // The shared columns are sized here, before the workers write disjoint rows.
             let hasOrder = parser.hasOrder
-            for b in batches { b.slot.resize(b.count); b.keep.resize(b.count) }
             DispatchQueue.concurrentPerform(iterations: 2) { w in
                 batches[w].touched = Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w], seen: orderSets[w],
                                                               block: UnsafeRawPointer(blockRef.value), checkDuplicates: hasOrder)
             }
-            if parser.hasChannel {
-                for b in batches {
-                    b.channel.resize(b.count)
-                    for i in 0..<b.count {
-                        let at = b.channelAt[i]
-                        b.channel[i] = channels.code(of: b.textPointer(block: UnsafeRawPointer(block), at: at), count: Int(b.channelLength[i]))
-                    }
-                }
-            }
-
             // Rejects and chunks, in file order.
             var lineBase = linesBefore
             for (w, b) in batches.enumerated() where w < workers {
@@ -175,10 +165,11 @@ public struct Ingestor {
                                     raw: UnsafeRawBufferPointer(start: block + Int(r.start), count: Int(r.length)), detail: r.detail)
                 }
                 var kept = 0
+                let r = b.rows
                 for i in 0..<b.count {
-                    if b.keep[i] { kept += 1; continue }
-                    try rejects.add(line: lineBase + Int(b.localLine[i]), reason: .duplicateLine,
-                                    raw: UnsafeRawBufferPointer(start: block + Int(b.lineStart[i]), count: Int(b.lineLength[i])),
+                    if r.keep[i] { kept += 1; continue }
+                    try rejects.add(line: lineBase + Int(r.localLine[i]), reason: .duplicateLine,
+                                    raw: UnsafeRawBufferPointer(start: block + Int(r.lineStart[i]), count: Int(r.lineLength[i])),
                                     detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
                 }
                 rowsRejected += b.rejects.count + (b.count - kept)
@@ -255,59 +246,58 @@ public struct Ingestor {
     /// Pass 2 for one worker: the rows whose id hash has top bit `worker` get their slot
     /// (local index x 2 + worker) and, with order ids, the duplicate check.
     ///
-    /// Rows go in groups of 16: first every row's table slot is loaded (`touch`), so the
-    /// group's cache misses overlap; then the lookups run on cached lines. Column base
-    /// pointers are taken once, outside the loop (no reference counting per row).
+    /// Rows go in groups of 32: first every row's slots in both tables are loaded
+    /// (`touch`), so up to 64 independent cache misses overlap; then the lookups run on
+    /// cached lines. The duplicate key uses the id hash, not the slot, so it does not wait
+    /// for the customer lookup.
     private static func assignCustomers(worker w: Int, batches: [Batch], table: CustomerTable, seen: OrderLineSet,
                                         block base: UnsafeRawPointer, checkDuplicates: Bool) -> UInt64 {
-        let group = 16
-        var mine = [Int32](repeating: 0, count: group)
+        let group = 32
         var sink: UInt64 = 0
-        for b in batches {
-            let n = b.count
-            let hashes = b.customerHash.base, at = b.customerAt.base, len = b.customerLength.base
-            let slots = b.slot.base, keep = b.keep.base, days = b.day.base
-            let lineHash = b.lineHash.base
-            let side = UnsafeRawPointer(b.side.base)
-            var start = 0
-            while start < n {
-                let end = min(start + group, n)
-                var m = 0
-                for i in start..<end where Int(hashes[i] >> 63) == w {
-                    sink &+= table.touch(hashes[i])
-                    mine[m] = Int32(i); m += 1
-                }
-                for k in 0..<m {
-                    let i = Int(mine[k])
-                    let a = at[i]
-                    let p = a >= 0 ? base + Int(a) : side + Int(-(a + 1))
-                    let local = table.index(of: p, count: Int(len[i]), hash: hashes[i])
-                    let slot = local &* 2 &+ UInt32(w)
-                    slots[i] = slot
-                    keep[i] = true
-                }
-                if checkDuplicates {
-                    var keys = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0),
-                                UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-                    withUnsafeMutableBytes(of: &keys) { raw in
-                        let kp = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-                        for k in 0..<m {
-                            let i = Int(mine[k])
-                            kp[k] = OrderLineSet.key(line: lineHash[i], customer: slots[i], day: days[i])
-                            sink &+= seen.touch(kp[k])
+        var mineStore = (0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
+                         0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
+                         0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
+                         0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32)
+        var keyStore = (mineStore, mineStore)  // 32 UInt64 worth of bytes
+        withUnsafeMutableBytes(of: &mineStore) { mineRaw in
+        withUnsafeMutableBytes(of: &keyStore) { keyRaw in
+            let mine = mineRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
+            let keys = keyRaw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            for b in batches {
+                let n = b.count
+                let r = b.rows
+                let side = UnsafeRawPointer(b.side.base)
+                var start = 0
+                while start < n {
+                    let end = min(start + group, n)
+                    var m = 0
+                    for i in start..<end where Int(r.customerHash[i] >> 63) == w {
+                        sink &+= table.touch(r.customerHash[i])
+                        if checkDuplicates {
+                            keys[m] = OrderLineSet.key(line: r.lineHash[i], customer: r.customerHash[i], day: r.day[i])
+                            sink &+= seen.touch(keys[m])
                         }
-                        for k in 0..<m { keep[Int(mine[k])] = seen.insert(kp[k]) }
+                        mine[m] = Int32(i); m += 1
                     }
+                    for k in 0..<m {
+                        let i = Int(mine[k])
+                        let a = r.customerAt[i]
+                        let inBlock = a >= 0
+                        let p = inBlock ? base + Int(a) : side + Int(-(a + 1))
+                        let local = table.index(of: p, count: Int(r.customerLength[i]), hash: r.customerHash[i], readAhead: inBlock)
+                        r.slot[i] = local &* 2 &+ UInt32(w)
+                        r.keep[i] = checkDuplicates ? seen.insert(keys[k]) : true
+                    }
+                    start = end
                 }
-                start = end
             }
-        }
+        }}
         return sink  // stored by the caller, so the touches are not optimised away
     }
 
     /// Resolves the column mapping against the header (or positions) and returns the
     /// parser plus how many bytes the header took.
-    private func makeParser(block: UnsafeMutableRawPointer, end: Int, path: String) throws -> (RowParser, Int) {
+    private func makeParser(block: UnsafeMutableRawPointer, end: Int, path: String, channels: ChannelRegistry) throws -> (RowParser, Int) {
         var positions: [Role: Int] = [:]
         var fieldCount: Int? = nil
         var consumed = 0
@@ -346,42 +336,39 @@ public struct Ingestor {
                 }
             }
         }
-        return (RowParser(format: format, positions: positions, fieldCount: fieldCount, path: path), consumed)
+        return (RowParser(format: format, positions: positions, fieldCount: fieldCount, path: path, channels: channels), consumed)
     }
 
     /// Removes the rows marked as duplicates (rare), keeping order.
     private func compact(_ b: Batch) {
         var j = 0
-        let n = b.count
-        for i in 0..<n where b.keep[i] {
+        let r = b.rows
+        for i in 0..<b.count where r.keep[i] {
             if i != j {
-                b.slot[j] = b.slot[i]; b.day[j] = b.day[i]; b.amount[j] = b.amount[i]
-                if b.order.count == n { b.order[j] = b.order[i] }
-                for c in b.numbers where c.count == n { c[j] = c[i] }
-                if b.channel.count == n { b.channel[j] = b.channel[i] }
+                r.slot[j] = r.slot[i]; r.day[j] = r.day[i]; r.amount[j] = r.amount[i]; r.order[j] = r.order[i]
+                r.n0[j] = r.n0[i]; r.n1[j] = r.n1[i]; r.n2[j] = r.n2[i]; r.n3[j] = r.n3[i]
+                r.channel[j] = r.channel[i]
             }
             j += 1
         }
-        b.slot.resize(j); b.day.resize(j); b.amount.resize(j)
-        if b.order.count == n { b.order.resize(j) }
-        for c in b.numbers where c.count == n { c.resize(j) }
-        if b.channel.count == n { b.channel.resize(j) }
+        b.count = j
     }
 
     private func writeChunk(_ b: Batch, columns: LedgerFormat.Columns, to out: OutputBuffer) throws {
         let n = b.count
+        let r = b.rows
         try out.append(value: LedgerFormat.rowsTag.littleEndian)
         try out.append(value: UInt32(n).littleEndian)
         try out.append(value: columns.rawValue.littleEndian)
         try out.append(value: UInt32(0))
-        try out.append(contentsOf: UnsafeBufferPointer(start: b.slot.base, count: n)); try pad(out)
-        try out.append(contentsOf: UnsafeBufferPointer(start: b.day.base, count: n)); try pad(out)
-        try out.append(contentsOf: UnsafeBufferPointer(start: b.amount.base, count: n))
-        if columns.contains(.order) { try out.append(contentsOf: UnsafeBufferPointer(start: b.order.base, count: n)) }
+        try out.append(contentsOf: UnsafeBufferPointer(start: r.slot, count: n)); try pad(out)
+        try out.append(contentsOf: UnsafeBufferPointer(start: r.day, count: n)); try pad(out)
+        try out.append(contentsOf: UnsafeBufferPointer(start: r.amount, count: n))
+        if columns.contains(.order) { try out.append(contentsOf: UnsafeBufferPointer(start: r.order, count: n)) }
         for (k, (col, _)) in LedgerFormat.Columns.numeric.enumerated() where columns.contains(col) {
-            try out.append(contentsOf: UnsafeBufferPointer(start: b.numbers[k].base, count: n))
+            try out.append(contentsOf: UnsafeBufferPointer(start: r.number(k), count: n))
         }
-        if columns.contains(.channel) { try out.append(contentsOf: UnsafeBufferPointer(start: b.channel.base, count: n)); try pad(out) }
+        if columns.contains(.channel) { try out.append(contentsOf: UnsafeBufferPointer(start: r.channel, count: n)); try pad(out) }
     }
 
     private func pad(_ out: OutputBuffer) throws {
@@ -429,38 +416,6 @@ extension String {
     }
 }
 
-/// Channel names to small codes (a log has a handful of channels).
-final class ChannelTable {
-    private var hashes: [UInt64] = []
-    private var names: [[UInt8]] = []
-    private var last = -1
-
-    @inline(__always) func code(of p: UnsafeRawPointer, count n: Int) -> UInt16 {
-        let h = XXH64.hash(p, count: n)
-        if last >= 0 && hashes[last] == h { return UInt16(last) }
-        for (k, x) in hashes.enumerated() where x == h && names[k].count == n {
-            last = k
-            return UInt16(k)
-        }
-        hashes.append(h)
-        names.append(Array(UnsafeRawBufferPointer(start: p, count: n)))
-        last = names.count - 1
-        return UInt16(min(last, Int(UInt16.max)))
-    }
-
-    func write(to out: OutputBuffer) throws {
-        try out.append(value: LedgerFormat.chanTag.littleEndian)
-        try out.append(value: UInt32(names.count).littleEndian)
-        let total = names.reduce(0) { $0 + $1.count }
-        try out.append(value: UInt64(total).littleEndian)
-        try out.append(value: UInt64(0))
-        var off: UInt32 = 0
-        try out.append(value: off)
-        for n in names { off += UInt32(n.count); try out.append(value: off.littleEndian) }
-        for n in names { try n.withUnsafeBytes { try out.append($0) } }
-    }
-}
-
 /// Hands a pointer to worker closures; the workers write disjoint ranges.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
@@ -493,7 +448,7 @@ extension Ingestor {
     public func preview(inputPath: String, maxRows: Int) throws -> Preview {
         let source = try InputSource(path: inputPath)
         let capacity = 4 << 20
-        let block = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        let block = UnsafeMutableRawPointer.allocate(byteCount: capacity + 64, alignment: 64)
         defer { block.deallocate() }
         var filled = 0
         while filled < capacity {
@@ -512,7 +467,7 @@ extension Ingestor {
             }
             i += 1
         }
-        let (parser, consumed) = try makeParser(block: block, end: end, path: inputPath)
+        let (parser, consumed) = try makeParser(block: block, end: end, path: inputPath, channels: ChannelRegistry())
         let batch = Batch()
         parser.parse(block: block, from: consumed, to: end, into: batch)
         let base = consumed > 0 ? 1 : 0

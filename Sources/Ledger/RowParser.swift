@@ -3,49 +3,91 @@ import RetainIO
 import Glibc
 #endif
 
+/// The columns of a batch as raw pointers sharing one row capacity. The hot loops hold a
+/// copy of this struct in locals, so storing a value is one move: no reference counting,
+/// no exclusivity check, no capacity check per column (one per row, for all of them).
+struct RowColumns {
+    private(set) var capacity: Int
+    var customerHash: UnsafeMutablePointer<UInt64>
+    var lineHash: UnsafeMutablePointer<UInt64>
+    var order: UnsafeMutablePointer<UInt64>
+    /// >= 0: offset of the id in the block; < 0: `-(offset + 1)` in the batch's side text.
+    var customerAt: UnsafeMutablePointer<Int32>
+    var customerLength: UnsafeMutablePointer<Int32>
+    var day: UnsafeMutablePointer<Int32>
+    var localLine: UnsafeMutablePointer<Int32>
+    var lineStart: UnsafeMutablePointer<Int32>
+    var lineLength: UnsafeMutablePointer<Int32>
+    var amount: UnsafeMutablePointer<Double>
+    /// quantity, cost, discount, service cost.
+    var n0, n1, n2, n3: UnsafeMutablePointer<Double>
+    var channel: UnsafeMutablePointer<UInt16>
+    var slot: UnsafeMutablePointer<UInt32>
+    var keep: UnsafeMutablePointer<Bool>
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        customerHash = .allocate(capacity: capacity); lineHash = .allocate(capacity: capacity); order = .allocate(capacity: capacity)
+        customerAt = .allocate(capacity: capacity); customerLength = .allocate(capacity: capacity); day = .allocate(capacity: capacity)
+        localLine = .allocate(capacity: capacity); lineStart = .allocate(capacity: capacity); lineLength = .allocate(capacity: capacity)
+        amount = .allocate(capacity: capacity)
+        n0 = .allocate(capacity: capacity); n1 = .allocate(capacity: capacity); n2 = .allocate(capacity: capacity); n3 = .allocate(capacity: capacity)
+        channel = .allocate(capacity: capacity); slot = .allocate(capacity: capacity); keep = .allocate(capacity: capacity)
+    }
+
+    func free() {
+        customerHash.deallocate(); lineHash.deallocate(); order.deallocate()
+        customerAt.deallocate(); customerLength.deallocate(); day.deallocate()
+        localLine.deallocate(); lineStart.deallocate(); lineLength.deallocate()
+        amount.deallocate(); n0.deallocate(); n1.deallocate(); n2.deallocate(); n3.deallocate()
+        channel.deallocate(); slot.deallocate(); keep.deallocate()
+    }
+
+    /// A copy with twice the capacity holding the first `count` rows; frees `self`.
+    func grown(keeping count: Int) -> RowColumns {
+        let g = RowColumns(capacity: capacity * 2)
+        func move<T>(_ from: UnsafeMutablePointer<T>, _ to: UnsafeMutablePointer<T>) { to.update(from: from, count: count) }
+        move(customerHash, g.customerHash); move(lineHash, g.lineHash); move(order, g.order)
+        move(customerAt, g.customerAt); move(customerLength, g.customerLength); move(day, g.day)
+        move(localLine, g.localLine); move(lineStart, g.lineStart); move(lineLength, g.lineLength)
+        move(amount, g.amount); move(n0, g.n0); move(n1, g.n1); move(n2, g.n2); move(n3, g.n3)
+        move(channel, g.channel); move(slot, g.slot); move(keep, g.keep)
+        free()
+        return g
+    }
+
+    /// The optional numeric column `k` (0 quantity, 1 cost, 2 discount, 3 service cost).
+    func number(_ k: Int) -> UnsafeMutablePointer<Double> {
+        switch k { case 0: return n0; case 1: return n1; case 2: return n2; default: return n3 }
+    }
+}
+
 /// The rows one worker parsed from one half of a block (pass 1), plus what pass 2 adds
-/// (customer slots, channel codes, duplicate marks). Reused for every block.
+/// (customer slots, duplicate marks). Reused for every block.
 final class Batch: @unchecked Sendable {
     var lines = 0          // physical lines in this half
-    var touched: UInt64 = 0  // sum of prefetch loads (kept so they are not optimised away)
     var blankLines = 0
     var minDay = Int32.max, maxDay = Int32.min
-    let customerHash = Column<UInt64>()
-    /// Where the id's bytes are: >= 0 an offset in the block, < 0 `-(offset + 1)` in `side`.
-    let customerAt = Column<Int32>()
-    let customerLength = Column<Int32>()
-    let day = Column<Int32>()
-    let amount = Column<Double>()
-    let order = Column<UInt64>()
-    let lineHash = Column<UInt64>()
-    let numbers = (0..<4).map { _ in Column<Double>() }
-    let channelAt = Column<Int32>()
-    let channelLength = Column<Int32>()
-    let localLine = Column<Int32>()
-    let lineStart = Column<Int32>()
-    let lineLength = Column<Int32>()
-    // Pass 2:
-    let slot = Column<UInt32>()
-    let channel = Column<UInt16>()
-    let keep = Column<Bool>()
-    /// Unescaped text of quoted fields that held `""`.
+    var touched: UInt64 = 0  // sum of prefetch loads (kept so they are not optimised away)
+    var count = 0
+    var rows = RowColumns(capacity: 1 << 15)
+    /// Unescaped text of quoted fields that held `""` (rare); a stable address.
     let side = Column<UInt8>()
     /// Rejects found in pass 1: local line, reason, line start/length in the block, detail.
     var rejects: [(line: Int32, reason: RejectReason, start: Int32, length: Int32, detail: String)] = []
 
-    var count: Int { day.count }
+    deinit { rows.free() }
 
     func reset() {
-        lines = 0; blankLines = 0; minDay = .max; maxDay = .min
-        for c in [customerAt, customerLength, day, channelAt, channelLength, localLine, lineStart, lineLength] as [Column<Int32>] { c.removeAll() }
-        customerHash.removeAll(); order.removeAll(); lineHash.removeAll()
-        amount.removeAll(); for c in numbers { c.removeAll() }
-        slot.removeAll(); channel.removeAll(); keep.removeAll(); side.removeAll()
+        lines = 0; blankLines = 0; minDay = .max; maxDay = .min; count = 0
+        side.removeAll()
         rejects.removeAll(keepingCapacity: true)
     }
 
+    /// Where the text at `at` (block offset or side offset) starts.
     @inline(__always) func textPointer(block: UnsafeRawPointer, at: Int32) -> UnsafeRawPointer {
-        at >= 0 ? block + Int(at) : UnsafeRawPointer(side.base) + Int(-(at + 1))
+        if at >= 0 { return block + Int(at) }
+        return UnsafeRawPointer(side.base) + Int(-(at + 1))
     }
 }
 
@@ -61,17 +103,19 @@ struct RowParser: @unchecked Sendable {
     let hasOrder: Bool
     let hasChannel: Bool
     let numberRoles: [Role]   // present optional numeric roles, in ledger order
-    let numberSlots: [Int]    // their index into Batch.numbers
+    let numberSlots: [Int]    // their index among the four optional numbers
     let path: String
     /// Where each mapped role was found (0-based field index).
     let positions: [Role: Int]
+    let channels: ChannelRegistry
 
     static let roleOrder: [Role] = Role.allCases
 
-    init(format: InputFormat, positions: [Role: Int], fieldCount: Int?, path: String) {
+    init(format: InputFormat, positions: [Role: Int], fieldCount: Int?, path: String, channels: ChannelRegistry) {
         self.format = format
         self.path = path
         self.positions = positions
+        self.channels = channels
         let maxPos = positions.values.max() ?? 0
         var table = [Int8](repeating: -1, count: maxPos + 1)
         for (role, pos) in positions {
@@ -90,17 +134,24 @@ struct RowParser: @unchecked Sendable {
 
     /// Parses the lines in `[from, to)` of `block` (`to` is just past a newline, or the
     /// end of the data) into `b`. Line numbers are local: 1 is the first line of the range.
+    /// The block must have 16 readable bytes after `to` (short ids are loaded as words).
     func parse(block: UnsafeMutableRawPointer, from: Int, to: Int, into b: Batch) {
-        var fieldStart = [Int32](repeating: 0, count: 9)
-        var fieldEnd = [Int32](repeating: 0, count: 9)
-        var fieldEscaped = [Bool](repeating: false, count: 9)
-        fieldStart.withUnsafeMutableBufferPointer { fs in
-        fieldEnd.withUnsafeMutableBufferPointer { fe in
-        fieldEscaped.withUnsafeMutableBufferPointer { fx in
+        var fs = (Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0))
+        var fe = fs
+        var fx = (false, false, false, false, false, false, false, false, false)
+        var channelCache = ChannelRegistry.Cache()
+        withUnsafeMutableBytes(of: &fs) { fsRaw in
+        withUnsafeMutableBytes(of: &fe) { feRaw in
+        withUnsafeMutableBytes(of: &fx) { fxRaw in
         fieldRole.withUnsafeBufferPointer { roleOf in
+            let fs = fsRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
+            let fe = feRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
+            let fx = fxRaw.baseAddress!.assumingMemoryBound(to: Bool.self)
             let base = UnsafeRawPointer(block)
+            let roles = roleOf.count
             var pos = from
             var line: Int32 = 0
+            var fields = 0
             while pos < to {
                 let lineStart = pos
                 var next: Int
@@ -116,9 +167,8 @@ struct RowParser: @unchecked Sendable {
                 line += 1
                 if lineEnd == lineStart { b.blankLines += 1; continue }
 
-                for k in 0..<9 { fs[k] = -1 }
-                // Split into fields.
-                var fields = 0
+                // Split into fields: one pass over the line's bytes.
+                fields = 0
                 var i = lineStart
                 var bad: (RejectReason, String)? = nil
                 switch format.delimiter {
@@ -136,7 +186,7 @@ struct RowParser: @unchecked Sendable {
                             if c == 0x20 || c == 0x09 { break }
                             i += 1
                         }
-                        if fields < roleOf.count, roleOf[fields] >= 0 {
+                        if fields < roles, roleOf[fields] >= 0 {
                             let r = Int(roleOf[fields]); fs[r] = Int32(s); fe[r] = Int32(i); fx[r] = false
                         }
                         fields += 1
@@ -164,14 +214,10 @@ struct RowParser: @unchecked Sendable {
                                 bad = (.unterminatedQuote, "field \(fields + 1) has text after its closing quote"); break
                             }
                         } else {
-                            if let d = memchr(base + i, Int32(delim), lineEnd - i) {
-                                i = base.distance(to: UnsafeRawPointer(d))
-                            } else {
-                                i = lineEnd
-                            }
+                            while i < lineEnd && base.load(fromByteOffset: i, as: UInt8.self) != delim { i += 1 }
                             e = i
                         }
-                        if fields < roleOf.count, roleOf[fields] >= 0 {
+                        if fields < roles, roleOf[fields] >= 0 {
                             let r = Int(roleOf[fields]); fs[r] = Int32(s); fe[r] = Int32(e); fx[r] = escaped
                         }
                         fields += 1
@@ -185,7 +231,12 @@ struct RowParser: @unchecked Sendable {
                         bad = (.tooManyFields, "expected \(expectedFields) fields, found \(fields) (an unquoted delimiter inside a value?)")
                     }
                 }
-                if bad == nil { bad = validate(base: base, b: b, fs: fs, fe: fe, fx: fx, line: line, lineStart: lineStart, lineEnd: lineEnd) }
+                if bad == nil {
+                    if b.count == b.rows.capacity { b.rows = b.rows.grown(keeping: b.count) }
+                    bad = store(base: base, b: b, row: b.count, fs: fs, fe: fe, fx: fx, line: line,
+                                lineStart: lineStart, lineEnd: lineEnd, channelCache: &channelCache)
+                    if bad == nil { b.count += 1 }
+                }
                 if let (reason, detail) = bad {
                     b.rejects.append((line, reason, Int32(lineStart), Int32(lineEnd - lineStart), detail))
                 }
@@ -206,11 +257,12 @@ struct RowParser: @unchecked Sendable {
         return (-Int32(at) - 1, Int32(b.side.count - at))
     }
 
-    /// Checks and stores one row; returns the reason when it must be rejected.
+    /// Checks one row and stores it as row `row` of `b`; returns the reason when it must
+    /// be rejected (then nothing is kept).
     @inline(__always)
-    private func validate(base: UnsafeRawPointer, b: Batch, fs: UnsafeMutableBufferPointer<Int32>,
-                          fe: UnsafeMutableBufferPointer<Int32>, fx: UnsafeMutableBufferPointer<Bool>,
-                          line: Int32, lineStart: Int, lineEnd: Int) -> (RejectReason, String)? {
+    private func store(base: UnsafeRawPointer, b: Batch, row: Int, fs: UnsafeMutablePointer<Int32>,
+                       fe: UnsafeMutablePointer<Int32>, fx: UnsafeMutablePointer<Bool>,
+                       line: Int32, lineStart: Int, lineEnd: Int, channelCache: inout ChannelRegistry.Cache) -> (RejectReason, String)? {
         // Role ordinals follow Role.allCases: 0 customer, 1 date, 2 amount, 3 order,
         // 4 quantity, 5 cost, 6 discount, 7 service cost, 8 channel.
         let (cAt, cLen) = text(base, b, fs[0], fe[0], fx[0])
@@ -241,17 +293,15 @@ struct RowParser: @unchecked Sendable {
             return (.implausibleAmount, "amount \(shown(ap, an)) exceeds the plausible maximum \(format.maxAbsAmount)")
         }
 
-        var orderHash: UInt64 = 0
+        let r = b.rows
         if hasOrder {
             let (oAt, oLen) = text(base, b, fs[3], fe[3], fx[3])
             if oLen == 0 { return (.missingOrderID, "the order id is empty") }
-            orderHash = XXH64.hash(b.textPointer(block: base, at: oAt), count: Int(oLen), seed: 0x6F72)
+            r.order[row] = XXH64.hash(b.textPointer(block: base, at: oAt), count: Int(oLen), seed: 0x6F72)
         }
-
-        var values: (Double, Double, Double, Double) = (.nan, .nan, .nan, .nan)
         for (k, slot) in numberSlots.enumerated() {
-            let r = 4 + slot
-            let p = base + Int(fs[r]), n = Int(fe[r] - fs[r])
+            let f = 4 + slot
+            let p = base + Int(fs[f]), n = Int(fe[f] - fs[f])
             var v = Double.nan  // an empty optional value is unknown, not zero
             if n > 0 {
                 guard let x = Decimal.parse(p, count: n, mark: format.decimalMark), abs(x) <= format.maxAbsAmount else {
@@ -259,38 +309,78 @@ struct RowParser: @unchecked Sendable {
                 }
                 v = x
             }
-            switch slot {
-            case 0: values.0 = v
-            case 1: values.1 = v
-            case 2: values.2 = v
-            default: values.3 = v
-            }
-        }
-
-        // Accepted: store.
-        b.customerAt.append(cAt)
-        b.customerLength.append(cLen)
-        b.customerHash.append(XXH64.hash(cp, count: Int(cLen)))
-        b.day.append(day)
-        b.amount.append(amount)
-        if day < b.minDay { b.minDay = day }
-        if day > b.maxDay { b.maxDay = day }
-        if hasOrder {
-            b.order.append(orderHash)
-            b.lineHash.append(XXH64.hash(base + lineStart, count: lineEnd - lineStart, seed: 0x6C6E))
-        }
-        for slot in numberSlots {
-            let v: Double
-            switch slot { case 0: v = values.0; case 1: v = values.1; case 2: v = values.2; default: v = values.3 }
-            b.numbers[slot].append(v)
+            r.number(slot)[row] = v
         }
         if hasChannel {
             let (hAt, hLen) = text(base, b, fs[8], fe[8], fx[8])
-            b.channelAt.append(hAt); b.channelLength.append(hLen)
+            r.channel[row] = channels.code(b.textPointer(block: base, at: hAt), count: Int(hLen), cache: &channelCache)
         }
-        b.localLine.append(line)
-        b.lineStart.append(Int32(lineStart))
-        b.lineLength.append(Int32(lineEnd - lineStart))
+
+        // Accepted.
+        r.customerAt[row] = cAt
+        r.customerLength[row] = cLen
+        r.customerHash[row] = XXH64.hash(cp, count: Int(cLen))
+        r.day[row] = day
+        r.amount[row] = amount
+        if day < b.minDay { b.minDay = day }
+        if day > b.maxDay { b.maxDay = day }
+        if hasOrder { r.lineHash[row] = XXH64.hash(base + lineStart, count: lineEnd - lineStart, seed: 0x6C6E) }
+        r.localLine[row] = line
+        r.lineStart[row] = Int32(lineStart)
+        r.lineLength[row] = Int32(lineEnd - lineStart)
         return nil
     }
+}
+
+/// Channel names to small codes, shared by both workers. A log has a handful of
+/// channels, so each worker keeps a small cache of (hash, code) and takes the lock only
+/// for a name it has not seen.
+final class ChannelRegistry: @unchecked Sendable {
+    struct Cache {
+        var hashes: [UInt64] = []
+        var codes: [UInt16] = []
+    }
+
+    private var hashes: [UInt64] = []
+    private(set) var names: [[UInt8]] = []
+    private let lock = NSLockLite()
+
+    @inline(__always) func code(_ p: UnsafeRawPointer, count n: Int, cache: inout Cache) -> UInt16 {
+        let h = XXH64.hash(p, count: n, seed: 0x6368)
+        for k in 0..<cache.hashes.count where cache.hashes[k] == h { return cache.codes[k] }
+        let c = slowCode(h, p, n)
+        cache.hashes.append(h)
+        cache.codes.append(c)
+        return c
+    }
+
+    private func slowCode(_ h: UInt64, _ p: UnsafeRawPointer, _ n: Int) -> UInt16 {
+        lock.lock(); defer { lock.unlock() }
+        let bytes = Array(UnsafeRawBufferPointer(start: p, count: n))
+        for (k, x) in hashes.enumerated() where x == h && names[k] == bytes { return UInt16(k) }
+        hashes.append(h)
+        names.append(bytes)
+        return UInt16(min(names.count - 1, Int(UInt16.max)))
+    }
+
+    func write(to out: OutputBuffer) throws {
+        try out.append(value: LedgerFormat.chanTag.littleEndian)
+        try out.append(value: UInt32(names.count).littleEndian)
+        let total = names.reduce(0) { $0 + $1.count }
+        try out.append(value: UInt64(total).littleEndian)
+        try out.append(value: UInt64(0))
+        var off: UInt32 = 0
+        try out.append(value: off)
+        for n in names { off += UInt32(n.count); try out.append(value: off.littleEndian) }
+        for n in names { try n.withUnsafeBytes { try out.append($0) } }
+    }
+}
+
+/// A pthread mutex without Foundation.
+final class NSLockLite: @unchecked Sendable {
+    private var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    deinit { pthread_mutex_destroy(&m) }
+    func lock() { pthread_mutex_lock(&m) }
+    func unlock() { pthread_mutex_unlock(&m) }
 }

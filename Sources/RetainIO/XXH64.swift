@@ -25,20 +25,20 @@ public struct XXH64: Sendable {
         v4 = seed &- Self.p1
     }
 
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always) @usableFromInline
     static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
 
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func round(_ acc: UInt64, _ input: UInt64) -> UInt64 {
         rotl(acc &+ input &* p2, 31) &* p1
     }
 
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func merge(_ acc: UInt64, _ v: UInt64) -> UInt64 {
         (acc ^ round(0, v)) &* p1 &+ p4
     }
 
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func tail(_ h: UInt64, _ p: UnsafeRawPointer, _ count: Int) -> UInt64 {
         var h = h
         var i = 0
