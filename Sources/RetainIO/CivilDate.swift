@@ -3,7 +3,7 @@
 /// hot loop, and no time zones (a log's date is the date as written).
 public enum CivilDate {
     /// Day number of year-month-day; `nil` when the date does not exist (2023-02-29).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func day(year: Int, month: Int, day: Int) -> Int32? {
         guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
         let y = month <= 2 ? year - 1 : year
@@ -15,7 +15,7 @@ public enum CivilDate {
         return Int32(era * 146_097 + doe - 719_468)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 29 : 28
