@@ -1,3 +1,4 @@
+import CPrefetch
 import RetainIO
 #if canImport(Glibc)
 import Glibc
@@ -67,9 +68,10 @@ final class CustomerTable: @unchecked Sendable {
 
     deinit { TableMemory.free(entries, count: mask + 1) }
 
-    /// Loads the home slot of `hash` so a later `index(of:)` finds it in cache.
+    /// Prefetches the home slot of `hash` so a later `index(of:)` finds it in cache.
     @inline(__always) func touch(_ hash: UInt64) -> UInt64 {
-        entries[Int(truncatingIfNeeded: hash >> 1) & mask].hash
+        retain_prefetch(entries + (Int(truncatingIfNeeded: hash >> 1) & mask))
+        return 0
     }
 
     /// The first 16 bytes of an id, zero-padded, as two words. With `readAhead`, the 16
@@ -168,7 +170,10 @@ final class OrderLineSet: @unchecked Sendable {
         return k == 0 ? 1 : k
     }
 
-    @inline(__always) func touch(_ key: UInt64) -> UInt64 { keys[Int(truncatingIfNeeded: key >> 1) & mask] }
+    @inline(__always) func touch(_ key: UInt64) -> UInt64 {
+        retain_prefetch(keys + (Int(truncatingIfNeeded: key >> 1) & mask))
+        return 0
+    }
 
     /// Grows once to hold `expected` keys without further rehashing.
     func reserve(_ expected: Int) {
