@@ -32,7 +32,7 @@ public struct PartSummary: Sendable, Codable, Equatable {
 /// Partitioning pass 2 by hash means the workers never share a table, each table holds
 /// half the customers, and duplicates (same customer, hence same worker) are always seen
 /// by one worker. Memory: the tables plus one block, never the whole file.
-public struct Ingestor {
+public struct Ingestor: Sendable {
     public let format: InputFormat
     /// Block size; large enough that per-block synchronisation is noise.
     public var blockBytes = 16 << 20
@@ -58,11 +58,8 @@ public struct Ingestor {
 
     private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink) throws -> PartSummary {
         let path = source.path
-        var capacity = blockBytes
-        // 64 bytes of slack after the data: short ids are read as whole words.
-        var block = UnsafeMutableRawPointer.allocate(byteCount: capacity + 64, alignment: 64)
-        defer { block.deallocate() }
-        let batches = [Batch(), Batch()]
+        let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
+        let batchSets = [[Batch(), Batch()], [Batch(), Batch()]]
         let tables = [CustomerTable(), CustomerTable()]
         let orderSets = [OrderLineSet(), OrderLineSet()]
         let channels = ChannelRegistry()
@@ -78,60 +75,69 @@ public struct Ingestor {
         }
         try header.withUnsafeBytes { try out.append($0) }
 
-        var filled = 0
-        var eof = false
-        var linesBefore = 0
-        var rowsAccepted = 0, rowsRejected = 0, blankLines = 0, chunks = 0
-        var minDay = Int32.max, maxDay = Int32.min
+        // A pipeline over two blocks and two batch sets: while both cores parse block k,
+        // one serial I/O queue writes block k-1's rows and reads block k+1. The queue's
+        // order guarantees a buffer is refilled only after its rows were written.
+        let io = DispatchQueue(label: "retain.ingest.io")
+        let tally = Tally()
         var sized = false
+        var cur = 0
+        try buffers[0].fill(from: source)
 
         while true {
-            if !eof && filled < capacity {
-                let n = try source.read(into: block + filled, count: capacity - filled)
-                if n == 0 { eof = true }
-                filled += n
-            }
-            if filled == 0 && eof { break }
-            // Cut at the last newline; the tail waits for the next block.
-            var end = filled
-            if !eof {
-                guard let nl = lastNewline(block, filled) else {
-                    // One line longer than the block: grow (a line is never split).
-                    guard capacity < 1 << 30 else {
-                        throw LedgerError.inputMismatch(path: path, line: linesBefore + 1, reason: "a line is longer than 1 GiB; is this a text log?")
+            let a = buffers[cur]
+            if a.filled == 0 && a.eof { break }
+            // Cut at the last newline; the tail starts the next block.
+            var end = a.filled
+            if !a.eof {
+                guard let nl = lastNewline(a.data, a.filled) else {
+                    // One line longer than the block: grow both buffers (a line is never split).
+                    guard a.capacity < 1 << 30 else {
+                        throw LedgerError.inputMismatch(path: path, line: 0, reason: "a line is longer than 1 GiB; is this a text log?")
                     }
-                    let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2 + 64, alignment: 64)
-                    bigger.copyMemory(from: block, byteCount: filled)
-                    block.deallocate()
-                    block = bigger
-                    capacity *= 2
+                    io.sync {}
+                    for buf in buffers { buf.grow(to: a.capacity * 2) }
+                    try a.fill(from: source)
                     continue
                 }
-                end = UnsafeRawPointer(block).distance(to: UnsafeRawPointer(nl)) + 1
+                end = UnsafeRawPointer(a.data).distance(to: UnsafeRawPointer(nl)) + 1
             }
             var start = 0
             if parser == nil {
-                let (p, consumed) = try makeParser(block: block, end: end, path: path, channels: channels)
+                let (p, consumed) = try makeParser(block: a.data, end: end, path: path, channels: channels)
                 parser = p
                 start = consumed
-                linesBefore = consumed > 0 ? 1 : 0
-                // Optional columns the mapping did not find are dropped from the mask.
+                tally.linesBefore = consumed > 0 ? 1 : 0
                 columns = LedgerFormat.Columns(roles: format.columns.keys)
             }
             guard let parser else { break }
 
+            // Read the next block in the background, starting with this block's tail.
+            let next = buffers[1 - cur]
+            let readDone = DispatchSemaphore(value: 0)
+            let tailStart = end
+            io.async {
+                defer { readDone.signal() }
+                guard tally.error == nil else { return }
+                do {
+                    next.take(tailOf: a, from: tailStart)
+                    if !next.eof { try next.fill(from: source) }
+                } catch { tally.error = error }
+            }
+
             // Pass 1: parse halves in parallel.
+            let batches = batchSets[cur]
             for b in batches { b.reset() }
             let total = end - start
             var split = end
             if total >= parallelThreshold {
                 let mid = start + total / 2
-                if let nl = memchr(block + mid, 0x0A, end - mid) {
-                    split = UnsafeRawPointer(block).distance(to: UnsafeRawPointer(nl)) + 1
+                if let nl = memchr(a.data + mid, 0x0A, end - mid) {
+                    split = UnsafeRawPointer(a.data).distance(to: UnsafeRawPointer(nl)) + 1
                 }
             }
             let ranges = [(start, split), (split, end)]
-            let blockRef = UnsafeSendable(block)
+            let blockRef = UnsafeSendable(a.data)
             let workers = split < end ? 2 : 1
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 parser.parse(block: blockRef.value, from: ranges[w].0, to: ranges[w].1, into: batches[w])
@@ -139,7 +145,7 @@ public struct Ingestor {
 
             // After the first block, size the tables for the whole input once: doubling
             // from small means rehashing millions of random entries several times.
-            if chunks == 0 && !sized {
+            if !sized {
                 sized = true
                 let parsedBytes = max(end - start, 1)
                 let rowsHere = batches.reduce(0) { $0 + $1.count }
@@ -151,47 +157,30 @@ public struct Ingestor {
             }
 
             // Pass 2: customers and duplicates, partitioned by the id hash's top bit.
-            // The shared columns are sized here, before the workers write disjoint rows.
             let hasOrder = parser.hasOrder
             DispatchQueue.concurrentPerform(iterations: 2) { w in
                 batches[w].touched = Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w], seen: orderSets[w],
                                                               block: UnsafeRawPointer(blockRef.value), checkDuplicates: hasOrder)
             }
-            // Rejects and chunks, in file order.
-            var lineBase = linesBefore
-            for (w, b) in batches.enumerated() where w < workers {
-                for r in b.rejects {
-                    try rejects.add(line: lineBase + Int(r.line), reason: r.reason,
-                                    raw: UnsafeRawBufferPointer(start: block + Int(r.start), count: Int(r.length)), detail: r.detail)
-                }
-                var kept = 0
-                let r = b.rows
-                for i in 0..<b.count {
-                    if r.keep[i] { kept += 1; continue }
-                    try rejects.add(line: lineBase + Int(r.localLine[i]), reason: .duplicateLine,
-                                    raw: UnsafeRawBufferPointer(start: block + Int(r.lineStart[i]), count: Int(r.lineLength[i])),
-                                    detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
-                }
-                rowsRejected += b.rejects.count + (b.count - kept)
-                rowsAccepted += kept
-                blankLines += b.blankLines
-                if kept < b.count { compact(b) }
-                if b.count > 0 {
-                    try writeChunk(b, columns: columns, to: out)
-                    chunks += 1
-                    minDay = min(minDay, b.minDay)
-                    maxDay = max(maxDay, b.maxDay)
-                }
-                lineBase += b.lines
-            }
-            linesBefore = lineBase
 
-            // Keep the unparsed tail.
-            let tail = filled - end
-            if tail > 0 { block.copyMemory(from: block + end, byteCount: tail) }
-            filled = tail
-            if eof && filled == 0 { break }
+            // Rejects and rows of this block, in file order, on the I/O queue.
+            let cols = columns
+            io.async {
+                guard tally.error == nil else { return }
+                do {
+                    try writeBlock(batches: Array(batches.prefix(workers)), block: blockRef.value, columns: cols,
+                                   out: out, rejects: rejects, tally: tally)
+                } catch { tally.error = error }
+            }
+            readDone.wait()
+            if let e = tally.error { io.sync {}; throw e }
+            cur = 1 - cur
         }
+        io.sync {}
+        if let e = tally.error { throw e }
+        let rowsAccepted = tally.rowsAccepted, rowsRejected = tally.rowsRejected
+        let blankLines = tally.blankLines, chunks = tally.chunks
+        let minDay = tally.minDay, maxDay = tally.maxDay, linesBefore = tally.linesBefore
 
         // Dictionary: slot s belongs to worker s & 1, local index s >> 1.
         let dictOffset = out.bytesWritten
@@ -293,6 +282,39 @@ public struct Ingestor {
             }
         }}
         return sink  // stored by the caller, so the touches are not optimised away
+    }
+
+    /// Writes one block's rejects (parse errors, then duplicates, per half in file order)
+    /// and its accepted rows as chunks; runs on the I/O queue.
+    private func writeBlock(batches: [Batch], block: UnsafeMutableRawPointer, columns: LedgerFormat.Columns,
+                            out: OutputBuffer, rejects: RejectSink, tally: Tally) throws {
+        var lineBase = tally.linesBefore
+        for b in batches {
+            for r in b.rejects {
+                try rejects.add(line: lineBase + Int(r.line), reason: r.reason,
+                                raw: UnsafeRawBufferPointer(start: block + Int(r.start), count: Int(r.length)), detail: r.detail)
+            }
+            var kept = 0
+            let r = b.rows
+            for i in 0..<b.count {
+                if r.keep[i] { kept += 1; continue }
+                try rejects.add(line: lineBase + Int(r.localLine[i]), reason: .duplicateLine,
+                                raw: UnsafeRawBufferPointer(start: block + Int(r.lineStart[i]), count: Int(r.lineLength[i])),
+                                detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
+            }
+            tally.rowsRejected += b.rejects.count + (b.count - kept)
+            tally.rowsAccepted += kept
+            tally.blankLines += b.blankLines
+            if kept < b.count { compact(b) }
+            if b.count > 0 {
+                try writeChunk(b, columns: columns, to: out)
+                tally.chunks += 1
+                tally.minDay = min(tally.minDay, b.minDay)
+                tally.maxDay = max(tally.maxDay, b.maxDay)
+            }
+            lineBase += b.lines
+        }
+        tally.linesBefore = lineBase
     }
 
     /// Resolves the column mapping against the header (or positions) and returns the
@@ -414,6 +436,55 @@ extension String {
         while s.last == " " || s.last == "\t" { s.removeLast() }
         return String(s)
     }
+}
+
+/// One input block: bytes read from the source, with 64 bytes of slack after the data
+/// (short ids are read as whole words).
+final class BlockBuffer: @unchecked Sendable {
+    private(set) var data: UnsafeMutableRawPointer
+    private(set) var capacity: Int
+    var filled = 0
+    var eof = false
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        data = .allocate(byteCount: capacity + 64, alignment: 64)
+    }
+
+    deinit { data.deallocate() }
+
+    /// Reads until full or the end of the input.
+    func fill(from source: InputSource) throws {
+        while !eof && filled < capacity {
+            let n = try source.read(into: data + filled, count: capacity - filled)
+            if n == 0 { eof = true } else { filled += n }
+        }
+    }
+
+    /// Starts this buffer with the bytes of `other` from `offset` on (the unparsed tail).
+    func take(tailOf other: BlockBuffer, from offset: Int) {
+        let n = other.filled - offset
+        if n > capacity { grow(to: other.capacity) }
+        if n > 0 { data.copyMemory(from: other.data + offset, byteCount: n) }
+        filled = n
+        eof = other.eof
+    }
+
+    func grow(to newCapacity: Int) {
+        guard newCapacity > capacity else { return }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity + 64, alignment: 64)
+        bigger.copyMemory(from: data, byteCount: filled)
+        data.deallocate()
+        data = bigger
+        capacity = newCapacity
+    }
+}
+
+/// Counts kept by the I/O queue while it writes blocks (read by the driver after it drains).
+final class Tally: @unchecked Sendable {
+    var rowsAccepted = 0, rowsRejected = 0, blankLines = 0, chunks = 0, linesBefore = 0
+    var minDay = Int32.max, maxDay = Int32.min
+    var error: (any Error)?
 }
 
 /// Hands a pointer to worker closures; the workers write disjoint ranges.

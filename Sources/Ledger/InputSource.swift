@@ -10,7 +10,7 @@ import Glibc
 /// Blocks keep memory bounded whatever the file size; a `read` into a reused buffer costs
 /// one copy from the page cache, which is small next to parsing (and unlike `mmap` does not
 /// count the whole file in the process's resident memory).
-final class InputSource {
+final class InputSource: @unchecked Sendable {
     let path: String
     private let fd: Int32
     private let gzip: Bool

@@ -20,7 +20,7 @@ public enum RejectReason: String, CaseIterable, Sendable, Codable {
 /// Streams rejected rows of one input to a CSV side file (`line,reason,raw,detail`), so
 /// a file of garbage costs disk, not memory. The pipeline prefixes each row with the
 /// input's path when it assembles `rejects.csv`.
-final class RejectSink {
+final class RejectSink: @unchecked Sendable {
     private let out: OutputBuffer
     private(set) var counts: [RejectReason: Int] = [:]
     private(set) var total = 0

@@ -10,7 +10,8 @@ import Darwin
 /// A full run writes tens of millions of numbers; `String(describing: Double)` costs about
 /// 100 ns each, while `appendFixed` (integer arithmetic on the value scaled to the stated
 /// precision) costs a fraction of that. Output goes out in 1 MiB writes.
-public final class OutputBuffer {
+/// Not thread-safe: one thread at a time (ingest hands it to its serial I/O queue).
+public final class OutputBuffer: @unchecked Sendable {
     public let path: String
     private let fd: Int32
     private var storage: UnsafeMutableRawPointer
