@@ -22,16 +22,16 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // One inline function: a software prefetch for the ingest hash tables.
-        .target(name: "CPrefetch"),
+        // Two system facilities Swift cannot spell: prefetch, and starting writeback early.
+        .target(name: "CSupport"),
         // Safe Swift layer over BLAS/LAPACK: the only code that touches their pointers.
         .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
         // Byte-level I/O shared by every stage: hashing, buffered and atomic files, CSV writing.
-        .target(name: "RetainIO"),
+        .target(name: "RetainIO", dependencies: ["CSupport"]),
         // Reading transaction logs into the compact ledger. Its hot loops read class
         // properties (hash tables, batches) per row; dynamic exclusivity checks on those
         // cost ~3% of ingest, and the code never overlaps accesses, so they are off here.
-        .target(name: "Ledger", dependencies: ["RetainIO", "CZlib", "CPrefetch"],
+        .target(name: "Ledger", dependencies: ["RetainIO", "CZlib", "CSupport"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),

@@ -1,4 +1,4 @@
-import CPrefetch
+import CSupport
 import RetainIO
 #if canImport(Glibc)
 import Glibc

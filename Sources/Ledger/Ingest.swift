@@ -182,28 +182,21 @@ public struct Ingestor: Sendable {
         let blankLines = tally.blankLines, chunks = tally.chunks
         let minDay = tally.minDay, maxDay = tally.maxDay, linesBefore = tally.linesBefore
 
-        // Dictionary: slot s belongs to worker s & 1, local index s >> 1.
+        // Dictionary: one section per worker, written in bulk; slot s is worker s % 2's
+        // id number s / 2.
         let dictOffset = out.bytesWritten
-        let slots = 2 * max(tables[0].count, tables[1].count)
-        var offsets = [UInt32](repeating: 0, count: slots + 1)
-        var arenaBytes = 0
-        for s in 0..<slots {
-            let t = tables[s & 1], local = s >> 1
-            if local < t.count { arenaBytes += Int(t.offsets[local + 1] - t.offsets[local]) }
-            offsets[s + 1] = UInt32(arenaBytes)
-        }
         try out.append(value: LedgerFormat.dictTag.littleEndian)
-        try out.append(value: UInt32(slots).littleEndian)
-        try out.append(value: UInt64(arenaBytes).littleEndian)
+        try out.append(value: UInt32(tables.count).littleEndian)
         try out.append(value: UInt64(0))
-        try offsets.withUnsafeBufferPointer { try out.append(contentsOf: $0) }
-        for s in 0..<slots {
-            let t = tables[s & 1], local = s >> 1
-            guard local < t.count else { continue }
-            let a = Int(t.offsets[local]), e = Int(t.offsets[local + 1])
-            try t.arena.withUnsafeBytes { try out.append(UnsafeRawBufferPointer(rebasing: $0[a..<e])) }
+        try out.append(value: UInt64(0))
+        for t in tables {
+            try out.append(value: UInt32(t.count).littleEndian)
+            try out.append(value: UInt32(0))
+            try out.append(value: UInt64(t.arena.count).littleEndian)
+            try t.offsets.withUnsafeBufferPointer { try out.append(contentsOf: $0) }
+            try t.arena.withUnsafeBytes { try out.append($0) }
+            try pad(out)
         }
-        try pad(out)
 
         let chanOffset = out.bytesWritten
         try channels.write(to: out)

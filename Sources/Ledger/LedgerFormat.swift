@@ -5,14 +5,16 @@
 /// chunks   "ROWS" | rows u32 | column mask u32 | 0 u32, then each present column,
 ///          customer u32, day i32, amount f64, order u64, quantity f64, cost f64,
 ///          discount f64, service cost f64, channel u16, each padded to 8 bytes
-/// dict     "DICT" | slots u32 | arena bytes u64 | 0 u64 | offsets u32[slots + 1] | bytes (padded)
+/// dict     "DICT" | partitions u32 | 0 u64 | 0 u64, then per partition:
+///          ids u32 | 0 u32 | arena bytes u64 | offsets u32[ids + 1] | bytes (padded)
 /// channels "CHAN" | count u32 | arena bytes u64 | 0 u64 | offsets u32[count + 1] | bytes (padded)
 /// footer   "FOOT" | 0 u32 | rows u64 | chunks u64 | dict offset u64 | chan offset u64
 ///          | min day i32 | max day i32 | source hash u64 | checksum u64 | magic   (72 bytes)
 /// ```
-/// Little-endian. `checksum` is the XXH64 of every byte before it. Customer values are
-/// slots into the part's dictionary (an empty slot has zero length); a reader maps slots
-/// to its own dense customer numbers.
+/// Little-endian. `checksum` is the XXH64 of every byte before it. A row's customer value
+/// is a slot: partition `slot % partitions`, id number `slot / partitions` in it (ingest
+/// partitions customers by id hash, one partition per core). A reader maps slots to its
+/// own dense customer numbers; a slot past its partition's ids is empty.
 public enum LedgerFormat {
     public static let version: UInt32 = 1
     static let magic: UInt64 = 0x474C_4E49_4154_4552  // "RETAINLG" little-endian

@@ -35,8 +35,9 @@ public final class LedgerPart {
     public let channels: [String]
     private let fd: Int32
     private let dictOffset: Int
-    private let dictOffsets: [UInt32]
-    private let dictArena: [UInt8]
+    /// Per partition: id offsets and bytes.
+    private let dictOffsets: [[UInt32]]
+    private let dictArena: [[UInt8]]
     private let tailBytes: [UInt8]   // dict + channel sections + footer prefix, for the checksum
     private let header: [UInt8]
     private let checksum: UInt64
@@ -93,21 +94,32 @@ public final class LedgerPart {
             return T(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: off, as: T.self) })
         }
         guard try t(0, UInt32.self) == LedgerFormat.dictTag else { throw LedgerError.corrupt(path: path, reason: "customer dictionary not found") }
-        let slots = Int(try t(4, UInt32.self))
-        let arenaBytes = Int(try t(8, UInt64.self))
-        let offStart = 24
-        guard slots >= 0, arenaBytes >= 0, offStart + (slots + 1) * 4 + arenaBytes <= chanOffset - dictOffset else {
-            throw LedgerError.corrupt(path: path, reason: "customer dictionary sizes are inconsistent")
+        let partitions = Int(try t(4, UInt32.self))
+        guard partitions >= 1, partitions <= 256 else { throw LedgerError.corrupt(path: path, reason: "customer dictionary has \(partitions) partitions") }
+        var at = 24
+        var allOffsets: [[UInt32]] = [], allArenas: [[UInt8]] = []
+        var widest = 0
+        for _ in 0..<partitions {
+            let ids = Int(try t(at, UInt32.self))
+            let arenaBytes = Int(try t(at + 8, UInt64.self))
+            let offStart = at + 16
+            guard ids >= 0, arenaBytes >= 0, offStart + (ids + 1) * 4 + arenaBytes <= chanOffset - dictOffset else {
+                throw LedgerError.corrupt(path: path, reason: "customer dictionary sizes are inconsistent")
+            }
+            var offs = [UInt32](repeating: 0, count: ids + 1)
+            for k in 0...ids { offs[k] = try t(offStart + 4 * k, UInt32.self) }
+            guard offs.first == 0, offs.last.map(Int.init) == arenaBytes, zip(offs, offs.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+                throw LedgerError.corrupt(path: path, reason: "customer dictionary offsets are out of order")
+            }
+            let arenaStart = offStart + (ids + 1) * 4
+            allOffsets.append(offs)
+            allArenas.append(Array(tail[arenaStart..<(arenaStart + arenaBytes)]))
+            widest = max(widest, ids)
+            at = LedgerFormat.padded(arenaStart + arenaBytes)
         }
-        var offs = [UInt32](repeating: 0, count: slots + 1)
-        for k in 0...slots { offs[k] = try t(offStart + 4 * k, UInt32.self) }
-        guard offs.first == 0, offs.last.map(Int.init) == arenaBytes, zip(offs, offs.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-            throw LedgerError.corrupt(path: path, reason: "customer dictionary offsets are out of order")
-        }
-        let arenaStart = offStart + (slots + 1) * 4
-        dictArena = Array(tail[arenaStart..<(arenaStart + arenaBytes)])
-        dictOffsets = offs
-        slotCount = slots
+        dictOffsets = allOffsets
+        dictArena = allArenas
+        slotCount = widest * partitions
 
         let c0 = chanOffset - dictOffset
         guard try t(c0, UInt32.self) == LedgerFormat.chanTag else { throw LedgerError.corrupt(path: path, reason: "channel table not found") }
@@ -134,9 +146,12 @@ public final class LedgerPart {
     /// The customer id stored in `slot`, or nil for an empty slot.
     public func customerID(slot: Int) -> String? {
         guard slot >= 0, slot < slotCount else { return nil }
-        let a = Int(dictOffsets[slot]), b = Int(dictOffsets[slot + 1])
+        let p = slot % dictOffsets.count, k = slot / dictOffsets.count
+        let offs = dictOffsets[p]
+        guard k + 1 < offs.count else { return nil }
+        let a = Int(offs[k]), b = Int(offs[k + 1])
         guard b > a else { return nil }
-        return String(decoding: dictArena[a..<b], as: UTF8.self)
+        return String(decoding: dictArena[p][a..<b], as: UTF8.self)
     }
 
     /// Streams every chunk in file order, then verifies the checksum.

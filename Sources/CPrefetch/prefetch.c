@@ -1,1 +1,0 @@
-#include "retain_prefetch.h"
