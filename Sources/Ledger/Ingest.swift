@@ -61,7 +61,7 @@ public struct Ingestor: Sendable {
         let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
         let batchSets = [[Batch(), Batch()], [Batch(), Batch()]]
         let tables = [CustomerTable(), CustomerTable()]
-        let orderSets = [OrderLineSet(), OrderLineSet()]
+        let duplicateLog = DuplicateLog()
         let channels = ChannelRegistry()
         var parser: RowParser? = nil
         var columns = LedgerFormat.Columns(roles: format.columns.keys)
@@ -152,24 +152,23 @@ public struct Ingestor: Sendable {
                 if rowsHere > 0 {
                     let estimatedRows = Int(Double(source.totalBytesEstimate) / Double(parsedBytes) * Double(rowsHere))
                     for t in tables { t.reserve(min(estimatedRows / 16, 8 << 20)) }
-                    if parser.hasOrder { for s in orderSets { s.reserve(min(estimatedRows / 2, 64 << 20)) } }
                 }
             }
 
-            // Pass 2: customers and duplicates, partitioned by the id hash's top bit.
-            let hasOrder = parser.hasOrder
+            // Pass 2: customers, partitioned by the id hash's top bit.
             DispatchQueue.concurrentPerform(iterations: 2) { w in
-                batches[w].touched = Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w], seen: orderSets[w],
-                                                              block: UnsafeRawPointer(blockRef.value), checkDuplicates: hasOrder)
+                batches[w].touched = Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w],
+                                                              block: UnsafeRawPointer(blockRef.value))
             }
 
             // Rejects and rows of this block, in file order, on the I/O queue.
             let cols = columns
+            let log = parser.hasOrder ? duplicateLog : nil
             io.async {
                 guard tally.error == nil else { return }
                 do {
                     try writeBlock(batches: Array(batches.prefix(workers)), block: blockRef.value, columns: cols,
-                                   out: out, rejects: rejects, tally: tally)
+                                   out: out, rejects: rejects, duplicates: log, tally: tally, inputPath: path)
                 } catch { tally.error = error }
             }
             readDone.wait()
@@ -178,9 +177,32 @@ public struct Ingestor: Sendable {
         }
         io.sync {}
         if let e = tally.error { throw e }
-        let rowsAccepted = tally.rowsAccepted, rowsRejected = tally.rowsRejected
+        let rowsWritten = tally.rowsAccepted
+        var rowsAccepted = tally.rowsAccepted, rowsRejected = tally.rowsRejected
         let blankLines = tally.blankLines, chunks = tally.chunks
         let minDay = tally.minDay, maxDay = tally.maxDay, linesBefore = tally.linesBefore
+
+        // Exact duplicate lines of an order: the later copies become deleted rows (a
+        // duplicate shares its original's customer and day, so counts and dates stand)
+        // and rejects, with their text read again from the input (duplicates are rare).
+        let duplicates = duplicateLog.count > 0 ? duplicateLog.duplicates() : []
+        if !duplicates.isEmpty {
+            let raw = try Self.lines(duplicates.map { Int($0.line) }, of: path)
+            for d in duplicates {
+                let text = raw[Int(d.line)] ?? []
+                try text.withUnsafeBytes { bytes in
+                    try rejects.add(line: Int(d.line), reason: .duplicateLine, raw: bytes,
+                                    detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
+                }
+            }
+            rowsAccepted -= duplicates.count
+            rowsRejected += duplicates.count
+        }
+        let delsOffset = out.bytesWritten
+        try out.append(value: LedgerFormat.delsTag.littleEndian)
+        try out.append(value: UInt32(duplicates.count).littleEndian)
+        for d in duplicates { try out.append(value: d.row.littleEndian) }
+        try pad(out)
 
         // Dictionary: one section per worker, written in bulk; slot s is worker s % 2's
         // id number s / 2.
@@ -205,8 +227,9 @@ public struct Ingestor: Sendable {
         // Footer; the checksum covers every byte before it.
         try out.append(value: LedgerFormat.footTag.littleEndian)
         try out.append(value: UInt32(0))
-        try out.append(value: UInt64(rowsAccepted).littleEndian)
+        try out.append(value: UInt64(rowsWritten).littleEndian)
         try out.append(value: UInt64(chunks).littleEndian)
+        try out.append(value: UInt64(delsOffset).littleEndian)
         try out.append(value: UInt64(dictOffset).littleEndian)
         try out.append(value: UInt64(chanOffset).littleEndian)
         try out.append(value: (rowsAccepted > 0 ? minDay : 0).littleEndian)
@@ -226,25 +249,20 @@ public struct Ingestor: Sendable {
     }
 
     /// Pass 2 for one worker: the rows whose id hash has top bit `worker` get their slot
-    /// (local index x 2 + worker) and, with order ids, the duplicate check.
+    /// (local index x 2 + worker).
     ///
-    /// Rows go in groups of 32: first every row's slots in both tables are loaded
-    /// (`touch`), so up to 64 independent cache misses overlap; then the lookups run on
-    /// cached lines. The duplicate key uses the id hash, not the slot, so it does not wait
-    /// for the customer lookup.
-    private static func assignCustomers(worker w: Int, batches: [Batch], table: CustomerTable, seen: OrderLineSet,
-                                        block base: UnsafeRawPointer, checkDuplicates: Bool) -> UInt64 {
+    /// Rows go in groups of 32: first every row's table slot is prefetched, so the group's
+    /// cache misses overlap; then the lookups run on cached lines.
+    private static func assignCustomers(worker w: Int, batches: [Batch], table: CustomerTable,
+                                        block base: UnsafeRawPointer) -> UInt64 {
         let group = 32
         var sink: UInt64 = 0
         var mineStore = (0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32)
-        var keyStore = (mineStore, mineStore)  // 32 UInt64 worth of bytes
         withUnsafeMutableBytes(of: &mineStore) { mineRaw in
-        withUnsafeMutableBytes(of: &keyStore) { keyRaw in
             let mine = mineRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
-            let keys = keyRaw.baseAddress!.assumingMemoryBound(to: UInt64.self)
             for b in batches {
                 let n = b.count
                 let r = b.rows
@@ -255,10 +273,6 @@ public struct Ingestor: Sendable {
                     var m = 0
                     for i in start..<end where Int(r.customerHash[i] >> 63) == w {
                         sink &+= table.touch(r.customerHash[i])
-                        if checkDuplicates {
-                            keys[m] = OrderLineSet.key(line: r.lineHash[i], customer: r.customerHash[i], day: r.day[i])
-                            sink &+= seen.touch(keys[m])
-                        }
                         mine[m] = Int32(i); m += 1
                     }
                     for k in 0..<m {
@@ -268,38 +282,40 @@ public struct Ingestor: Sendable {
                         let p = inBlock ? base + Int(a) : side + Int(-(a + 1))
                         let local = table.index(of: p, count: Int(r.customerLength[i]), hash: r.customerHash[i], readAhead: inBlock)
                         r.slot[i] = local &* 2 &+ UInt32(w)
-                        r.keep[i] = checkDuplicates ? seen.insert(keys[k]) : true
                     }
                     start = end
                 }
             }
-        }}
-        return sink  // stored by the caller, so the touches are not optimised away
+        }
+        return sink  // stored by the caller, so the prefetch loop is not optimised away
     }
 
-    /// Writes one block's rejects (parse errors, then duplicates, per half in file order)
-    /// and its accepted rows as chunks; runs on the I/O queue.
+    /// Writes one block's rejects and its accepted rows as chunks, and logs its order
+    /// lines for the duplicate check; runs on the I/O queue, in block order.
     private func writeBlock(batches: [Batch], block: UnsafeMutableRawPointer, columns: LedgerFormat.Columns,
-                            out: OutputBuffer, rejects: RejectSink, tally: Tally) throws {
+                            out: OutputBuffer, rejects: RejectSink, duplicates: DuplicateLog?, tally: Tally, inputPath: String) throws {
         var lineBase = tally.linesBefore
         for b in batches {
             for r in b.rejects {
                 try rejects.add(line: lineBase + Int(r.line), reason: r.reason,
                                 raw: UnsafeRawBufferPointer(start: block + Int(r.start), count: Int(r.length)), detail: r.detail)
             }
-            var kept = 0
-            let r = b.rows
-            for i in 0..<b.count {
-                if r.keep[i] { kept += 1; continue }
-                try rejects.add(line: lineBase + Int(r.localLine[i]), reason: .duplicateLine,
-                                raw: UnsafeRawBufferPointer(start: block + Int(r.lineStart[i]), count: Int(r.lineLength[i])),
-                                detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
+            let n = b.count
+            if let duplicates, n > 0 {
+                // Row and line numbers are kept in 32 bits: over 4 billion is refused, never wrapped.
+                guard tally.rowsAccepted + n <= Int(UInt32.max), lineBase + b.lines <= Int(UInt32.max) else {
+                    throw LedgerError.inputMismatch(path: inputPath, line: lineBase,
+                                                    reason: "more than 4 billion lines in one file; split the input into several files")
+                }
+                let r = b.rows
+                for i in 0..<n {
+                    duplicates.append(key: r.dedupKey[i], row: UInt32(tally.rowsAccepted + i), line: UInt32(lineBase + Int(r.localLine[i])))
+                }
             }
-            tally.rowsRejected += b.rejects.count + (b.count - kept)
-            tally.rowsAccepted += kept
+            tally.rowsRejected += b.rejects.count
+            tally.rowsAccepted += n
             tally.blankLines += b.blankLines
-            if kept < b.count { compact(b) }
-            if b.count > 0 {
+            if n > 0 {
                 try writeChunk(b, columns: columns, to: out)
                 tally.chunks += 1
                 tally.minDay = min(tally.minDay, b.minDay)
@@ -308,6 +324,44 @@ public struct Ingestor: Sendable {
             lineBase += b.lines
         }
         tally.linesBefore = lineBase
+    }
+
+    /// The text of the given physical lines (1-based) of an input, read again from the
+    /// start (plain or gzip). Used only for the rare duplicate rejects.
+    static func lines(_ wanted: [Int], of path: String) throws -> [Int: [UInt8]] {
+        let targets = Set(wanted)
+        guard let last = targets.max() else { return [:] }
+        let source = try InputSource(path: path)
+        let size = 1 << 20
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { buf.deallocate() }
+        var result: [Int: [UInt8]] = [:]
+        var line = 1
+        var current: [UInt8] = []
+        while line <= last {
+            let n = try source.read(into: buf, count: size)
+            if n == 0 { break }
+            var start = 0
+            while start < n {
+                let rest = n - start
+                if let nl = memchr(buf + start, 0x0A, rest) {
+                    let end = UnsafeRawPointer(buf).distance(to: UnsafeRawPointer(nl))
+                    if targets.contains(line) {
+                        current.append(contentsOf: UnsafeRawBufferPointer(start: buf + start, count: end - start))
+                        if current.last == 0x0D { current.removeLast() }
+                        result[line] = current
+                    }
+                    current.removeAll(keepingCapacity: true)
+                    line += 1
+                    start = end + 1
+                } else {
+                    if targets.contains(line) { current.append(contentsOf: UnsafeRawBufferPointer(start: buf + start, count: rest)) }
+                    start = n
+                }
+            }
+        }
+        if targets.contains(line) && !current.isEmpty { result[line] = current }
+        return result
     }
 
     /// Resolves the column mapping against the header (or positions) and returns the
@@ -352,21 +406,6 @@ public struct Ingestor: Sendable {
             }
         }
         return (RowParser(format: format, positions: positions, fieldCount: fieldCount, path: path, channels: channels), consumed)
-    }
-
-    /// Removes the rows marked as duplicates (rare), keeping order.
-    private func compact(_ b: Batch) {
-        var j = 0
-        let r = b.rows
-        for i in 0..<b.count where r.keep[i] {
-            if i != j {
-                r.slot[j] = r.slot[i]; r.day[j] = r.day[i]; r.amount[j] = r.amount[i]; r.order[j] = r.order[i]
-                r.n0[j] = r.n0[i]; r.n1[j] = r.n1[i]; r.n2[j] = r.n2[i]; r.n3[j] = r.n3[i]
-                r.channel[j] = r.channel[i]
-            }
-            j += 1
-        }
-        b.count = j
     }
 
     private func writeChunk(_ b: Batch, columns: LedgerFormat.Columns, to out: OutputBuffer) throws {

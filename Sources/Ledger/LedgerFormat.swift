@@ -5,11 +5,14 @@
 /// chunks   "ROWS" | rows u32 | column mask u32 | 0 u32, then each present column,
 ///          customer u32, day i32, amount f64, order u64, quantity f64, cost f64,
 ///          discount f64, service cost f64, channel u16, each padded to 8 bytes
+/// dels     "DELS" | count u32 | row u32[count] (padded): rows removed after writing (the
+///          later copies of exact duplicate lines), in increasing order
 /// dict     "DICT" | partitions u32 | 0 u64 | 0 u64, then per partition:
 ///          ids u32 | 0 u32 | arena bytes u64 | offsets u32[ids + 1] | bytes (padded)
 /// channels "CHAN" | count u32 | arena bytes u64 | 0 u64 | offsets u32[count + 1] | bytes (padded)
-/// footer   "FOOT" | 0 u32 | rows u64 | chunks u64 | dict offset u64 | chan offset u64
-///          | min day i32 | max day i32 | source hash u64 | checksum u64 | magic   (72 bytes)
+/// footer   "FOOT" | 0 u32 | rows written u64 | chunks u64 | dels offset u64 | dict offset u64
+///          | chan offset u64 | min day i32 | max day i32 | source hash u64 | checksum u64
+///          | magic   (80 bytes)
 /// ```
 /// Little-endian. `checksum` is the XXH64 of every byte before it. A row's customer value
 /// is a slot: partition `slot % partitions`, id number `slot / partitions` in it (ingest
@@ -22,8 +25,9 @@ public enum LedgerFormat {
     static let dictTag: UInt32 = 0x5443_4944   // "DICT"
     static let chanTag: UInt32 = 0x4E41_4843   // "CHAN"
     static let footTag: UInt32 = 0x544F_4F46   // "FOOT"
+    static let delsTag: UInt32 = 0x534C_4544   // "DELS"
     static let headerSize = 64
-    static let footerSize = 72
+    static let footerSize = 80
 
     /// Optional columns, as bits of the column mask (customer, day, amount always present).
     public struct Columns: OptionSet, Sendable, Hashable {

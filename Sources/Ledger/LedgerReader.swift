@@ -25,6 +25,7 @@ public struct LedgerChunk {
 /// truncated, damaged or foreign file is always a `LedgerError`, never a crash.
 public final class LedgerPart {
     public let path: String
+    /// Rows in the part (rows written less deleted duplicates).
     public let rows: Int
     public let chunks: Int
     public let columns: LedgerFormat.Columns
@@ -34,6 +35,10 @@ public final class LedgerPart {
     public let slotCount: Int
     public let channels: [String]
     private let fd: Int32
+    private let rowsWritten: Int
+    private let delsOffset: Int
+    /// Deleted row numbers, increasing.
+    private let deleted: [UInt32]
     private let dictOffset: Int
     /// Per partition: id offsets and bytes.
     private let dictOffsets: [[UInt32]]
@@ -67,32 +72,53 @@ public final class LedgerPart {
         func f<T: FixedWidthInteger>(_ off: Int, _: T.Type) -> T {
             T(littleEndian: foot.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: off, as: T.self) })
         }
-        guard f(0, UInt32.self) == LedgerFormat.footTag, f(64, UInt64.self) == LedgerFormat.magic else {
+        guard f(0, UInt32.self) == LedgerFormat.footTag, f(72, UInt64.self) == LedgerFormat.magic else {
             throw LedgerError.corrupt(path: path, reason: "the footer is missing (the file was cut short)")
         }
-        rows = Int(f(8, UInt64.self))
+        let written = Int(f(8, UInt64.self))
         chunks = Int(f(16, UInt64.self))
-        dictOffset = Int(f(24, UInt64.self))
-        let chanOffset = Int(f(32, UInt64.self))
-        let minDay = f(40, Int32.self), maxDay = f(44, Int32.self)
-        sourceHash = f(48, UInt64.self)
-        checksum = f(56, UInt64.self)
+        let delsAt = Int(f(24, UInt64.self))
+        let dictStart = Int(f(32, UInt64.self))
+        dictOffset = dictStart
+        let chanOffset = Int(f(40, UInt64.self))
+        let minDay = f(48, Int32.self), maxDay = f(52, Int32.self)
+        sourceHash = f(56, UInt64.self)
+        checksum = f(64, UInt64.self)
         let footerStart = size - LedgerFormat.footerSize
-        guard dictOffset >= LedgerFormat.headerSize, dictOffset <= chanOffset, chanOffset <= footerStart,
-              rows >= 0, rows <= (dictOffset - LedgerFormat.headerSize) / 16 + 1 else {
+        guard delsAt >= LedgerFormat.headerSize, delsAt <= dictStart, dictStart <= chanOffset, chanOffset <= footerStart,
+              written >= 0, written <= (delsAt - LedgerFormat.headerSize) / 16 + 1, chunks >= 0 else {
             throw LedgerError.corrupt(path: path, reason: "section offsets are inconsistent")
         }
+        rowsWritten = written
+        delsOffset = delsAt
         columns = LedgerFormat.Columns(rawValue: UInt32(littleEndian: head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self) }))
+        // Everything from the deleted rows to the checksum: read now, hashed after the chunks.
+        let tail = try Self.pread(fd, path, size - delsAt - 16, at: delsAt)
+        func t<T: FixedWidthInteger>(_ off: Int, _: T.Type) throws -> T {
+            let at = off + (dictStart - delsAt)  // offsets below are relative to the dictionary
+            guard at >= 0, at + MemoryLayout<T>.size <= tail.count else {
+                throw LedgerError.corrupt(path: path, reason: "a section runs past the end of the file")
+            }
+            return T(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) })
+        }
+        // Deleted rows.
+        guard tail.count >= 8, UInt32(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) == LedgerFormat.delsTag else {
+            throw LedgerError.corrupt(path: path, reason: "deleted-rows section not found")
+        }
+        let nDel = Int(UInt32(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
+        guard nDel <= written, 8 + 4 * nDel <= dictStart - delsAt else {
+            throw LedgerError.corrupt(path: path, reason: "deleted-rows section is inconsistent")
+        }
+        var dels = [UInt32](repeating: 0, count: nDel)
+        for k in 0..<nDel { dels[k] = UInt32(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8 + 4 * k, as: UInt32.self) }) }
+        guard zip(dels, dels.dropFirst()).allSatisfy({ $0 < $1 }), dels.last.map({ Int($0) < written }) ?? true else {
+            throw LedgerError.corrupt(path: path, reason: "deleted rows are out of order")
+        }
+        deleted = dels
+        rows = written - nDel
         firstDay = rows > 0 ? minDay : nil
         lastDay = rows > 0 ? maxDay : nil
 
-        let tail = try Self.pread(fd, path, size - dictOffset - 16, at: dictOffset)  // up to the checksum
-        func t<T: FixedWidthInteger>(_ off: Int, _: T.Type) throws -> T {
-            guard off >= 0, off + MemoryLayout<T>.size <= tail.count else {
-                throw LedgerError.corrupt(path: path, reason: "a section runs past the end of the file")
-            }
-            return T(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: off, as: T.self) })
-        }
         guard try t(0, UInt32.self) == LedgerFormat.dictTag else { throw LedgerError.corrupt(path: path, reason: "customer dictionary not found") }
         let partitions = Int(try t(4, UInt32.self))
         guard partitions >= 1, partitions <= 256 else { throw LedgerError.corrupt(path: path, reason: "customer dictionary has \(partitions) partitions") }
@@ -103,7 +129,7 @@ public final class LedgerPart {
             let ids = Int(try t(at, UInt32.self))
             let arenaBytes = Int(try t(at + 8, UInt64.self))
             let offStart = at + 16
-            guard ids >= 0, arenaBytes >= 0, offStart + (ids + 1) * 4 + arenaBytes <= chanOffset - dictOffset else {
+            guard ids >= 0, arenaBytes >= 0, offStart + (ids + 1) * 4 + arenaBytes <= chanOffset - dictStart else {
                 throw LedgerError.corrupt(path: path, reason: "customer dictionary sizes are inconsistent")
             }
             var offs = [UInt32](repeating: 0, count: ids + 1)
@@ -112,8 +138,9 @@ public final class LedgerPart {
                 throw LedgerError.corrupt(path: path, reason: "customer dictionary offsets are out of order")
             }
             let arenaStart = offStart + (ids + 1) * 4
+            let base = dictStart - delsAt
             allOffsets.append(offs)
-            allArenas.append(Array(tail[arenaStart..<(arenaStart + arenaBytes)]))
+            allArenas.append(Array(tail[(base + arenaStart)..<(base + arenaStart + arenaBytes)]))
             widest = max(widest, ids)
             at = LedgerFormat.padded(arenaStart + arenaBytes)
         }
@@ -121,13 +148,13 @@ public final class LedgerPart {
         dictArena = allArenas
         slotCount = widest * partitions
 
-        let c0 = chanOffset - dictOffset
+        let c0 = chanOffset - dictStart
         guard try t(c0, UInt32.self) == LedgerFormat.chanTag else { throw LedgerError.corrupt(path: path, reason: "channel table not found") }
         let nChan = Int(try t(c0 + 4, UInt32.self))
         guard nChan >= 0, nChan <= 65_536 else { throw LedgerError.corrupt(path: path, reason: "channel table size is implausible") }
         var chanOffs: [Int] = []
         for k in 0...nChan { chanOffs.append(Int(try t(c0 + 24 + 4 * k, UInt32.self))) }
-        let chanBytes = c0 + 24 + 4 * (nChan + 1)
+        let chanBytes = (dictStart - delsAt) + c0 + 24 + 4 * (nChan + 1)
         var names: [String] = []
         for k in 0..<nChan {
             let a = chanOffs[k], b = chanOffs[k + 1]
@@ -163,8 +190,9 @@ public final class LedgerPart {
         var capacity = 1 << 20
         defer { buffer.deallocate() }
         var seenRows = 0
+        var nextDeleted = 0
         for _ in 0..<chunks {
-            guard offset + 16 <= dictOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs into the dictionary") }
+            guard offset + 16 <= delsOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs into the dictionary") }
             let h = try Self.pread(fd, path, 16, at: offset)
             h.withUnsafeBytes { hasher.update($0) }
             let tag = UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
@@ -172,7 +200,7 @@ public final class LedgerPart {
             let mask = LedgerFormat.Columns(rawValue: UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) }))
             guard tag == LedgerFormat.rowsTag, mask == columns else { throw LedgerError.corrupt(path: path, reason: "row chunk header at byte \(offset) is damaged") }
             let bytes = Self.chunkBytes(rows: n, columns: mask)
-            guard offset + 16 + bytes <= dictOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs past its section") }
+            guard offset + 16 + bytes <= delsOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs past its section") }
             if bytes > capacity {
                 buffer.deallocate()
                 capacity = bytes
@@ -197,12 +225,29 @@ public final class LedgerPart {
             for (col, role) in LedgerFormat.Columns.numeric where mask.contains(col) { numbers[role] = take(Double.self) }
             let channel = mask.contains(.channel) ? take(UInt16.self) : nil
             if let channel { for c in channel where Int(c) >= channels.count { throw LedgerError.corrupt(path: path, reason: "a row names an unknown channel") } }
-            try body(LedgerChunk(count: n, slot: slot, day: day, amount: amount, order: order, numbers: numbers, channel: channel))
+            // Drop deleted rows (duplicates found after the chunk was written), in place.
+            var kept = n
+            if nextDeleted < deleted.count && Int(deleted[nextDeleted]) < seenRows + n {
+                var j = 0
+                for i in 0..<n {
+                    if nextDeleted < deleted.count && Int(deleted[nextDeleted]) == seenRows + i { nextDeleted += 1; continue }
+                    if i != j {
+                        func move<T>(_ c: UnsafeBufferPointer<T>?) { if let c { UnsafeMutablePointer(mutating: c.baseAddress!)[j] = c[i] } }
+                        move(slot); move(day); move(amount); move(order); move(channel)
+                        for (_, c) in numbers { move(c) }
+                    }
+                    j += 1
+                }
+                kept = j
+            }
+            func cut<T>(_ c: UnsafeBufferPointer<T>) -> UnsafeBufferPointer<T> { UnsafeBufferPointer(rebasing: c[0..<kept]) }
+            try body(LedgerChunk(count: kept, slot: cut(slot), day: cut(day), amount: cut(amount), order: order.map(cut),
+                                 numbers: numbers.mapValues(cut), channel: channel.map(cut)))
             seenRows += n
             offset += 16 + bytes
         }
-        guard offset == dictOffset, seenRows == rows else {
-            throw LedgerError.corrupt(path: path, reason: "row count \(seenRows) does not match the footer's \(rows)")
+        guard offset == delsOffset, seenRows == rowsWritten, nextDeleted == deleted.count else {
+            throw LedgerError.corrupt(path: path, reason: "row count \(seenRows) does not match the footer's \(rowsWritten)")
         }
         tailBytes.withUnsafeBytes { hasher.update($0) }
         guard hasher.finish() == checksum else {

@@ -9,7 +9,8 @@ import Glibc
 struct RowColumns {
     private(set) var capacity: Int
     var customerHash: UnsafeMutablePointer<UInt64>
-    var lineHash: UnsafeMutablePointer<UInt64>
+    /// The duplicate-check key of an order line (see `DuplicateLog.key`).
+    var dedupKey: UnsafeMutablePointer<UInt64>
     var order: UnsafeMutablePointer<UInt64>
     /// >= 0: offset of the id in the block; < 0: `-(offset + 1)` in the batch's side text.
     var customerAt: UnsafeMutablePointer<Int32>
@@ -23,35 +24,34 @@ struct RowColumns {
     var n0, n1, n2, n3: UnsafeMutablePointer<Double>
     var channel: UnsafeMutablePointer<UInt16>
     var slot: UnsafeMutablePointer<UInt32>
-    var keep: UnsafeMutablePointer<Bool>
 
     init(capacity: Int) {
         self.capacity = capacity
-        customerHash = .allocate(capacity: capacity); lineHash = .allocate(capacity: capacity); order = .allocate(capacity: capacity)
+        customerHash = .allocate(capacity: capacity); dedupKey = .allocate(capacity: capacity); order = .allocate(capacity: capacity)
         customerAt = .allocate(capacity: capacity); customerLength = .allocate(capacity: capacity); day = .allocate(capacity: capacity)
         localLine = .allocate(capacity: capacity); lineStart = .allocate(capacity: capacity); lineLength = .allocate(capacity: capacity)
         amount = .allocate(capacity: capacity)
         n0 = .allocate(capacity: capacity); n1 = .allocate(capacity: capacity); n2 = .allocate(capacity: capacity); n3 = .allocate(capacity: capacity)
-        channel = .allocate(capacity: capacity); slot = .allocate(capacity: capacity); keep = .allocate(capacity: capacity)
+        channel = .allocate(capacity: capacity); slot = .allocate(capacity: capacity)
     }
 
     func free() {
-        customerHash.deallocate(); lineHash.deallocate(); order.deallocate()
+        customerHash.deallocate(); dedupKey.deallocate(); order.deallocate()
         customerAt.deallocate(); customerLength.deallocate(); day.deallocate()
         localLine.deallocate(); lineStart.deallocate(); lineLength.deallocate()
         amount.deallocate(); n0.deallocate(); n1.deallocate(); n2.deallocate(); n3.deallocate()
-        channel.deallocate(); slot.deallocate(); keep.deallocate()
+        channel.deallocate(); slot.deallocate()
     }
 
     /// A copy with twice the capacity holding the first `count` rows; frees `self`.
     func grown(keeping count: Int) -> RowColumns {
         let g = RowColumns(capacity: capacity * 2)
         func move<T>(_ from: UnsafeMutablePointer<T>, _ to: UnsafeMutablePointer<T>) { to.update(from: from, count: count) }
-        move(customerHash, g.customerHash); move(lineHash, g.lineHash); move(order, g.order)
+        move(customerHash, g.customerHash); move(dedupKey, g.dedupKey); move(order, g.order)
         move(customerAt, g.customerAt); move(customerLength, g.customerLength); move(day, g.day)
         move(localLine, g.localLine); move(lineStart, g.lineStart); move(lineLength, g.lineLength)
         move(amount, g.amount); move(n0, g.n0); move(n1, g.n1); move(n2, g.n2); move(n3, g.n3)
-        move(channel, g.channel); move(slot, g.slot); move(keep, g.keep)
+        move(channel, g.channel); move(slot, g.slot)
         free()
         return g
     }
@@ -63,7 +63,7 @@ struct RowColumns {
 }
 
 /// The rows one worker parsed from one half of a block (pass 1), plus what pass 2 adds
-/// (customer slots, duplicate marks). Reused for every block.
+/// (customer slots). Reused for every block.
 final class Batch: @unchecked Sendable {
     var lines = 0          // physical lines in this half
     var blankLines = 0
@@ -317,14 +317,18 @@ struct RowParser: @unchecked Sendable {
         }
 
         // Accepted.
+        let customerHash = XXH64.hash(cp, count: Int(cLen))
         r.customerAt[row] = cAt
         r.customerLength[row] = cLen
-        r.customerHash[row] = XXH64.hash(cp, count: Int(cLen))
+        r.customerHash[row] = customerHash
         r.day[row] = day
         r.amount[row] = amount
         if day < b.minDay { b.minDay = day }
         if day > b.maxDay { b.maxDay = day }
-        if hasOrder { r.lineHash[row] = XXH64.hash(base + lineStart, count: lineEnd - lineStart, seed: 0x6C6E) }
+        if hasOrder {
+            let text = XXH64.hash(base + lineStart, count: lineEnd - lineStart, seed: 0x6C6E)
+            r.dedupKey[row] = DuplicateLog.key(line: text, customer: customerHash, day: day)
+        }
         r.localLine[row] = line
         r.lineStart[row] = Int32(lineStart)
         r.lineLength[row] = Int32(lineEnd - lineStart)

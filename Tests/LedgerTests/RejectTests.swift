@@ -119,3 +119,39 @@ struct RejectTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("p")), "no half-written part")
     }
 }
+
+@Suite("Duplicate order lines across blocks")
+struct DuplicateTests {
+    @Test("copies far apart: later ones rejected with their own line and text, rows removed from the ledger", arguments: [false, true])
+    func farApart(gzip: Bool) throws {
+        let dir = TemporaryFolder()
+        var lines = ["order_id,customer_id,date,amount"]
+        for i in 0..<3000 { lines.append("o\(i),c\(i % 11),2024-05-\(String(format: "%02d", i % 28 + 1)),\(i).50") }
+        let original = lines[101]                 // physical line 102
+        lines.insert(original, at: 2001)          // physical line 2002
+        lines.append(original)                    // last line, 3003
+        lines.append("o5,c5,2024-05-06,5.50,extra")  // a different line (too many fields)
+        try dir.write("in.csv", lines.joined(separator: "\n") + "\n")
+        var input = dir.file("in.csv")
+        if gzip {
+            #expect(try shell("gzip -k \(input)") == 0)
+            input += ".gz"
+        }
+        var ing = Ingestor(format: RejectTests.format())
+        ing.blockBytes = 4096          // many blocks: the copies are in different ones
+        ing.parallelThreshold = 0
+        let s = try ing.ingest(inputPath: input, partPath: dir.file("p"), rejectsPath: dir.file("r"))
+        #expect(s.rowsRead == 3003)
+        #expect(s.rowsAccepted == 3000)
+        #expect(s.rejectsByReason == ["duplicate_line": 2, "too_many_fields": 1])
+        let rejects = try dir.read("r").split(separator: "\n").map(String.init)
+        // Fields with commas are quoted (RFC 4180).
+        #expect(rejects.contains("2002,duplicate_line,\"\(original)\",\"exact duplicate of an earlier line of the same order (same customer, day and text)\""))
+        #expect(rejects.contains { $0.hasPrefix("3003,duplicate_line,\"\(original)\",") })
+        let part = try LedgerPart(path: dir.file("p"))
+        #expect(part.rows == 3000)
+        var amounts: [Double] = []
+        try part.forEachChunk { c in amounts += Array(c.amount) }
+        #expect(amounts == (0..<3000).map { Double($0) + 0.5 }, "each original once, in file order")
+    }
+}
