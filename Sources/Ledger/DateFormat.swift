@@ -99,6 +99,21 @@ public struct DateFormat: Sendable, Equatable {
         }
     }
 
+    /// `parse` with a one-entry cache on the text's first 8 bytes: logs arrive mostly in
+    /// date order, so nearly every row repeats the previous row's date. For the fixed
+    /// layouts only (their dates are 8 or 10 bytes; the cache key is the first 8 plus the
+    /// length, and 10-byte dates are checked in full on a hit through the last 2 bytes).
+    @inline(__always)
+    public func parse(_ p: UnsafeRawPointer, count n: Int, cache: inout DateCache) -> Int32? {
+        guard fast != .none, n >= 8 else { return parse(p, count: n) }
+        let head = p.loadUnaligned(as: UInt64.self)
+        let tail: UInt16 = n >= 10 ? p.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self) : 0
+        if cache.valid && cache.head == head && cache.tail == tail && cache.count == n { return cache.day }
+        guard let d = parse(p, count: n) else { return nil }
+        cache = DateCache(valid: true, head: head, tail: tail, count: n, day: d)
+        return d
+    }
+
     @inline(__always) static func fixedDate(_ p: UnsafeRawPointer, year: Int, month: Int, day: Int) -> Int32? {
         @inline(__always) func d(_ i: Int) -> Int { Int(p.load(fromByteOffset: i, as: UInt8.self)) &- 48 }
         let y0 = d(year), y1 = d(year + 1), y2 = d(year + 2), y3 = d(year + 3)
@@ -161,5 +176,18 @@ public struct DateFormat: Sendable, Equatable {
         }
         guard i == n else { return nil }
         return CivilDate.day(year: y, month: m, day: d)
+    }
+}
+
+/// The last date `DateFormat.parse(_:count:cache:)` parsed, per worker.
+public struct DateCache: Sendable {
+    var valid = false
+    var head: UInt64 = 0
+    var tail: UInt16 = 0
+    var count = 0
+    var day: Int32 = 0
+    public init() {}
+    init(valid: Bool, head: UInt64, tail: UInt16, count: Int, day: Int32) {
+        self.valid = valid; self.head = head; self.tail = tail; self.count = count; self.day = day
     }
 }

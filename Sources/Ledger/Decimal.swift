@@ -10,40 +10,42 @@ import Glibc
 /// correctly rounded: the same double `strtod` gives. Longer inputs fall back to `strtod`.
 public enum Decimal {
     /// The value of `[+-]digits[mark digits]`, or `nil` if the text is anything else.
+    /// Two tight loops (integer part, then fraction) and one length check up front: with at
+    /// most 19 digits the integer cannot overflow, so no per-digit bookkeeping is needed.
     @inline(__always)
     public static func parse(_ p: UnsafeRawPointer, count n: Int, mark: UInt8) -> Double? {
         guard n > 0 else { return nil }
         var i = 0
-        var negative = false
         let first = p.load(as: UInt8.self)
-        if first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { negative = first == UInt8(ascii: "-"); i = 1 }
-        var mantissa: UInt64 = 0
-        var digits = 0
-        var fraction = 0
-        var seenMark = false
-        var significant = 0
+        let negative = first == UInt8(ascii: "-")
+        if negative || first == UInt8(ascii: "+") { i = 1 }
+        guard n - i <= 20 else { return slow(p, n, mark) }  // 19 digits and a mark
+        var m: UInt64 = 0
+        let intStart = i
         while i < n {
-            let c = p.load(fromByteOffset: i, as: UInt8.self)
-            let v = c &- 48
-            if v <= 9 {
-                digits += 1
-                if significant < 19 {
-                    mantissa = mantissa &* 10 &+ UInt64(v)
-                    if mantissa > 0 { significant += 1 }
-                    if seenMark { fraction += 1 }
-                } else if !seenMark {
-                    return slow(p, n, mark)
-                }
-            } else if c == mark && !seenMark {
-                seenMark = true
-            } else {
-                return nil
-            }
+            let v = p.load(fromByteOffset: i, as: UInt8.self) &- 48
+            if v > 9 { break }
+            m = m &* 10 &+ UInt64(v)
             i += 1
         }
+        var digits = i - intStart
+        var fraction = 0
+        if i < n {
+            guard p.load(fromByteOffset: i, as: UInt8.self) == mark else { return nil }
+            i += 1
+            let fracStart = i
+            while i < n {
+                let v = p.load(fromByteOffset: i, as: UInt8.self) &- 48
+                guard v <= 9 else { return nil }
+                m = m &* 10 &+ UInt64(v)
+                i += 1
+            }
+            fraction = i - fracStart
+            digits += fraction
+        }
         guard digits > 0 else { return nil }
-        guard mantissa < (1 << 53), fraction <= 22 else { return slow(p, n, mark) }
-        let v = Double(mantissa) / pow10(fraction)
+        guard digits <= 19, m < (1 << 53) else { return slow(p, n, mark) }
+        let v = Double(m) / pow10(fraction)
         return negative ? -v : v
     }
 

@@ -140,6 +140,7 @@ struct RowParser: @unchecked Sendable {
         var fe = fs
         var fx = (false, false, false, false, false, false, false, false, false)
         var channelCache = ChannelRegistry.Cache()
+        var dateCache = DateCache()
         withUnsafeMutableBytes(of: &fs) { fsRaw in
         withUnsafeMutableBytes(of: &fe) { feRaw in
         withUnsafeMutableBytes(of: &fx) { fxRaw in
@@ -149,6 +150,8 @@ struct RowParser: @unchecked Sendable {
             let fx = fxRaw.baseAddress!.assumingMemoryBound(to: Bool.self)
             let base = UnsafeRawPointer(block)
             let roles = roleOf.count
+            var delimPattern: UInt64 = 0
+            if case .byte(let d) = format.delimiter { delimPattern = UInt64(d) &* 0x0101_0101_0101_0101 }
             var pos = from
             var line: Int32 = 0
             var fields = 0
@@ -214,7 +217,7 @@ struct RowParser: @unchecked Sendable {
                                 bad = (.unterminatedQuote, "field \(fields + 1) has text after its closing quote"); break
                             }
                         } else {
-                            while i < lineEnd && base.load(fromByteOffset: i, as: UInt8.self) != delim { i += 1 }
+                            i = nextByte(delim, in: base, from: i, to: lineEnd, pattern: delimPattern)
                             e = i
                         }
                         if fields < roles, roleOf[fields] >= 0 {
@@ -234,7 +237,7 @@ struct RowParser: @unchecked Sendable {
                 if bad == nil {
                     if b.count == b.rows.capacity { b.rows = b.rows.grown(keeping: b.count) }
                     bad = store(base: base, b: b, row: b.count, fs: fs, fe: fe, fx: fx, line: line,
-                                lineStart: lineStart, lineEnd: lineEnd, channelCache: &channelCache)
+                                lineStart: lineStart, lineEnd: lineEnd, channelCache: &channelCache, dateCache: &dateCache)
                     if bad == nil { b.count += 1 }
                 }
                 if let (reason, detail) = bad {
@@ -262,21 +265,20 @@ struct RowParser: @unchecked Sendable {
     @inline(__always)
     private func store(base: UnsafeRawPointer, b: Batch, row: Int, fs: UnsafeMutablePointer<Int32>,
                        fe: UnsafeMutablePointer<Int32>, fx: UnsafeMutablePointer<Bool>,
-                       line: Int32, lineStart: Int, lineEnd: Int, channelCache: inout ChannelRegistry.Cache) -> (RejectReason, String)? {
+                       line: Int32, lineStart: Int, lineEnd: Int, channelCache: inout ChannelRegistry.Cache,
+                       dateCache: inout DateCache) -> (RejectReason, String)? {
         // Role ordinals follow Role.allCases: 0 customer, 1 date, 2 amount, 3 order,
         // 4 quantity, 5 cost, 6 discount, 7 service cost, 8 channel.
         let (cAt, cLen) = text(base, b, fs[0], fe[0], fx[0])
         if cLen == 0 { return (.emptyCustomerID, "the customer id is empty") }
         let cp = b.textPointer(block: base, at: cAt)
-        var high: UInt8 = 0
-        for k in 0..<Int(cLen) { high |= cp.load(fromByteOffset: k, as: UInt8.self) }
-        if high >= 0x80 && !CSVText.isValidUTF8(UnsafeRawBufferPointer(start: cp, count: Int(cLen))) {
+        if !isASCII(cp, Int(cLen)) && !CSVText.isValidUTF8(UnsafeRawBufferPointer(start: cp, count: Int(cLen))) {
             return (.invalidText, "the customer id is not valid UTF-8")
         }
 
         let dp = base + Int(fs[1]), dn = Int(fe[1] - fs[1])
         if dn == 0 { return (.missingField, "the date is empty") }
-        guard let day = format.dateFormat.parse(dp, count: dn) else {
+        guard let day = format.dateFormat.parse(dp, count: dn, cache: &dateCache) else {
             return (.unparsableDate, "date \(shown(dp, dn)) does not match \(format.dateFormat.pattern) or is not a real day")
         }
         if day < format.earliestDay || day > format.latestDay {
@@ -387,4 +389,30 @@ final class NSLockLite: @unchecked Sendable {
     deinit { pthread_mutex_destroy(&m) }
     func lock() { pthread_mutex_lock(&m) }
     func unlock() { pthread_mutex_unlock(&m) }
+}
+
+/// The first index in `[from, to)` holding `byte` (or `to`), eight bytes at a time: XOR
+/// with the byte repeated turns matches into zero bytes, and the classic has-zero-byte
+/// test finds the first one (its lowest set bit is exact). Reads stay inside the range.
+@inline(__always)
+func nextByte(_ byte: UInt8, in base: UnsafeRawPointer, from: Int, to: Int, pattern: UInt64) -> Int {
+    var i = from
+    while i + 8 <= to {
+        let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ pattern
+        let z = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+        if z != 0 { return i + z.trailingZeroBitCount >> 3 }
+        i += 8
+    }
+    while i < to && base.load(fromByteOffset: i, as: UInt8.self) != byte { i += 1 }
+    return i
+}
+
+/// True when no byte of the `n` bytes at `p` has its high bit set, eight at a time.
+@inline(__always)
+func isASCII(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+    var acc: UInt64 = 0
+    var i = 0
+    while i + 8 <= n { acc |= p.loadUnaligned(fromByteOffset: i, as: UInt64.self); i += 8 }
+    while i < n { acc |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)); i += 1 }
+    return acc & 0x8080_8080_8080_8080 == 0
 }
