@@ -1,4 +1,7 @@
 import RetainIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 import Dispatch
 
@@ -14,8 +17,9 @@ import Dispatch
 ///
 /// Two different lines are confused only on a 64-bit key collision (about n²/2⁶⁵ expected
 /// in n lines: 3e-6 for 10 M), and a confused line is still reported as a reject, never
-/// dropped silently. Memory: 16 bytes per order line, in 64 KiB pages (the logs are
-/// append-only, so they could be spilled to disk for very large inputs).
+/// dropped silently. Memory: 16 bytes per order line in 64 KiB pages, up to `memoryLimit`;
+/// past it, full pages go to a spill file (append-only, so this costs one sequential write
+/// and one read per page) and memory stays bounded whatever the number of rows.
 final class DuplicateLog: @unchecked Sendable {
     struct Record {
         var key: UInt64
@@ -24,12 +28,36 @@ final class DuplicateLog: @unchecked Sendable {
     }
 
     static let partitions = 256
-    private static let pageRecords = 4096
+    private let pageRecords: Int
+    private var pageBytes: Int { pageRecords * MemoryLayout<Record>.stride }
     private var pages: [[UnsafeMutablePointer<Record>]] = Array(repeating: [], count: partitions)
-    private var fill = [Int](repeating: pageRecords, count: partitions)  // records in each last page
+    private var fill: [Int]  // records in each partition's last page
     private(set) var count = 0
+    /// Pages in memory at most (the rest spill); and where spilled pages are.
+    private let memoryPages: Int
+    private var pagesInMemory = 0
+    private let spillPath: String
+    private var spillFD: Int32 = -1
+    private var spillBytes = 0
+    private var spilled: [[Int]] = Array(repeating: [], count: partitions)  // file offsets of full pages
+    private var free: [UnsafeMutablePointer<Record>] = []
 
-    deinit { for p in pages { for page in p { page.deallocate() } } }
+    /// - Parameters:
+    ///   - spillPath: where full pages go once `memoryLimit` bytes are in use (created on
+    ///     first need, removed on release).
+    ///   - pageRecords: records per page (4096: 64 KiB pages).
+    init(spillPath: String, memoryLimit: Int = 256 << 20, pageRecords: Int = 4096) {
+        self.spillPath = spillPath
+        self.pageRecords = max(pageRecords, 1)
+        fill = [Int](repeating: self.pageRecords, count: Self.partitions)
+        memoryPages = max(2 * Self.partitions, memoryLimit / (self.pageRecords * MemoryLayout<Record>.stride))
+    }
+
+    deinit {
+        for p in pages { for page in p { page.deallocate() } }
+        for page in free { page.deallocate() }
+        if spillFD >= 0 { close(spillFD); unlink(spillPath) }
+    }
 
     /// The key of one order line.
     @inline(__always) static func key(line: UInt64, customer: UInt64, day: Int32) -> UInt64 {
@@ -37,42 +65,94 @@ final class DuplicateLog: @unchecked Sendable {
     }
 
     /// Appends a line (rows must arrive in increasing row order).
-    @inline(__always) func append(key: UInt64, row: UInt32, line: UInt32) {
+    @inline(__always) func append(key: UInt64, row: UInt32, line: UInt32) throws {
         let p = Int(key >> 56)
-        if fill[p] == Self.pageRecords {
-            pages[p].append(.allocate(capacity: Self.pageRecords))
-            fill[p] = 0
-        }
+        if fill[p] == pageRecords { try newPage(p) }
         pages[p][pages[p].count - 1][fill[p]] = Record(key: key, row: row, line: line)
         fill[p] += 1
         count += 1
     }
 
+    /// Starts a new page for partition `p`, spilling its full page when memory is at the cap.
+    private func newPage(_ p: Int) throws {
+        if pagesInMemory >= memoryPages {
+            // Spill all of this partition's pages (all full now), oldest first: every spilled
+            // page is then older than every page in memory, which `duplicates` relies on.
+            for page in pages[p] {
+                try spill(page, partition: p)
+                free.append(page)
+            }
+            pagesInMemory -= pages[p].count
+            pages[p].removeAll(keepingCapacity: true)
+        }
+        pages[p].append(free.popLast() ?? .allocate(capacity: pageRecords))
+        pagesInMemory += 1
+        fill[p] = 0
+    }
+
+    private func spill(_ page: UnsafeMutablePointer<Record>, partition p: Int) throws {
+        if spillFD < 0 {
+            spillFD = open(spillPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard spillFD >= 0 else { throw LedgerError.cannotWrite(path: spillPath, reason: IOError.systemReason()) }
+        }
+        var off = 0
+        while off < pageBytes {
+            let n = pwrite(spillFD, UnsafeRawPointer(page) + off, pageBytes - off, off_t(spillBytes + off))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LedgerError.cannotWrite(path: spillPath, reason: IOError.systemReason())
+            }
+            off += n
+        }
+        spilled[p].append(spillBytes)
+        spillBytes += pageBytes
+    }
+
     /// Every later copy of a key, as (row, line), sorted by row.
-    func duplicates() -> [(row: UInt32, line: UInt32)] {
+    func duplicates() throws -> [(row: UInt32, line: UInt32)] {
         let found = [DuplicateBox(), DuplicateBox()]
+        let fd = spillFD, path = spillPath
         DispatchQueue.concurrentPerform(iterations: 2) { w in
             var set = KeySet()
-            for p in stride(from: w, to: Self.partitions, by: 2) {
-                let records = pages[p].count == 0 ? 0 : (pages[p].count - 1) * Self.pageRecords + fill[p]
-                set.reset(expected: records)
-                var left = records
-                for page in pages[p] {
-                    let n = min(left, Self.pageRecords)
+            let buffer = UnsafeMutablePointer<Record>.allocate(capacity: pageRecords)
+            defer { buffer.deallocate() }
+            for p in stride(from: w, to: Self.partitions, by: 2) where found[w].error == nil {
+                let inMemory = pages[p].count == 0 ? 0 : (pages[p].count - 1) * pageRecords + fill[p]
+                set.reset(expected: inMemory + spilled[p].count * pageRecords)
+                func check(_ page: UnsafePointer<Record>, _ n: Int) {
                     for i in 0..<n where !set.insert(page[i].key) { found[w].items.append((page[i].row, page[i].line)) }
+                }
+                // Spilled pages are the partition's oldest: check them first, in order.
+                for offset in spilled[p] {
+                    var got = 0
+                    while got < pageBytes {
+                        let n = pread(fd, UnsafeMutableRawPointer(buffer) + got, pageBytes - got, off_t(offset + got))
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { found[w].error = LedgerError.inputUnreadable(path: path, reason: IOError.systemReason()); return }
+                        got += n
+                    }
+                    check(buffer, pageRecords)
+                }
+                var left = inMemory
+                for page in pages[p] {
+                    let n = min(left, pageRecords)
+                    check(page, n)
                     left -= n
                 }
             }
         }
+        if let e = found[0].error ?? found[1].error { throw e }
         return (found[0].items + found[1].items).sorted { $0.row < $1.row }
     }
 
-    /// Bytes held.
-    var bytes: Int { pages.reduce(0) { $0 + $1.count } * Self.pageRecords * MemoryLayout<Record>.stride }
+    /// Bytes held in memory, and spilled.
+    var bytes: Int { pagesInMemory * pageBytes }
+    var bytesSpilled: Int { spillBytes }
 }
 
 private final class DuplicateBox: @unchecked Sendable {
     var items: [(row: UInt32, line: UInt32)] = []
+    var error: (any Error)?
 }
 
 /// A small open-addressing set of non-zero-mixed keys, reused across partitions.

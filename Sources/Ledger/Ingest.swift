@@ -38,6 +38,11 @@ public struct Ingestor: Sendable {
     public var blockBytes = 16 << 20
     /// Blocks below this are parsed on one core (thread hand-off costs more than it saves).
     public var parallelThreshold = 1 << 18
+    /// Memory the duplicate-line check may use before it spills to disk (16 bytes per
+    /// order line in memory; 256 MiB is 16 million lines).
+    public var duplicateMemoryLimit = 256 << 20
+    /// Records per page of the duplicate log (tuning and tests: small pages spill early).
+    public var duplicatePageRecords = 4096
 
     public init(format: InputFormat) { self.format = format }
 
@@ -61,7 +66,8 @@ public struct Ingestor: Sendable {
         let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
         let batchSets = [[Batch(), Batch()], [Batch(), Batch()]]
         let tables = [CustomerTable(), CustomerTable()]
-        let duplicateLog = DuplicateLog()
+        let duplicateLog = DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
+                                         memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords)
         let channels = ChannelRegistry()
         var parser: RowParser? = nil
         var columns = LedgerFormat.Columns(roles: format.columns.keys)
@@ -185,7 +191,7 @@ public struct Ingestor: Sendable {
         // Exact duplicate lines of an order: the later copies become deleted rows (a
         // duplicate shares its original's customer and day, so counts and dates stand)
         // and rejects, with their text read again from the input (duplicates are rare).
-        let duplicates = duplicateLog.count > 0 ? duplicateLog.duplicates() : []
+        let duplicates = duplicateLog.count > 0 ? try duplicateLog.duplicates() : []
         if !duplicates.isEmpty {
             let raw = try Self.lines(duplicates.map { Int($0.line) }, of: path)
             for d in duplicates {
@@ -309,7 +315,7 @@ public struct Ingestor: Sendable {
                 }
                 let r = b.rows
                 for i in 0..<n {
-                    duplicates.append(key: r.dedupKey[i], row: UInt32(tally.rowsAccepted + i), line: UInt32(lineBase + Int(r.localLine[i])))
+                    try duplicates.append(key: r.dedupKey[i], row: UInt32(tally.rowsAccepted + i), line: UInt32(lineBase + Int(r.localLine[i])))
                 }
             }
             tally.rowsRejected += b.rejects.count
