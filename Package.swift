@@ -33,10 +33,12 @@ let package = Package(
         // cost ~3% of ingest, and the code never overlaps accesses, so they are off here.
         .target(name: "Ledger", dependencies: ["RetainIO", "CZlib", "CSupport"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // Customer snapshots as of a date: features and churn labels.
+        .target(name: "Features", dependencies: ["Ledger", "RetainIO"]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "RetainIO"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "RetainIO"]),
         .executableTarget(name: "retain", dependencies: [
             "Pipeline", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "RetainTestSupport"]),
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Ledger", "RetainIO", "RetainTestSupport"]),
         // Runs the built `retain` binary on real files; depends on it so `swift test` builds it.
         .testTarget(name: "EndToEndTests", dependencies: ["retain", "Synth", "Ledger", "RetainTestSupport"]),

@@ -137,11 +137,29 @@ public final class OutputBuffer: @unchecked Sendable {
     public func appendFixed(_ v: Double, decimals: Int) throws {
         guard v.isFinite else { return }
         let d = min(max(decimals, 0), 9)
+        guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
+        try appendScaled(Int64(scaled).magnitude, decimals: d, negative: scaled < 0)
+    }
+
+    /// Appends `v` correctly rounded to at most `maxDecimals` digits after the point,
+    /// without trailing zeros ("27.19", "0.333333333", "5"): full precision for analysts
+    /// to reproduce, short for common values. NaN writes nothing (an empty field).
+    public func appendDecimal(_ v: Double, maxDecimals: Int = 9) throws {
+        guard v.isFinite else { return }
+        var d = min(max(maxDecimals, 0), 9)
+        guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
+        var m = Int64(scaled).magnitude
+        while d > 0 && m % 10 == 0 { m /= 10; d -= 1 }
+        try appendScaled(m, decimals: d, negative: scaled < 0 && m != 0)
+    }
+
+    /// v·10^d rounded to an integer as the exact decimal value of v would round (ties to
+    /// even), or nil when it is too large for the fixed-point path. p = v·10^d is the
+    /// product rounded to a double and p + e is exact (10^d is exact); only when p sits on
+    /// a tie can rounding p differ from rounding the exact product, and e's sign settles it.
+    static func scaledRounded(_ v: Double, _ d: Int) -> Double? {
         let scale = FixedPoint.powersOfTen[d]
         let p = v * scale
-        // p is the product rounded to a double; p + e is exact (scale is an exact power of
-        // ten). Only when p sits exactly on a tie can rounding p differ from rounding the
-        // exact product, and the sign of e then settles it.
         var scaled = p.rounded(.toNearestOrAwayFromZero)
         if abs(p - p.rounded(.towardZero)) == 0.5 {
             let exactError = fmaError(v, scale, p)
@@ -151,11 +169,15 @@ public final class OutputBuffer: @unchecked Sendable {
                 scaled = p.rounded(.towardZero)
             }
         }
-        guard abs(scaled) < 9.0e15 else { try append("\(v)"); return }
-        if scaled == 0 { scaled = 0 }  // no "-0.00"
-        var m = Int64(scaled).magnitude
+        guard abs(scaled) < 9.0e15 else { return nil }
+        return scaled == 0 ? 0 : scaled  // no "-0.00"
+    }
+
+    /// Writes m / 10^decimals with exactly `decimals` digits after the point, on the stack.
+    private func appendScaled(_ m: UInt64, decimals d: Int, negative: Bool) throws {
+        var m = m
         var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes
-        try withUnsafeMutableBytes(of: &scratch) { b throws in
+        try withUnsafeMutableBytes(of: &scratch) { b in
             var i = 32
             var written = 0
             repeat {
@@ -165,7 +187,7 @@ public final class OutputBuffer: @unchecked Sendable {
                 m /= 10
                 written += 1
             } while m > 0 || written <= d
-            if scaled < 0 { i -= 1; b[i] = UInt8(ascii: "-") }
+            if negative { i -= 1; b[i] = UInt8(ascii: "-") }
             try append(UnsafeRawBufferPointer(rebasing: b[i..<32]))
         }
     }

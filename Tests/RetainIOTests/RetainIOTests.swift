@@ -69,6 +69,10 @@ struct OutputTests {
             #expect(try render { try $0.appendFixed(v, decimals: 2) } == String(format: "%.2f", v).replacingOccurrences(of: "-0.00", with: "0.00"), "\(v)")
         }
         #expect(try render { try $0.append(integer: Int64.min + 1) } == String(Int64.min + 1))
+        // Shortest form up to 9 decimals.
+        let short: [(Double, String)] = [(27.19, "27.19"), (5, "5"), (1.0 / 3, "0.333333333"), (-0.5, "-0.5"), (0, "0"),
+                                         (-1e-12, "0"), (2.0 / 3, "0.666666667"), (100, "100"), (-12.3400001, "-12.3400001")]
+        for (v, text) in short { #expect(try render { try $0.appendDecimal(v) } == text, "\(v)") }
     }
 
     @Test("CSV fields: RFC 4180 quoting and formula neutralising")

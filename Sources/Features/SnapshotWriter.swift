@@ -1,0 +1,30 @@
+import Ledger
+import RetainIO
+
+/// Writes a snapshot as CSV (CONTRACT.md `features.csv`): customer_id, the features in
+/// order, and `churned` when labelled; one row per customer, in customer_id order.
+/// Counts are integers; other values are correctly rounded to 9 decimals with trailing
+/// zeros dropped; an empty field is a value that does not exist (see `Feature`).
+public enum SnapshotWriter {
+    public static let integerFeatures: Set<Feature> = [.recencyDays, .frequency, .tenureDays, .ordersLastWindow, .ordersPreviousWindow]
+
+    public static func write(_ s: Snapshot, customerIDs: [String], to out: OutputBuffer) throws {
+        var header = ["customer_id"] + s.features.map(\.rawValue)
+        if s.churned != nil { header.append("churned") }
+        try CSVText.appendHeader(header, to: out)
+        let integer = s.features.map { integerFeatures.contains($0) }
+        for (row, cust) in s.customers.enumerated() {
+            try CSVText.appendField(customerIDs[Int(cust)], to: out)
+            for f in 0..<s.features.count {
+                try out.append(byte: UInt8(ascii: ","))
+                let v = s.values[f][row]
+                if integer[f] { try out.append(integer: Int64(v)) } else { try out.appendDecimal(v) }
+            }
+            if let churned = s.churned {
+                try out.append(byte: UInt8(ascii: ","))
+                try out.append(byte: churned[row] == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+            }
+            try out.append(byte: 0x0A)
+        }
+    }
+}
