@@ -19,7 +19,7 @@
 /// partitions customers by id hash, one partition per core). A reader maps slots to its
 /// own dense customer numbers; a slot past its partition's ids is empty.
 public enum LedgerFormat {
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     static let magic: UInt64 = 0x474C_4E49_4154_4552  // "RETAINLG" little-endian
     static let rowsTag: UInt32 = 0x5357_4F52   // "ROWS"
     static let dictTag: UInt32 = 0x5443_4944   // "DICT"

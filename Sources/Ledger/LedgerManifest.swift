@@ -54,8 +54,13 @@ public struct LedgerManifest: Codable, Sendable, Equatable {
         return String(decoding: try enc.encode(self), as: UTF8.self) + "\n"
     }
 
-    /// Opens every part (checks each header and footer).
-    public func openParts(outputDir dir: String) throws -> [LedgerPart] {
-        try entries.map { try LedgerPart(path: FilePath.join(FilePath.join(dir, Self.partsFolder), $0.part)) }
+    /// Opens every part (checks each header and footer), looking in `dirs` in order (a
+    /// run's staging folder first: parts it parsed are there until it publishes).
+    public func openParts(outputDir dir: String, alsoIn dirs: [String] = []) throws -> [LedgerPart] {
+        try entries.map { e in
+            let candidates = (dirs + [dir]).map { FilePath.join(FilePath.join($0, Self.partsFolder), e.part) }
+            let path = candidates.first(where: FilePath.exists) ?? candidates[candidates.count - 1]
+            return try LedgerPart(path: path)
+        }
     }
 }

@@ -37,8 +37,9 @@ struct IngestStage {
             if let previous {
                 let h = XXH64.hex(try FileHash.xxh64(path: file))
                 hash = h
+                // Reuse only a part that still opens (right version, intact header and footer).
                 reused = previous.entries.first { $0.summary.contentHash == h && $0.format == fingerprint
-                    && FilePath.exists(folder.publishedPath(partsDir + "/" + $0.part)) }
+                    && (try? LedgerPart(path: folder.publishedPath(partsDir + "/" + $0.part))) != nil }
             }
             let before = previous?.entries.first { $0.input == file }
             var entry: LedgerManifest.Entry
@@ -129,7 +130,7 @@ struct IngestStage {
         if let first { dates["first_transaction"] = CivilDate.iso(first) }
         if let last { dates["last_transaction"] = CivilDate.iso(last) }
         let record = RunManifest.Stage(status: "succeeded", seconds: ResourceUse.now() - t0, cpuSeconds: ResourceUse.cpuSeconds() - c0,
-                                       peakMemoryMB: ResourceUse.peakMemoryMB(), counts: counts, dates: dates, notes: notes)
+                                       peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(), counts: counts, dates: dates, notes: notes)
         return Result(manifest: manifest, inputs: inputs, record: record, rowsRead: read, rowsRejected: rejected)
     }
 

@@ -1,3 +1,4 @@
+import Features
 import Foundation
 import Ledger
 import RetainIO
@@ -36,16 +37,19 @@ public struct PipelineSpec: Sendable {
     public var maxRejectShare: Double
     /// Output folder, absolute (nil when the file sets none; `--out` must then be given).
     public var outputDir: String?
+    /// The features stage's horizon and windows.
+    public var features: FeatureSettings
 
     /// Every key the file may set, for "did you mean" suggestions and the README.
     public static let knownKeys: [String] = [
         "input.paths", "input.delimiter", "input.header", "input.date_format", "input.decimal_mark",
     ] + Role.allCases.map { "input.columns.\($0.rawValue)" } + [
         "validation.max_reject_share", "validation.earliest_date", "validation.latest_date", "validation.max_abs_amount",
+        "features.horizon_days", "features.active_window_days", "features.trend_window_days",
         "output.dir",
     ]
 
-    public static let knownTables: Set<String> = ["input", "input.columns", "validation", "output"]
+    public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "output"]
 
     /// Reads and checks `path`. `today` fixes the default plausible-date limit (tests).
     public static func load(_ path: String, today: Int32? = nil) throws -> PipelineSpec {
@@ -149,13 +153,25 @@ public struct PipelineSpec: Sendable {
             maxShare = v
         }
 
+        var features = FeatureSettings()
+        func days(_ key: String, _ set: (Int32) -> Void) throws {
+            guard let (v, line) = try keys.number(key) else { return }
+            guard v >= 1, v <= 36_500, v == v.rounded() else {
+                throw PipelineError.invalidValue(file: path, key: key, line: line, message: "must be a whole number of days, 1 or more")
+            }
+            set(Int32(v))
+        }
+        try days("features.horizon_days") { features.horizonDays = $0 }
+        try days("features.active_window_days") { features.activeWindowDays = $0 }
+        try days("features.trend_window_days") { features.trendWindowDays = $0 }
+
         var out: String? = nil
         if let (d, _) = try keys.string("output.dir") {
             out = d.hasPrefix("/") ? d : URL(fileURLWithPath: folder).appendingPathComponent(d).standardizedFileURL.path
         }
 
         return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
-                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out)
+                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features)
     }
 
     /// Today as a day number (UTC).

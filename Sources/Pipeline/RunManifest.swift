@@ -21,14 +21,14 @@ public struct RunManifest: Codable, Sendable {
         public var status: String
         public var seconds: Double
         public var cpuSeconds: Double
-        public var peakMemoryMB: Double
+        public var peakMemoryMegabytes: Double
         public var counts: [String: Int]
         public var dates: [String: String]
         public var notes: [String]
 
-        public init(status: String = "succeeded", seconds: Double = 0, cpuSeconds: Double = 0, peakMemoryMB: Double = 0,
+        public init(status: String = "succeeded", seconds: Double = 0, cpuSeconds: Double = 0, peakMemoryMegabytes: Double = 0,
                     counts: [String: Int] = [:], dates: [String: String] = [:], notes: [String] = []) {
-            self.status = status; self.seconds = seconds; self.cpuSeconds = cpuSeconds; self.peakMemoryMB = peakMemoryMB
+            self.status = status; self.seconds = seconds; self.cpuSeconds = cpuSeconds; self.peakMemoryMegabytes = peakMemoryMegabytes
             self.counts = counts; self.dates = dates; self.notes = notes
         }
     }
@@ -78,7 +78,7 @@ enum ResourceUse {
     }
 
     /// Peak resident memory in MB (Linux reports ru_maxrss in KiB).
-    static func peakMemoryMB() -> Double {
+    static func peakMemoryMegabytes() -> Double {
         var u = rusage()
         getrusage(RUSAGE_SELF.rawValue, &u)
         return Double(u.ru_maxrss) / 1024

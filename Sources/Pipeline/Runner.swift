@@ -12,7 +12,7 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
 
     /// Stages this build implements; the rest arrive with later work and are refused
     /// by name rather than silently skipped when asked for explicitly.
-    public static let implemented: [Stage] = [.ingest]
+    public static let implemented: [Stage] = [.ingest, .features]
 }
 
 /// Options of one `retain run`.
@@ -39,8 +39,10 @@ public struct Runner {
             throw PipelineError.invalidOption("give --only or --from, not both")
         }
         let stages = try plan(options)
-        if let asOf = options.asOf, CivilDate.parseISO(asOf) == nil {
-            throw PipelineError.invalidOption("--as-of \(asOf) is not a date YYYY-MM-DD")
+        var asOfDay: Int32? = nil
+        if let asOf = options.asOf {
+            guard let d = CivilDate.parseISO(asOf) else { throw PipelineError.invalidOption("--as-of \(asOf) is not a date YYYY-MM-DD") }
+            asOfDay = d
         }
         guard let out = options.outputDir.map(absolute) ?? spec.outputDir else {
             throw PipelineError.missingKey(file: spec.file, key: "output.dir", hint: "set the output folder in the pipeline file or pass --out DIR")
@@ -48,13 +50,20 @@ public struct Runner {
         let started = Date()
         let t0 = ResourceUse.now()
         let folder = try RunFolder(path: out, command: options.command)
-        let previous = try? RunManifest.load(folder.publishedPath(RunManifest.fileName))
+        var previous: RunManifest? = nil
+        let previousPath = folder.publishedPath(RunManifest.fileName)
+        if FilePath.exists(previousPath) {
+            do { previous = try RunManifest.load(previousPath) } catch {
+                reporter.warning("\(previousPath) could not be read (\(error)); the records of stages not run now are lost")
+            }
+        }
         var manifest = RunManifest(
             retainVersion: version, status: "running", startedAt: iso(started), finishedAt: "", command: options.command,
             pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf,
             inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], failure: nil)
 
         do {
+            if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
             for stage in stages {
                 reporter.progress("\(stage.rawValue)...")
                 switch stage {
@@ -79,6 +88,8 @@ public struct Runner {
                     if (c["customers"] ?? 0) == 0 {
                         throw PipelineError.noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
                     }
+                case .features:
+                    manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: asOfDay).run()
                 default:
                     throw PipelineError.invalidOption("stage \(stage.rawValue) is not available in this build")
                 }
@@ -100,6 +111,33 @@ public struct Runner {
                 reporter.warning("could not record the failure in \(folder.publishedPath("last-failure")): \(publishError)")
             }
             throw error
+        }
+    }
+
+    /// Before a run that starts after ingest: the ledger must exist and match the pipeline
+    /// file's input settings and the input files (by path and size), or the stage would
+    /// compute from data that is not what the pipeline now names.
+    static func checkLedger(spec: PipelineSpec, folder: RunFolder, first: Stage) throws {
+        let ledger: LedgerManifest
+        do { ledger = try LedgerManifest.load(outputDir: folder.path) } catch {
+            throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest", detail: "no ledger in \(folder.path)")
+        }
+        if ledger.entries.contains(where: { $0.format != spec.format.fingerprint }) {
+            throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest",
+                                                detail: "the ledger is stale: the pipeline's [input] or [validation] settings changed since it was built")
+        }
+        let files = try Inputs.resolve(spec.inputPatterns)
+        let recorded = Dictionary(ledger.entries.map { ($0.input, $0.summary.inputBytes) }, uniquingKeysWith: { a, _ in a })
+        for f in files {
+            var st = stat()
+            let size = stat(f, &st) == 0 ? UInt64(st.st_size) : 0
+            guard recorded[f] == size else {
+                throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest",
+                                                    detail: "the ledger is stale: \(f) is new or changed since it was built")
+            }
+        }
+        if let gone = recorded.keys.first(where: { !files.contains($0) }) {
+            throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest", detail: "the ledger is stale: \(gone) is no longer an input")
         }
     }
 

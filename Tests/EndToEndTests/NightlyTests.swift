@@ -12,25 +12,25 @@ struct NightlyTests {
         let dir = TemporaryFolder()
         for d in 1...3 { try dir.write("daily/day\(d).csv", smallLog(rows: 100, customers: 30, month: d, prefix: "d\(d)-")) }
         let p = try TestPipeline.csv(in: dir, inputs: ["daily/*.csv"])
-        #expect(try RetainBinary.run(["run", p]).status == 0)
+        #expect(try RetainBinary.run(["run", p, "--only", "ingest"]).status == 0)
         var c = ingestCounts(try json(dir.file("out/run.json")))
         #expect(c["files_parsed"] == 3 && c["files_reused"] == 0 && c["rows_read"] == 300)
 
         // A new day: only it is parsed.
         try dir.write("daily/day4.csv", smallLog(rows: 100, customers: 30, month: 4, prefix: "d4-"))
-        var r = try RetainBinary.run(["run", p])
+        var r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 0)
         c = ingestCounts(try json(dir.file("out/run.json")))
         #expect(c["files_parsed"] == 1 && c["files_reused"] == 3 && c["rows_read"] == 400 && c["customers"] == 30)
 
         // Nothing new: nothing parsed.
-        #expect(try RetainBinary.run(["run", p]).status == 0)
+        #expect(try RetainBinary.run(["run", p, "--only", "ingest"]).status == 0)
         c = ingestCounts(try json(dir.file("out/run.json")))
         #expect(c["files_parsed"] == 0 && c["files_reused"] == 4)
 
         // Day 2 is re-exported with a correction: noticed, re-read, recorded.
         try dir.write("daily/day2.csv", smallLog(rows: 120, customers: 30, month: 2, prefix: "d2-"))
-        r = try RetainBinary.run(["run", p])
+        r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 0)
         #expect(r.lines.contains { $0.contains("warning") && $0.contains("day2.csv changed since the last run") })
         let run = try json(dir.file("out/run.json"))
@@ -41,7 +41,7 @@ struct NightlyTests {
 
         // A file disappears: said so, and its rows leave the ledger.
         try FileManager.default.removeItem(atPath: dir.file("daily/day1.csv"))
-        r = try RetainBinary.run(["run", p])
+        r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 0)
         #expect(r.lines.contains { $0.contains("day1.csv is no longer among the inputs") })
         c = ingestCounts(try json(dir.file("out/run.json")))
@@ -57,8 +57,8 @@ struct NightlyTests {
         #expect(try shell("mkdir -p \(dir.path)/gz && gzip -c \(dir.path)/plain/log.csv > \(dir.path)/gz/log.csv.gz") == 0)
         let a = try TestPipeline.csv(in: dir, name: "a.toml", inputs: ["plain/*.csv"], out: "out-a")
         let b = try TestPipeline.csv(in: dir, name: "b.toml", inputs: ["gz/*.csv.gz"], out: "out-b")
-        #expect(try RetainBinary.run(["run", a]).status == 0)
-        #expect(try RetainBinary.run(["run", b]).status == 0)
+        #expect(try RetainBinary.run(["run", a, "--only", "ingest"]).status == 0)
+        #expect(try RetainBinary.run(["run", b, "--only", "ingest"]).status == 0)
         let ca = ingestCounts(try json(dir.file("out-a/run.json"))), cb = ingestCounts(try json(dir.file("out-b/run.json")))
         #expect(ca["rows_accepted"] == 500 && cb["rows_accepted"] == 500 && ca["customers"] == cb["customers"])
     }
@@ -92,7 +92,7 @@ struct GenerateTests {
             service_cost = "service_cost"
             channel = "channel"
             """, maxRejectShare: 0)
-        let r = try RetainBinary.run(["run", p])
+        let r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 0, "\(r.stderr)")
         let counts = ingestCounts(try json(dir.file("out/run.json")))
         #expect(counts["rows_rejected"] == 0 && counts["rows_read"] == lines.count - 1)

@@ -22,7 +22,7 @@ struct RunTests {
         #expect(r.lines.contains { $0.contains("69,659 rows") && $0.contains("23,570 customers") })
         // Nothing left behind but the outputs and the lock file.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).sorted()
-        #expect(names == [".retain.lock", "ledger", "rejects.csv", "run.json"])
+        #expect(names == [".retain.lock", "features.csv", "ledger", "rejects.csv", "run.json", "snapshots"])
     }
 
     @Test("rejects over the limit: exit 65, one line, previous outputs untouched, last-failure/ explains")
@@ -30,13 +30,13 @@ struct RunTests {
         let dir = TemporaryFolder()
         try dir.write("in.csv", smallLog(rows: 100))
         let pipeline = try TestPipeline.csv(in: dir, inputs: ["in.csv"], maxRejectShare: 0.02)
-        #expect(try RetainBinary.run(["run", pipeline]).status == 0)
+        #expect(try RetainBinary.run(["run", pipeline, "--only", "ingest"]).status == 0)
         let before = try snapshot(dir.file("out"))
 
         var bad = smallLog(rows: 100)
         bad += "x1,c1,2024-13-01,1\nx2,,2024-01-01,1\nx3,c1,2024-01-01,abc\n"  // 3 of 103 rows: 2.9 %
         try dir.write("in.csv", bad)
-        let r = try RetainBinary.run(["run", pipeline])
+        let r = try RetainBinary.run(["run", pipeline, "--only", "ingest"])
         #expect(r.status == 65)
         let errors = r.lines.filter { $0.contains("error") }
         #expect(errors.count == 1 && errors[0].contains("rejected 3 of 103 rows") && errors[0].contains("last-failure/rejects.csv"))
@@ -49,7 +49,7 @@ struct RunTests {
 
         // Under a looser limit the same data passes with a warning, and last-failure/ goes.
         let loose = try TestPipeline.csv(in: dir, name: "loose.toml", inputs: ["in.csv"], maxRejectShare: 0.05)
-        let ok = try RetainBinary.run(["run", loose])
+        let ok = try RetainBinary.run(["run", loose, "--only", "ingest"])
         #expect(ok.status == 0)
         #expect(ok.lines.contains { $0.contains("warning") && $0.contains("3 rows rejected") })
         #expect(!FileManager.default.fileExists(atPath: dir.file("out/last-failure")))
@@ -84,7 +84,7 @@ struct RunTests {
         try dir.write("wrong-header.csv", "a,b,c\n1,2,3\n")
         let wrong = try TestPipeline.csv(in: dir, name: "wrong.toml", inputs: ["wrong-header.csv"], out: "out-wrong")
         try one(["run", wrong], 65, ["wrong-header.csv:1", "input.columns"])
-        #expect(try RetainBinary.run(["run", good]).status == 0)
+        #expect(try RetainBinary.run(["run", good, "--only", "ingest"]).status == 0)
     }
 
     @Test("--help on every command")

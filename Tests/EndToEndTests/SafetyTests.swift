@@ -19,11 +19,11 @@ struct SafetyTests {
         defer { close(fd) }
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
         _ = "pid 4242 on testhost: a test holding the lock".withCString { write(fd, $0, strlen($0)) }
-        let r = try RetainBinary.run(["run", p])
+        let r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 75)
         #expect(r.stderr.contains("pid 4242 on testhost") && r.stderr.contains("another run holds the lock"))
         flock(fd, LOCK_UN)
-        #expect(try RetainBinary.run(["run", p]).status == 0, "the lock is free again")
+        #expect(try RetainBinary.run(["run", p, "--only", "ingest"]).status == 0, "the lock is free again")
     }
 
     @Test("two runs at once: the second exits 75 naming the first, the first succeeds")
@@ -31,7 +31,7 @@ struct SafetyTests {
         let dir = TemporaryFolder()
         try writeLargeLog(dir.file("big.csv"), rows: 600_000)
         let p = try TestPipeline.csv(in: dir, inputs: ["big.csv"])
-        let first = try RetainBinary.start(["run", p])
+        let first = try RetainBinary.start(["run", p, "--only", "ingest"])
         // Wait until the first run has taken the lock (it writes its pid into the lock file).
         let pid = "pid \(first.process.processIdentifier)"
         var held = false
@@ -40,7 +40,7 @@ struct SafetyTests {
             held = (try? dir.read("out/.retain.lock"))?.contains(pid) ?? false
         }
         #expect(held)
-        let second = try RetainBinary.run(["run", p])
+        let second = try RetainBinary.run(["run", p, "--only", "ingest"])
         let firstResult = first.wait()
         #expect(second.status == 75, "\(second.stderr)")
         #expect(second.stderr.contains(pid))
@@ -53,13 +53,13 @@ struct SafetyTests {
         let dir = TemporaryFolder()
         try dir.write("in.csv", smallLog(rows: 50))
         let p = try TestPipeline.csv(in: dir, inputs: ["in.csv"])
-        #expect(try RetainBinary.run(["run", p]).status == 0)
+        #expect(try RetainBinary.run(["run", p, "--only", "ingest"]).status == 0)
         let before = try snapshot(dir.file("out"))
 
         try writeLargeLog(dir.file("in.csv"), rows: 400_000)
         var killedBeforePublish = 0
         for delay in [0, 30_000, 100_000, 250_000, 500_000, 800_000, 1_200_000] {
-            let run = try RetainBinary.start(["run", p])
+            let run = try RetainBinary.start(["run", p, "--only", "ingest"])
             usleep(useconds_t(delay))
             run.kill()
             _ = run.wait()
@@ -68,11 +68,11 @@ struct SafetyTests {
                 killedBeforePublish += 1
             } else {
                 // Killed after publishing began: the new outputs must be complete.
-                let rerun = try RetainBinary.run(["run", p])
+                let rerun = try RetainBinary.run(["run", p, "--only", "ingest"])
                 #expect(rerun.status == 0)
                 #expect(ingestCounts(try json(dir.file("out/run.json")))["rows_read"] == 400_000)
                 try dir.write("in.csv", smallLog(rows: 50))
-                #expect(try RetainBinary.run(["run", p]).status == 0)
+                #expect(try RetainBinary.run(["run", p, "--only", "ingest"]).status == 0)
                 #expect(try snapshot(dir.file("out")).keys.sorted() == before.keys.sorted())
                 try writeLargeLog(dir.file("in.csv"), rows: 400_000)
             }
@@ -80,7 +80,7 @@ struct SafetyTests {
         #expect(killedBeforePublish >= 3, "most kills land mid-run")
 
         // The next run needs no cleanup, and leaves no staging or temporary files.
-        let r = try RetainBinary.run(["run", p])
+        let r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(ingestCounts(try json(dir.file("out/run.json")))["rows_read"] == 400_000)
         let hidden = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).filter { $0.hasPrefix(".") }

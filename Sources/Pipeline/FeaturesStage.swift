@@ -1,0 +1,85 @@
+import Features
+import Foundation
+import Ledger
+import RetainIO
+
+/// The features stage: snapshots of the active customers as of three dates, from the
+/// ledger. With data ending on day E and horizon H:
+/// - training, as of E - H, labelled by (E - H, E]: `features.csv`;
+/// - validation, as of E - 2H, labelled by (E - 2H, E - H]: the train stage fits on it and
+///   judges the model on the training snapshot (the following period), out of time;
+/// - scoring, as of E or `--as-of`: the customers the model will score.
+struct FeaturesStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+    let asOf: Int32?
+
+    static let trainingFile = "features.csv"
+    static let validationFile = "snapshots/validation.csv"
+    static let scoringFile = "snapshots/scoring.csv"
+
+    func run() throws -> RunManifest.Stage {
+        let t0 = ResourceUse.now(), c0 = ResourceUse.cpuSeconds()
+        let manifest: LedgerManifest
+        do { manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(folder.staging, LedgerManifest.relativePath)) ? folder.staging : folder.path) } catch {
+            throw PipelineError.upstreamMissing(stage: "features", needs: "ingest", detail: "no ledger in \(folder.path)")
+        }
+        let view = try LedgerView(parts: manifest.openParts(outputDir: folder.path, alsoIn: [folder.staging]))
+        guard let end = view.lastDay, let start = view.firstDay else {
+            throw PipelineError.noCustomers(detail: "the ledger holds no transaction")
+        }
+        let s = spec.features
+        let training = end - s.horizonDays, validation = end - 2 * s.horizonDays
+        let scoring = asOf ?? end
+        guard validation > start else {
+            throw PipelineError.invalidOption("\(spec.file): features.horizon_days: the data spans \(end - start + 1) days (\(CivilDate.iso(start)) to \(CivilDate.iso(end))); "
+                + "a horizon of \(s.horizonDays) days needs more than \(2 * s.horizonDays): shorten it")
+        }
+        let (present, missing) = Feature.available(with: view.columns)
+        if !missing.isEmpty {
+            reporter.info("features: left out \(missing.map(\.rawValue).joined(separator: ", ")) (the log has no "
+                + "\(Set(missing.map(\.needs.label)).sorted().joined(separator: ", ")) column)")
+        }
+        let snapshots = try SnapshotBuilder(settings: s).build(view, asOf: [training, validation, scoring])
+        for (file, snap) in zip([Self.trainingFile, Self.validationFile, Self.scoringFile], snapshots) {
+            try AtomicFile.write(try folder.stagedPath(file)) { out in
+                try SnapshotWriter.write(snap, customerIDs: view.customerIDs, to: out)
+            }
+        }
+        guard !snapshots[0].customers.isEmpty else {
+            throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(training)) (features.active_window_days)")
+        }
+        func churners(_ x: Snapshot) -> Int { x.churned?.reduce(0) { $0 + Int($1) } ?? 0 }
+        let trainN = snapshots[0].customers.count, churned = churners(snapshots[0])
+        reporter.info("features: \(grouped(trainN)) active customers as of \(CivilDate.iso(training)), "
+            + "\(grouped(churned)) churned by \(CivilDate.iso(end)) (\(formatPercent(100 * Double(churned) / Double(trainN)))); "
+            + "\(grouped(snapshots[2].customers.count)) to score as of \(CivilDate.iso(scoring))")
+        return RunManifest.Stage(
+            status: "succeeded", seconds: ResourceUse.now() - t0, cpuSeconds: ResourceUse.cpuSeconds() - c0,
+            peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(),
+            counts: ["training_customers": trainN, "training_churned": churned,
+                     "validation_customers": snapshots[1].customers.count, "validation_churned": churners(snapshots[1]),
+                     "scoring_customers": snapshots[2].customers.count, "horizon_days": Int(s.horizonDays),
+                     "active_window_days": Int(s.activeWindowDays), "trend_window_days": Int(s.trendWindowDays)],
+            dates: ["data_start": CivilDate.iso(start), "data_end": CivilDate.iso(end), "training_as_of": CivilDate.iso(training),
+                    "validation_as_of": CivilDate.iso(validation), "scoring_as_of": CivilDate.iso(scoring)],
+            notes: ["features: " + present.map(\.rawValue).joined(separator: ", ")]
+                + (missing.isEmpty ? [] : ["left out for lack of columns: " + missing.map(\.rawValue).joined(separator: ", ")]))
+    }
+}
+
+extension LedgerFormat.Columns {
+    /// The pipeline role name of a single optional column.
+    var label: String {
+        switch self {
+        case .discount: return "discount"
+        case .cost: return "cost"
+        case .serviceCost: return "service_cost"
+        case .order: return "order_id"
+        case .quantity: return "quantity"
+        case .channel: return "channel"
+        default: return "optional"
+        }
+    }
+}
