@@ -25,11 +25,7 @@ scripts/install-deps
 swift build -c release --product retain >&2
 retain="$(swift build -c release --show-bin-path)/retain"
 
-# DuckDB from PyPI, in a private virtual environment.
-if [ ! -x bench/.venv/bin/python ]; then
-  python3 -m venv bench/.venv >&2 || { echo "bench: python3 -m venv failed; on Debian: apt-get install python3-venv" >&2; exit 1; }
-fi
-bench/.venv/bin/python -c "import duckdb" 2>/dev/null || bench/.venv/bin/pip install -q "duckdb>=2,<3" >&2
+python="$(scripts/python-env)"   # DuckDB from PyPI, in a private virtual environment
 
 mkdir -p bench/work
 log="bench/work/log-${customers}-${seed}.csv"
@@ -37,4 +33,4 @@ if [ ! -s "$log" ]; then
   "$retain" generate --customers "$customers" --seed "$seed" "$log"
 fi
 
-bench/.venv/bin/python bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats"
+"$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats"
