@@ -1,5 +1,9 @@
+import CSupport
 import Ledger
 import RetainIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One snapshot: the active customers as of a date, their features, and (when the data
 /// reaches A + H) their churn labels.
@@ -26,7 +30,15 @@ public struct SnapshotBuilder {
 
     public init(settings: FeatureSettings) { self.settings = settings }
 
+    /// All snapshots at once (tests, small data). The features stage uses `sums` and takes
+    /// one snapshot at a time, so only one is in memory.
     public func build(_ view: LedgerView, asOf dates: [Int32]) throws -> [Snapshot] {
+        let sums = try self.sums(view, asOf: dates)
+        return (0..<dates.count).map { sums.snapshot($0) }
+    }
+
+    /// One pass over the ledger: the running sums behind every snapshot.
+    public func sums(_ view: LedgerView, asOf dates: [Int32]) throws -> SnapshotSums {
         let n = view.customerIDs.count
         let k = dates.count
         let hasOrders = view.columns.contains(.order)
@@ -34,151 +46,257 @@ public struct SnapshotBuilder {
         let w = settings.trendWindowDays, h = settings.horizonDays
         let dataEnd = view.lastDay ?? Int32.min
 
-        var acc = Accumulators(count: n * k)
-        let orders = OrderFirstDays()
+        let acc = Accumulators(customers: n, dates: k)
+        let orders = OrderFirstDays(expected: hasOrders ? view.rows / 2 : 0)
         try view.forEachChunk { customers, c in
-            let discount = c.numbers[.discount], cost = c.numbers[.cost], service = c.numbers[.serviceCost]
+            let discount = c.numbers[.discount]?.baseAddress, cost = c.numbers[.cost]?.baseAddress
+            let service = c.numbers[.serviceCost]?.baseAddress
+            let order = c.order?.baseAddress
+            let day = c.day.baseAddress!, amount = c.amount.baseAddress!
+            let cells = acc.cells
+            let ahead = 8  // rows: far enough that the lines arrive before they are needed
             for i in 0..<c.count {
+                if i + ahead < c.count, customers[i + ahead] >= 0 {
+                    let next = Int(customers[i + ahead])
+                    retain_prefetch(cells + next * k)
+                    if hasOrders, amount[i + ahead] > 0, let order { orders.prefetch(customer: UInt32(next), order: order[i + ahead]) }
+                }
                 let cust = Int(customers[i])
                 guard cust >= 0 else { continue }
-                let day = c.day[i], amount = c.amount[i]
-                if hasOrders, amount > 0, let order = c.order { orders.note(customer: UInt32(cust), order: order[i], day: day) }
+                let d = day[i], v = amount[i]
+                if hasOrders, v > 0, let order { orders.note(customer: UInt32(cust), order: order[i], day: d) }
+                let row = cells + cust * k  // this customer's cells, one per date, adjacent
                 for s in 0..<k {
                     let a = dates[s]
-                    let j = s * n + cust
-                    if day > a {
-                        if amount > 0 && day <= a + h { acc.boughtAfter[j] = 1 }
+                    if d > a {
+                        if v > 0 && d <= a + h { row[s].boughtAfter = 1 }
                         continue
                     }
-                    acc.net[j] += amount
-                    if day > a - w { acc.spendLast[j] += amount } else if day > a - 2 * w { acc.spendPrevious[j] += amount }
-                    if amount > 0 {
-                        acc.purchased[j] += amount
-                        if day < acc.first[j] { acc.first[j] = day }
-                        if day > acc.last[j] { acc.last[j] = day }
+                    row[s].net += v
+                    if d > a - w { row[s].spendLast += v } else if d > a - 2 * w { row[s].spendPrevious += v }
+                    if v > 0 {
+                        row[s].purchased += v
+                        row[s].noteFirst(d)
+                        row[s].noteLast(d)
                         if !hasOrders {
-                            acc.orders[j] += 1
-                            if day > a - w { acc.ordersLast[j] += 1 } else if day > a - 2 * w { acc.ordersPrevious[j] += 1 }
+                            row[s].orders += 1
+                            if d > a - w { row[s].ordersLast += 1 } else if d > a - 2 * w { row[s].ordersPrevious += 1 }
                         }
-                        if let discount, discount[i] > 0 { acc.discounted[j] += amount }
-                    } else if amount < 0 {
-                        acc.refunded[j] -= amount
+                        if let discount, discount[i] > 0 { row[s].discounted += v }
+                    } else if v < 0 {
+                        row[s].refunded -= v
                     }
-                    if let service, !service[i].isNaN { acc.service[j] += service[i] }
-                    if let cost, !cost[i].isNaN { acc.cost[j] += cost[i]; acc.costedAmount[j] += amount }
+                    if let service, !service[i].isNaN { row[s].service += service[i] }
+                    if let cost, !cost[i].isNaN { row[s].cost += cost[i]; row[s].costedAmount += v }
                 }
             }
         }
         if hasOrders {
-            orders.forEach { cust, day in
+            orders.forEach { cust, d in
+                let row = acc.cells + cust * k
                 for s in 0..<k {
                     let a = dates[s]
-                    guard day <= a else { continue }
-                    let j = s * n + cust
-                    acc.orders[j] += 1
-                    if day > a - w { acc.ordersLast[j] += 1 } else if day > a - 2 * w { acc.ordersPrevious[j] += 1 }
+                    guard d <= a else { continue }
+                    row[s].orders += 1
+                    if d > a - w { row[s].ordersLast += 1 } else if d > a - 2 * w { row[s].ordersPrevious += 1 }
                 }
             }
         }
 
-        return dates.enumerated().map { s, a in
-            var members: [Int32] = []
-            for cust in 0..<n {
-                let j = s * n + cust
-                // Active: a purchase in (A - window, A]; first seen on or before A by construction.
-                if acc.last[j] != Int32.min && acc.last[j] > a - settings.activeWindowDays { members.append(Int32(cust)) }
-            }
-            var columns = [[Double]](repeating: [], count: features.count)
-            for (f, feature) in features.enumerated() {
-                columns[f] = members.map { cust in value(feature, acc, s * n + Int(cust), asOf: a) }
-            }
-            let labelled = a <= dataEnd - h
-            return Snapshot(asOf: a, features: features, customers: members, values: columns,
-                            churned: labelled ? members.map { acc.boughtAfter[s * n + Int($0)] == 0 ? 1 : 0 } : nil)
-        }
+        return SnapshotSums(builder: self, acc: acc, dates: dates, customers: n, features: features, dataEnd: dataEnd)
     }
 
-    private func value(_ f: Feature, _ acc: Accumulators, _ j: Int, asOf a: Int32) -> Double {
-        let orders = Double(acc.orders[j])
+    func snapshot(_ s: Int, _ acc: Accumulators, dates: [Int32], n: Int, features: [Feature], dataEnd: Int32) -> Snapshot {
+        let a = dates[s]
+        var members: [Int32] = []
+        let k = dates.count
+        for cust in 0..<n {
+            // Active: a purchase in (A - window, A]; first seen on or before A by construction.
+            if let last = acc.cells[cust * k + s].lastDay, last > a - settings.activeWindowDays { members.append(Int32(cust)) }
+        }
+        // One pass: each member's cell is read once and every feature computed from it.
+        var columns = [[Double]](repeating: [Double](repeating: 0, count: members.count), count: features.count)
+        for (row, cust) in members.enumerated() {
+            let cell = acc.cells + (Int(cust) * k + s)
+            for (f, feature) in features.enumerated() { columns[f][row] = value(feature, cell, asOf: a) }
+        }
+        let labelled = a <= dataEnd - settings.horizonDays
+        return Snapshot(asOf: a, features: features, customers: members, values: columns,
+                        churned: labelled ? members.map { acc.cells[Int($0) * k + s].boughtAfter == 0 ? 1 : 0 } : nil)
+    }
+
+    @inline(__always)
+    private func value(_ f: Feature, _ p: UnsafeMutablePointer<Cell>, asOf a: Int32) -> Double {
+        let orders = Double(p.pointee.orders)
+        let first = p.pointee.firstDay ?? a, last = p.pointee.lastDay ?? a
         switch f {
-        case .recencyDays: return Double(a - acc.last[j])
+        case .recencyDays: return Double(a - last)
         case .frequency: return orders
-        case .monetary: return orders > 0 ? acc.net[j] / orders : .nan
-        case .tenureDays: return Double(a - acc.first[j])
-        case .meanGapDays: return orders >= 2 ? Double(acc.last[j] - acc.first[j]) / (orders - 1) : .nan
+        case .monetary: return orders > 0 ? p.pointee.net / orders : .nan
+        case .tenureDays: return Double(a - first)
+        case .meanGapDays: return orders >= 2 ? Double(last - first) / (orders - 1) : .nan
         case .recencyOverGap:
-            guard orders >= 2, acc.last[j] > acc.first[j] else { return .nan }
-            return Double(a - acc.last[j]) / (Double(acc.last[j] - acc.first[j]) / (orders - 1))
-        case .spendLastWindow: return acc.spendLast[j]
-        case .spendPreviousWindow: return acc.spendPrevious[j]
-        case .ordersLastWindow: return Double(acc.ordersLast[j])
-        case .ordersPreviousWindow: return Double(acc.ordersPrevious[j])
-        case .refundRate: return acc.purchased[j] > 0 ? acc.refunded[j] / acc.purchased[j] : 0
-        case .discountShare: return acc.purchased[j] > 0 ? acc.discounted[j] / acc.purchased[j] : 0
-        case .serviceCostPerOrder: return orders > 0 ? acc.service[j] / orders : .nan
-        case .marginRate: return acc.costedAmount[j] != 0 ? (acc.costedAmount[j] - acc.cost[j]) / acc.costedAmount[j] : .nan
+            guard orders >= 2, last > first else { return .nan }
+            return Double(a - last) / (Double(last - first) / (orders - 1))
+        case .spendLastWindow: return p.pointee.spendLast
+        case .spendPreviousWindow: return p.pointee.spendPrevious
+        case .ordersLastWindow: return Double(p.pointee.ordersLast)
+        case .ordersPreviousWindow: return Double(p.pointee.ordersPrevious)
+        case .refundRate: return p.pointee.purchased > 0 ? p.pointee.refunded / p.pointee.purchased : 0
+        case .discountShare: return p.pointee.purchased > 0 ? p.pointee.discounted / p.pointee.purchased : 0
+        case .serviceCostPerOrder: return orders > 0 ? p.pointee.service / orders : .nan
+        case .marginRate: return p.pointee.costedAmount != 0 ? (p.pointee.costedAmount - p.pointee.cost) / p.pointee.costedAmount : .nan
         }
     }
 }
 
-/// Running sums per (snapshot, customer), flat arrays indexed snapshot * customers + customer.
-struct Accumulators {
-    var first, last: [Int32]
-    var orders, ordersLast, ordersPrevious: [Int32]
-    var net, purchased, refunded, spendLast, spendPrevious, discounted, service, cost, costedAmount: [Double]
-    var boughtAfter: [UInt8]
+/// The running sums of one pass, from which each snapshot is taken on demand.
+public final class SnapshotSums {
+    let builder: SnapshotBuilder
+    let acc: Accumulators
+    let dates: [Int32]
+    let customers: Int
+    let features: [Feature]
+    let dataEnd: Int32
 
-    init(count: Int) {
-        first = [Int32](repeating: .max, count: count)
-        last = [Int32](repeating: .min, count: count)
-        orders = [Int32](repeating: 0, count: count); ordersLast = orders; ordersPrevious = orders
-        net = [Double](repeating: 0, count: count)
-        purchased = net; refunded = net; spendLast = net; spendPrevious = net
-        discounted = net; service = net; cost = net; costedAmount = net
-        boughtAfter = [UInt8](repeating: 0, count: count)
+    init(builder: SnapshotBuilder, acc: Accumulators, dates: [Int32], customers: Int, features: [Feature], dataEnd: Int32) {
+        self.builder = builder; self.acc = acc; self.dates = dates; self.customers = customers
+        self.features = features; self.dataEnd = dataEnd
+    }
+
+    deinit { acc.free() }
+
+    /// The snapshot as of `dates[index]`.
+    public func snapshot(_ index: Int) -> Snapshot {
+        builder.snapshot(index, acc, dates: dates, n: customers, features: features, dataEnd: dataEnd)
+    }
+}
+
+/// The running sums of one customer as of one date (96 bytes). First and last days are
+/// stored biased (zero = no purchase yet) so that zeroed memory is a valid start.
+struct Cell {
+    static let bias: Int32 = 1 << 30  // days are far above -2^30
+    var firstBiased: Int32   // bias - first purchase day
+    var lastBiased: Int32    // last purchase day + bias
+    var orders: Int32
+    var ordersLast: Int32
+    var ordersPrevious: Int32
+    var boughtAfter: UInt8
+    var net, purchased, refunded, spendLast, spendPrevious, discounted, service, cost, costedAmount: Double
+
+    @inline(__always) mutating func noteFirst(_ day: Int32) {
+        let b = Self.bias - day
+        if b > firstBiased { firstBiased = b }
+    }
+
+    @inline(__always) mutating func noteLast(_ day: Int32) {
+        let b = day + Self.bias
+        if b > lastBiased { lastBiased = b }
+    }
+
+    var firstDay: Int32? { firstBiased == 0 ? nil : Self.bias - firstBiased }
+    var lastDay: Int32? { lastBiased == 0 ? nil : lastBiased - Self.bias }
+}
+
+/// One cell per (customer, date), a customer's dates adjacent: a row updates a few
+/// neighbouring cache lines instead of one line in each of fourteen arrays. Raw memory
+/// from `mmap`, which comes zeroed (no initialising pass over half a gigabyte).
+final class Accumulators: @unchecked Sendable {
+    let cells: UnsafeMutablePointer<Cell>
+    let count: Int
+
+    init(customers: Int, dates: Int) {
+        count = customers * dates
+        cells = ZeroedMemory.allocate(Cell.self, count: count)
+    }
+
+    func free() { ZeroedMemory.free(cells, count: count) }
+}
+
+/// Zeroed memory straight from the kernel (no user-space fill).
+enum ZeroedMemory {
+    static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let bytes = max(count * MemoryLayout<T>.stride, 4096)
+        if let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+            return p.bindMemory(to: T.self, capacity: count)
+        }
+        let q = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        q.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        return q.bindMemory(to: T.self, capacity: count)
+    }
+
+    static func free<T>(_ p: UnsafeMutablePointer<T>, count: Int) {
+        munmap(UnsafeMutableRawPointer(p), max(count * MemoryLayout<T>.stride, 4096))
     }
 }
 
 /// Distinct orders: (customer, order-id hash) -> the day of the order's first line.
+/// Consecutive lines of one order (the usual layout) are recognised without a lookup.
 final class OrderFirstDays {
-    private struct Entry { var order: UInt64; var customer: UInt32; var day: Int32 }
-    private var entries: [Entry]
-    private var used: [Bool]
+    private struct Entry { var order: UInt64; var customer: UInt32; var day: Int32 }  // customer + 1; 0 = empty
+    private var entries: UnsafeMutablePointer<Entry>
     private var mask: Int
     private var count = 0
+    private var lastOrder: UInt64 = 0, lastCustomer: UInt32 = .max, lastSlot = -1
 
-    init() {
-        entries = [Entry](repeating: Entry(order: 0, customer: 0, day: 0), count: 1 << 16)
-        used = [Bool](repeating: false, count: 1 << 16)
-        mask = (1 << 16) - 1
+    /// Sized once for `expected` orders at most 70 % full: growing by doubling would zero
+    /// fresh pages again and again (each doubling touches a new, larger table).
+    init(expected: Int) {
+        var cap = 1 << 16
+        while cap * 7 < expected * 10 { cap <<= 1 }
+        mask = cap - 1
+        entries = ZeroedMemory.allocate(Entry.self, count: cap)
     }
 
-    func note(customer: UInt32, order: UInt64, day: Int32) {
-        var i = Int(truncatingIfNeeded: XXH64.avalanche(order ^ (UInt64(customer) &* 0x9E37_79B1_85EB_CA87))) & mask
-        while used[i] {
-            if entries[i].order == order && entries[i].customer == customer {
+    deinit { ZeroedMemory.free(entries, count: mask + 1) }
+
+    @inline(__always) private func home(_ customer: UInt32, _ order: UInt64) -> Int {
+        Int(truncatingIfNeeded: XXH64.avalanche(order ^ (UInt64(customer) &* 0x9E37_79B1_85EB_CA87))) & mask
+    }
+
+    /// Starts loading the slot an upcoming `note` will probe.
+    @inline(__always) func prefetch(customer: UInt32, order: UInt64) {
+        retain_prefetch(entries + home(customer, order))
+    }
+
+    @inline(__always) func note(customer: UInt32, order: UInt64, day: Int32) {
+        if order == lastOrder && customer == lastCustomer && lastSlot >= 0 {
+            if day < entries[lastSlot].day { entries[lastSlot].day = day }
+            return
+        }
+        let key = customer &+ 1
+        var i = home(customer, order)
+        while entries[i].customer != 0 {
+            if entries[i].order == order && entries[i].customer == key {
                 if day < entries[i].day { entries[i].day = day }
+                remember(order, customer, i)
                 return
             }
             i = (i + 1) & mask
         }
-        used[i] = true
-        entries[i] = Entry(order: order, customer: customer, day: day)
+        entries[i] = Entry(order: order, customer: key, day: day)
         count += 1
-        if count * 2 > mask + 1 { grow() }
+        if count * 10 > (mask + 1) * 7 { grow(); lastSlot = -1 } else { remember(order, customer, i) }
+    }
+
+    @inline(__always) private func remember(_ order: UInt64, _ customer: UInt32, _ slot: Int) {
+        lastOrder = order; lastCustomer = customer; lastSlot = slot
     }
 
     private func grow() {
-        let old = entries, oldUsed = used
-        let cap = (mask + 1) * 2
-        entries = [Entry](repeating: Entry(order: 0, customer: 0, day: 0), count: cap)
-        used = [Bool](repeating: false, count: cap)
-        mask = cap - 1
-        count = 0
-        for (e, u) in zip(old, oldUsed) where u { note(customer: e.customer, order: e.order, day: e.day) }
+        let old = entries, oldCap = mask + 1
+        mask = oldCap * 2 - 1
+        entries = ZeroedMemory.allocate(Entry.self, count: mask + 1)
+        for s in 0..<oldCap where old[s].customer != 0 {
+            let e = old[s]
+            var i = Int(truncatingIfNeeded: XXH64.avalanche(e.order ^ (UInt64(e.customer &- 1) &* 0x9E37_79B1_85EB_CA87))) & mask
+            while entries[i].customer != 0 { i = (i + 1) & mask }
+            entries[i] = e
+        }
+        ZeroedMemory.free(old, count: oldCap)
     }
 
     func forEach(_ body: (Int, Int32) -> Void) {
-        for (e, u) in zip(entries, used) where u { body(Int(e.customer), e.day) }
+        for s in 0...mask where entries[s].customer != 0 { body(Int(entries[s].customer &- 1), entries[s].day) }
     }
 }

@@ -53,7 +53,7 @@ public struct Ingestor: Sendable {
         var summary: PartSummary? = nil
         try AtomicFile.write(rejectsPath) { rejectOut in
             let sink = RejectSink(out: rejectOut)
-            try AtomicFile.write(partPath) { partOut in
+            try AtomicFile.write(partPath, hashing: true) { partOut in  // the ledger's checksum
                 summary = try run(source: source, part: partOut, rejects: sink)
             }
         }

@@ -23,28 +23,53 @@ public final class LedgerView {
 
     public init(parts: [LedgerPart]) throws {
         self.parts = parts
-        // Distinct ids over all parts, sorted by bytes.
-        var index: [String: Int32] = [:]
+        // Distinct ids over all parts (one part's ids are distinct already; several parts
+        // are merged through a dictionary), then sorted by bytes.
         var ids: [String] = []
-        var perPart: [[String?]] = []
-        for part in parts {
-            var slots: [String?] = []
-            slots.reserveCapacity(part.slotCount)
+        var perPart: [[Int32]] = []   // slot -> index into `ids` before sorting
+        if parts.count == 1, let part = parts.first {
+            var slots = [Int32](repeating: -1, count: part.slotCount)
             for s in 0..<part.slotCount {
-                let id = part.customerID(slot: s)
-                slots.append(id)
-                if let id, index[id] == nil { index[id] = 0; ids.append(id) }
+                if let id = part.customerID(slot: s) { slots[s] = Int32(ids.count); ids.append(id) }
             }
-            perPart.append(slots)
+            perPart = [slots]
+        } else {
+            var index: [String: Int32] = [:]
+            for part in parts {
+                var slots = [Int32](repeating: -1, count: part.slotCount)
+                for s in 0..<part.slotCount {
+                    guard let id = part.customerID(slot: s) else { continue }
+                    if let k = index[id] { slots[s] = k } else { index[id] = Int32(ids.count); slots[s] = Int32(ids.count); ids.append(id) }
+                }
+                perPart.append(slots)
+            }
         }
-        ids.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for (k, id) in ids.enumerated() { index[id] = Int32(k) }
-        customerIDs = ids
-        slotMaps = perPart.map { slots in slots.map { $0.flatMap { index[$0] } ?? -1 } }
+        let order = Self.byteOrder(ids)
+        var rank = [Int32](repeating: 0, count: ids.count)
+        for (r, i) in order.enumerated() { rank[Int(i)] = Int32(r) }
+        customerIDs = order.map { ids[Int($0)] }
+        slotMaps = perPart.map { slots in slots.map { $0 < 0 ? -1 : rank[Int($0)] } }
         columns = parts.dropFirst().reduce(parts.first?.columns ?? []) { $0.intersection($1.columns) }
         firstDay = parts.compactMap(\.firstDay).min()
         lastDay = parts.compactMap(\.lastDay).max()
         rows = parts.reduce(0) { $0 + $1.rows }
+    }
+
+    /// Indices of `ids` in byte order. Sorting pairs of (first 8 bytes as a big-endian
+    /// integer, index) compares integers, not strings, except where two prefixes are equal.
+    static func byteOrder(_ ids: [String]) -> [Int32] {
+        var keys = ids.enumerated().map { (k, id) -> (UInt64, Int32) in
+            var prefix: UInt64 = 0
+            var n = 0
+            for b in id.utf8.prefix(8) { prefix = prefix << 8 | UInt64(b); n += 1 }
+            prefix <<= UInt64(8 * (8 - n))
+            return (prefix, Int32(k))
+        }
+        keys.sort { a, b in
+            if a.0 != b.0 { return a.0 < b.0 }
+            return ids[Int(a.1)].utf8.lexicographicallyPrecedes(ids[Int(b.1)].utf8)
+        }
+        return keys.map(\.1)
     }
 
     /// Streams every row of every part: the chunk and each row's customer number.

@@ -41,26 +41,29 @@ struct FeaturesStage {
             reporter.info("features: left out \(missing.map(\.rawValue).joined(separator: ", ")) (the log has no "
                 + "\(Set(missing.map(\.needs.label)).sorted().joined(separator: ", ")) column)")
         }
-        let snapshots = try SnapshotBuilder(settings: s).build(view, asOf: [training, validation, scoring])
-        for (file, snap) in zip([Self.trainingFile, Self.validationFile, Self.scoringFile], snapshots) {
+        // One snapshot in memory at a time: taken from the sums, written, dropped.
+        let sums = try SnapshotBuilder(settings: s).sums(view, asOf: [training, validation, scoring])
+        var sizes: [(customers: Int, churned: Int)] = []
+        for (index, file) in [Self.trainingFile, Self.validationFile, Self.scoringFile].enumerated() {
+            let snap = sums.snapshot(index)
             try AtomicFile.write(try folder.stagedPath(file)) { out in
                 try SnapshotWriter.write(snap, customerIDs: view.customerIDs, to: out)
             }
+            sizes.append((snap.customers.count, snap.churned?.reduce(0) { $0 + Int($1) } ?? 0))
         }
-        guard !snapshots[0].customers.isEmpty else {
+        guard sizes[0].customers > 0 else {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(training)) (features.active_window_days)")
         }
-        func churners(_ x: Snapshot) -> Int { x.churned?.reduce(0) { $0 + Int($1) } ?? 0 }
-        let trainN = snapshots[0].customers.count, churned = churners(snapshots[0])
+        let trainN = sizes[0].customers, churned = sizes[0].churned
         reporter.info("features: \(grouped(trainN)) active customers as of \(CivilDate.iso(training)), "
             + "\(grouped(churned)) churned by \(CivilDate.iso(end)) (\(formatPercent(100 * Double(churned) / Double(trainN)))); "
-            + "\(grouped(snapshots[2].customers.count)) to score as of \(CivilDate.iso(scoring))")
+            + "\(grouped(sizes[2].customers)) to score as of \(CivilDate.iso(scoring))")
         return RunManifest.Stage(
             status: "succeeded", seconds: ResourceUse.now() - t0, cpuSeconds: ResourceUse.cpuSeconds() - c0,
             peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(),
             counts: ["training_customers": trainN, "training_churned": churned,
-                     "validation_customers": snapshots[1].customers.count, "validation_churned": churners(snapshots[1]),
-                     "scoring_customers": snapshots[2].customers.count, "horizon_days": Int(s.horizonDays),
+                     "validation_customers": sizes[1].customers, "validation_churned": sizes[1].churned,
+                     "scoring_customers": sizes[2].customers, "horizon_days": Int(s.horizonDays),
                      "active_window_days": Int(s.activeWindowDays), "trend_window_days": Int(s.trendWindowDays)],
             dates: ["data_start": CivilDate.iso(start), "data_end": CivilDate.iso(end), "training_as_of": CivilDate.iso(training),
                     "validation_as_of": CivilDate.iso(validation), "scoring_as_of": CivilDate.iso(scoring)],

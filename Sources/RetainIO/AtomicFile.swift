@@ -12,11 +12,11 @@ public enum AtomicFile {
     /// Writes through `body` into a temporary beside `path`, then renames it into place.
     /// On any error the temporary is removed and `path` is untouched.
     @discardableResult
-    public static func write<R>(_ path: String, _ body: (OutputBuffer) throws -> R) throws -> R {
+    public static func write<R>(_ path: String, hashing: Bool = false, _ body: (OutputBuffer) throws -> R) throws -> R {
         let tmp = temporaryPath(for: path)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw IOError.cannotWrite(path: path, reason: IOError.systemReason()) }
-        let out = OutputBuffer(fd: fd, path: path)
+        let out = OutputBuffer(fd: fd, path: path, hashing: hashing)
         do {
             let r = try body(out)
             try out.close()

@@ -20,13 +20,16 @@ public final class OutputBuffer: @unchecked Sendable {
     private var used = 0
     /// Bytes handed to the kernel so far plus what is buffered.
     public private(set) var bytesWritten = 0
-    /// Running XXH64 of everything written, so a writer can record its output's hash.
+    /// Running XXH64 of everything written when `hashing` (the ledger's checksum); off
+    /// otherwise, since hashing every byte of every CSV costs time for nothing.
     public private(set) var hasher = XXH64()
+    public let hashing: Bool
 
     /// Takes ownership of `fd` (closed by `close()`).
-    public init(fd: Int32, path: String, capacity: Int = 1 << 20) {
+    public init(fd: Int32, path: String, capacity: Int = 1 << 20, hashing: Bool = false) {
         self.fd = fd
         self.path = path
+        self.hashing = hashing
         self.capacity = max(capacity, 4096)
         self.storage = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
     }
@@ -68,7 +71,7 @@ public final class OutputBuffer: @unchecked Sendable {
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        hasher.update(bytes)
+        if hashing { hasher.update(bytes) }
         bytesWritten += bytes.count
         if bytes.count > capacity {
             try flush()
@@ -98,7 +101,7 @@ public final class OutputBuffer: @unchecked Sendable {
     @inline(__always) public func append(byte: UInt8) throws {
         try ensure(1)
         storage.storeBytes(of: byte, toByteOffset: used, as: UInt8.self)
-        hasher.update(UnsafeRawBufferPointer(start: storage + used, count: 1))
+        if hashing { hasher.update(UnsafeRawBufferPointer(start: storage + used, count: 1)) }
         used += 1
         bytesWritten += 1
     }
