@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--retain", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--mode", choices=["ingest", "features"], default="ingest")
     a = ap.parse_args()
     log = os.path.abspath(a.log)
     rows = sum(1 for _ in open(log, "rb")) - 1
@@ -52,21 +53,31 @@ def main():
     with open(pipeline, "w") as f:
         f.write(PIPELINE.format(log=log, out=out))
 
-    results = {"retain ingest": [], "DuckDB CSV -> table": []}
+    if a.mode == "ingest":
+        ours, peer = "retain ingest", "DuckDB CSV -> table"
+        ours_cmd = [a.retain, "run", pipeline, "--only", "ingest", "-q"]
+        peer_cmd = [sys.executable, os.path.join(HERE, "duckdb_load.py"), log]
+        title = "Ingest"
+    else:
+        ours, peer = "retain ingest + features", "DuckDB feature query"
+        ours_cmd = [a.retain, "run", pipeline, "--to", "features", "-q"]
+        peer_cmd = [sys.executable, os.path.join(HERE, "duckdb_features.py"), log, os.path.join(work, "duckdb-features.csv")]
+        title = "CSV to features.csv (training snapshot; retain also writes two more snapshots)"
+    results = {ours: [], peer: []}
     for _ in range(a.repeats):
         # Alternate the tools so drift on the machine hits both alike.
         shutil.rmtree(out, ignore_errors=True)
-        results["retain ingest"].append(measure([a.retain, "run", pipeline, "--only", "ingest", "-q"]))
-        results["DuckDB CSV -> table"].append(measure([sys.executable, os.path.join(HERE, "duckdb_load.py"), log]))
+        results[ours].append(measure(ours_cmd))
+        results[peer].append(measure(peer_cmd))
     shutil.rmtree(work, ignore_errors=True)
 
     med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in results.items()}
-    print(f"Ingest of {rows:,} rows ({size_mb:,.0f} MB), median of {a.repeats}, on {os.cpu_count()} cores\n")
+    print(f"{title}: {rows:,} rows ({size_mb:,.0f} MB), median of {a.repeats}, on {os.cpu_count()} cores\n")
     print("| tool | wall s | CPU s | peak MB | rows/s |")
     print("|---|---:|---:|---:|---:|")
     for k, (w, c, m) in med.items():
         print(f"| {k} | {w:.2f} | {c:.2f} | {m:.0f} | {rows / w / 1e6:.1f} M |")
-    r, d = med["retain ingest"], med["DuckDB CSV -> table"]
+    r, d = med[ours], med[peer]
     print(f"\nretain is {d[0] / r[0]:.2f}x DuckDB's speed (wall), peak memory {r[2]:.0f} MB vs {d[2]:.0f} MB")
 
 

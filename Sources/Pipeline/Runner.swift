@@ -21,10 +21,12 @@ public struct RunOptions: Sendable {
     public var asOf: String?
     public var only: Stage?
     public var from: Stage?
+    public var to: Stage?
     public var command: String
 
-    public init(outputDir: String? = nil, asOf: String? = nil, only: Stage? = nil, from: Stage? = nil, command: String = "retain run") {
-        self.outputDir = outputDir; self.asOf = asOf; self.only = only; self.from = from; self.command = command
+    public init(outputDir: String? = nil, asOf: String? = nil, only: Stage? = nil, from: Stage? = nil, to: Stage? = nil,
+                command: String = "retain run") {
+        self.outputDir = outputDir; self.asOf = asOf; self.only = only; self.from = from; self.to = to; self.command = command
     }
 }
 
@@ -154,19 +156,23 @@ public struct Runner {
     }
 
     static func plan(_ options: RunOptions) throws -> [Stage] {
-        if let only = options.only {
-            guard Stage.implemented.contains(only) else {
-                throw PipelineError.invalidOption("stage \(only.rawValue) is not available in this build of retain (it runs: \(Stage.implemented.map(\.rawValue).joined(separator: ", ")))")
+        func available(_ stage: Stage, _ flag: String) throws {
+            guard Stage.implemented.contains(stage) else {
+                throw PipelineError.invalidOption("\(flag) \(stage.rawValue): that stage is not available in this build of retain "
+                    + "(it runs: \(Stage.implemented.map(\.rawValue).joined(separator: ", ")))")
             }
+        }
+        if let only = options.only {
+            try available(only, "--only")
             return [only]
         }
-        if let from = options.from {
-            guard Stage.implemented.contains(from) else {
-                throw PipelineError.invalidOption("stage \(from.rawValue) is not available in this build of retain (it runs: \(Stage.implemented.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return Stage.implemented.filter { $0 >= from }
+        let from = options.from ?? .ingest
+        if let f = options.from { try available(f, "--from") }
+        if let t = options.to {
+            try available(t, "--to")
+            guard t >= from else { throw PipelineError.invalidOption("--to \(t.rawValue) comes before --from \(from.rawValue)") }
         }
-        return Stage.implemented
+        return Stage.implemented.filter { $0 >= from && $0 <= (options.to ?? .report) }
     }
 
     static func absolute(_ p: String) -> String {

@@ -28,16 +28,19 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Run from this stage to the end.")
     var from: Stage?
 
+    @Option(name: .long, help: "Stop after this stage (with --from, a range).")
+    var to: Stage?
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if only != nil && from != nil { throw ValidationError("give --only or --from, not both") }
+        if only != nil && (from != nil || to != nil) { throw ValidationError("give --only, or --from/--to, not both") }
     }
 
     func run() throws {
         let spec = try PipelineSpec.load(pipeline)
         let words = CommandLine.arguments.dropFirst().joined(separator: " ")
-        _ = try Runner.run(spec: spec, options: RunOptions(outputDir: out, asOf: asOf, only: only, from: from, command: "retain \(words)"),
+        _ = try Runner.run(spec: spec, options: RunOptions(outputDir: out, asOf: asOf, only: only, from: from, to: to, command: "retain \(words)"),
                            reporter: logging.reporter)
     }
 }

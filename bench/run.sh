@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Ingest benchmark: `retain run --only ingest` against DuckDB loading the same CSV into a
-# table, measured in the same run on the same file. Prints a Markdown table.
+# Benchmarks, each measured in the same run on the same file, printed as Markdown tables:
+# - ingest: `retain run --only ingest` against DuckDB loading the CSV into a table;
+# - features: `retain run --to features` (ingest + features) against DuckDB computing the
+#   same features and label from the CSV in one SQL query, written to CSV.
 #
-#   bench/ingest.sh [--customers N] [--repeats R] [--seed S]
+#   bench/run.sh [--customers N] [--repeats R] [--seed S] [--only ingest|features]
 #
 # Default: 1,900,000 customers (about 10 million rows, 650 MB). The generated log is kept
 # in bench/work/ and reused while its size and seed are unchanged.
@@ -12,12 +14,14 @@ cd "$(dirname "$0")/.."
 customers=1900000
 repeats=5
 seed=7
+modes="ingest features"
 while [ $# -gt 0 ]; do
   case "$1" in
     --customers) customers="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
-    *) echo "usage: bench/ingest.sh [--customers N] [--repeats R] [--seed S]" >&2; exit 64 ;;
+    --only) modes="$2"; shift 2 ;;
+    *) echo "usage: bench/run.sh [--customers N] [--repeats R] [--seed S] [--only ingest|features]" >&2; exit 64 ;;
   esac
 done
 
@@ -33,4 +37,7 @@ if [ ! -s "$log" ]; then
   "$retain" generate --customers "$customers" --seed "$seed" "$log"
 fi
 
-"$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats"
+for mode in $modes; do
+  "$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats" --mode "$mode"
+  echo
+done
