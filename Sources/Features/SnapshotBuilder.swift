@@ -1,4 +1,5 @@
 import CSupport
+import Dispatch
 import Ledger
 import RetainIO
 #if canImport(Glibc)
@@ -25,7 +26,7 @@ public struct Snapshot: Sendable {
 /// falls in (A, A + H]. Orders, when the log maps order ids, are counted distinct through
 /// one table of (customer, order) -> first day: an order split over several rows counts
 /// once, dated by its first line.
-public struct SnapshotBuilder {
+public struct SnapshotBuilder: Sendable {
     public let settings: FeatureSettings
 
     public init(settings: FeatureSettings) { self.settings = settings }
@@ -43,28 +44,58 @@ public struct SnapshotBuilder {
         let k = dates.count
         let hasOrders = view.columns.contains(.order)
         let (features, _) = Feature.available(with: view.columns)
-        let w = settings.trendWindowDays, h = settings.horizonDays
+        let w_ = settings.trendWindowDays, h = settings.horizonDays
         let dataEnd = view.lastDay ?? Int32.min
 
         let acc = Accumulators(customers: n, dates: k)
-        let orders = OrderFirstDays(expected: hasOrders ? view.rows / 2 : 0)
+        // Both cores: worker w owns the customers whose number has parity w, so the two
+        // never touch the same cell or order table; each reads every row of a chunk and
+        // skips the other's.
+        let orderTables = (0..<2).map { _ in OrderFirstDays(expected: hasOrders ? view.rows / 4 : 0) }
+        let datesCopy = dates
         try view.forEachChunk { customers, c in
-            let discount = c.numbers[.discount]?.baseAddress, cost = c.numbers[.cost]?.baseAddress
-            let service = c.numbers[.serviceCost]?.baseAddress
-            let order = c.order?.baseAddress
-            let day = c.day.baseAddress!, amount = c.amount.baseAddress!
-            let cells = acc.cells
-            let ahead = 8  // rows: far enough that the lines arrive before they are needed
-            for i in 0..<c.count {
-                if i + ahead < c.count, customers[i + ahead] >= 0 {
-                    let next = Int(customers[i + ahead])
-                    retain_prefetch(cells + next * k)
-                    if hasOrders, amount[i + ahead] > 0, let order { orders.prefetch(customer: UInt32(next), order: order[i + ahead]) }
+            let chunk = ChunkPointers(c, customers: customers)
+            DispatchQueue.concurrentPerform(iterations: 2) { w in
+                Self.accumulate(chunk, worker: w, cells: acc.cells, orders: orderTables[w], dates: datesCopy,
+                                window: w_, horizon: h, hasOrders: hasOrders)
+            }
+        }
+        if hasOrders {
+            for orders in orderTables {
+                orders.forEach { cust, d in
+                    let row = acc.cells + cust * k
+                    for s in 0..<k {
+                        let a = dates[s]
+                        guard d <= a else { continue }
+                        row[s].orders += 1
+                        if d > a - w_ { row[s].ordersLast += 1 } else if d > a - 2 * w_ { row[s].ordersPrevious += 1 }
+                    }
                 }
-                let cust = Int(customers[i])
-                guard cust >= 0 else { continue }
-                let d = day[i], v = amount[i]
-                if hasOrders, v > 0, let order { orders.note(customer: UInt32(cust), order: order[i], day: d) }
+            }
+        }
+
+        return SnapshotSums(builder: self, acc: acc, dates: dates, customers: n, features: features, dataEnd: dataEnd)
+    }
+
+    /// One worker's share of a chunk: the rows of customers with number parity `worker`.
+    /// Lines of the next rows are prefetched ahead (cells and order slots are random).
+    private static func accumulate(_ c: ChunkPointers, worker: Int, cells: UnsafeMutablePointer<Cell>, orders: OrderFirstDays,
+                                   dates: [Int32], window w: Int32, horizon h: Int32, hasOrders: Bool) {
+        let k = dates.count
+        let ahead = 8  // rows: far enough that the lines arrive before they are needed
+        dates.withUnsafeBufferPointer { dates in
+            for i in 0..<c.count {
+                if i + ahead < c.count {
+                    let next = Int(c.customers[i + ahead])
+                    if next >= 0 && next & 1 == worker {
+                        retain_prefetch(cells + next * k)
+                        if hasOrders, c.amount[i + ahead] > 0, let order = c.order { orders.prefetch(customer: UInt32(next), order: order[i + ahead]) }
+                    }
+                }
+                let cust = Int(c.customers[i])
+                guard cust >= 0, cust & 1 == worker else { continue }
+                let d = c.day[i], v = c.amount[i]
+                if hasOrders, v > 0, let order = c.order { orders.note(customer: UInt32(cust), order: order[i], day: d) }
                 let row = cells + cust * k  // this customer's cells, one per date, adjacent
                 for s in 0..<k {
                     let a = dates[s]
@@ -82,28 +113,15 @@ public struct SnapshotBuilder {
                             row[s].orders += 1
                             if d > a - w { row[s].ordersLast += 1 } else if d > a - 2 * w { row[s].ordersPrevious += 1 }
                         }
-                        if let discount, discount[i] > 0 { row[s].discounted += v }
+                        if let discount = c.discount, discount[i] > 0 { row[s].discounted += v }
                     } else if v < 0 {
                         row[s].refunded -= v
                     }
-                    if let service, !service[i].isNaN { row[s].service += service[i] }
-                    if let cost, !cost[i].isNaN { row[s].cost += cost[i]; row[s].costedAmount += v }
+                    if let service = c.service, !service[i].isNaN { row[s].service += service[i] }
+                    if let cost = c.cost, !cost[i].isNaN { row[s].cost += cost[i]; row[s].costedAmount += v }
                 }
             }
         }
-        if hasOrders {
-            orders.forEach { cust, d in
-                let row = acc.cells + cust * k
-                for s in 0..<k {
-                    let a = dates[s]
-                    guard d <= a else { continue }
-                    row[s].orders += 1
-                    if d > a - w { row[s].ordersLast += 1 } else if d > a - 2 * w { row[s].ordersPrevious += 1 }
-                }
-            }
-        }
-
-        return SnapshotSums(builder: self, acc: acc, dates: dates, customers: n, features: features, dataEnd: dataEnd)
     }
 
     func snapshot(_ s: Int, _ acc: Accumulators, dates: [Int32], n: Int, features: [Feature], dataEnd: Int32) -> Snapshot {
@@ -114,12 +132,23 @@ public struct SnapshotBuilder {
             // Active: a purchase in (A - window, A]; first seen on or before A by construction.
             if let last = acc.cells[cust * k + s].lastDay, last > a - settings.activeWindowDays { members.append(Int32(cust)) }
         }
-        // One pass: each member's cell is read once and every feature computed from it.
-        var columns = [[Double]](repeating: [Double](repeating: 0, count: members.count), count: features.count)
-        for (row, cust) in members.enumerated() {
-            let cell = acc.cells + (Int(cust) * k + s)
-            for (f, feature) in features.enumerated() { columns[f][row] = value(feature, cell, asOf: a) }
+        // One pass, both cores on halves of the members: each member's cell is read once
+        // and every feature computed from it.
+        let m = members.count
+        let out = (0..<features.count).map { _ in UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))) }
+        defer { out.forEach { $0.value.deallocate() } }
+        let cells = UnsafeSendablePointer(acc.cells)
+        members.withUnsafeBufferPointer { mem in
+            let memRef = UnsafeSendablePointer(UnsafeMutablePointer(mutating: mem.baseAddress ?? UnsafePointer(bitPattern: 8)!))
+            DispatchQueue.concurrentPerform(iterations: 2) { half in
+                let lo = half == 0 ? 0 : m / 2, hi = half == 0 ? m / 2 : m
+                for row in lo..<hi {
+                    let cell = cells.value + (Int(memRef.value[row]) * k + s)
+                    for (f, feature) in features.enumerated() { out[f].value[row] = value(feature, cell, asOf: a) }
+                }
+            }
         }
+        let columns = out.map { Array(UnsafeBufferPointer(start: $0.value, count: m)) }
         let labelled = a <= dataEnd - settings.horizonDays
         return Snapshot(asOf: a, features: features, customers: members, values: columns,
                         churned: labelled ? members.map { acc.cells[Int($0) * k + s].boughtAfter == 0 ? 1 : 0 } : nil)
@@ -213,26 +242,9 @@ final class Accumulators: @unchecked Sendable {
     func free() { ZeroedMemory.free(cells, count: count) }
 }
 
-/// Zeroed memory straight from the kernel (no user-space fill).
-enum ZeroedMemory {
-    static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let bytes = max(count * MemoryLayout<T>.stride, 4096)
-        if let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
-            return p.bindMemory(to: T.self, capacity: count)
-        }
-        let q = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        q.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        return q.bindMemory(to: T.self, capacity: count)
-    }
-
-    static func free<T>(_ p: UnsafeMutablePointer<T>, count: Int) {
-        munmap(UnsafeMutableRawPointer(p), max(count * MemoryLayout<T>.stride, 4096))
-    }
-}
-
 /// Distinct orders: (customer, order-id hash) -> the day of the order's first line.
 /// Consecutive lines of one order (the usual layout) are recognised without a lookup.
-final class OrderFirstDays {
+final class OrderFirstDays: @unchecked Sendable {
     private struct Entry { var order: UInt64; var customer: UInt32; var day: Int32 }  // customer + 1; 0 = empty
     private var entries: UnsafeMutablePointer<Entry>
     private var mask: Int
@@ -299,4 +311,31 @@ final class OrderFirstDays {
     func forEach(_ body: (Int, Int32) -> Void) {
         for s in 0...mask where entries[s].customer != 0 { body(Int(entries[s].customer &- 1), entries[s].day) }
     }
+}
+
+/// A chunk's columns as plain pointers, shareable by the two workers.
+struct ChunkPointers: @unchecked Sendable {
+    let count: Int
+    let customers: UnsafePointer<Int32>
+    let day: UnsafePointer<Int32>
+    let amount: UnsafePointer<Double>
+    let order: UnsafePointer<UInt64>?
+    let discount, cost, service: UnsafePointer<Double>?
+
+    init(_ c: LedgerChunk, customers: UnsafeBufferPointer<Int32>) {
+        count = c.count
+        self.customers = customers.baseAddress ?? UnsafePointer(bitPattern: 8)!
+        day = c.day.baseAddress ?? UnsafePointer(bitPattern: 8)!
+        amount = c.amount.baseAddress ?? UnsafePointer(bitPattern: 8)!
+        order = c.order?.baseAddress
+        discount = c.numbers[.discount]?.baseAddress
+        cost = c.numbers[.cost]?.baseAddress
+        service = c.numbers[.serviceCost]?.baseAddress
+    }
+}
+
+/// A pointer handed to worker closures that write disjoint elements.
+struct UnsafeSendablePointer<T>: @unchecked Sendable {
+    let value: UnsafeMutablePointer<T>
+    init(_ v: UnsafeMutablePointer<T>) { value = v }
 }

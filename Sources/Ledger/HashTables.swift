@@ -11,30 +11,6 @@ import Glibc
 /// than L2), so callers look keys up in groups: `touch` the slots of a group first so the
 /// cache misses overlap, then look up (see `Ingestor`'s pass 2).
 
-/// Zeroed memory for a large table, on transparent huge pages where the kernel allows.
-///
-/// A 64 MB table probed at random costs a TLB miss per probe with 4 KiB pages; with
-/// 2 MiB pages the page walks mostly disappear. `mmap` memory also comes zeroed, which is
-/// exactly an empty table.
-struct TableMemory {
-    static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let bytes = max(count * MemoryLayout<T>.stride, 4096)
-        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let p, p != MAP_FAILED else {
-            let q = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-            q.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-            return q.bindMemory(to: T.self, capacity: count)
-        }
-        if bytes >= 4 << 20 { _ = madvise(p, bytes, 14 /* MADV_HUGEPAGE */) }
-        return p.bindMemory(to: T.self, capacity: count)
-    }
-
-    static func free<T>(_ p: UnsafeMutablePointer<T>, count: Int) {
-        let bytes = max(count * MemoryLayout<T>.stride, 4096)
-        munmap(UnsafeMutableRawPointer(p), bytes)
-    }
-}
-
 /// Maps customer-id bytes to a dense local index.
 ///
 /// An entry is 32 bytes: hash, index, length, and the id itself when it is at most 16
@@ -60,13 +36,13 @@ final class CustomerTable: @unchecked Sendable {
     init(expected: Int = 1 << 16) {
         var cap = 1024
         while cap < expected * 2 { cap <<= 1 }
-        entries = TableMemory.allocate(Entry.self, count: cap)
+        entries = ZeroedMemory.allocate(Entry.self, count: cap)
         mask = cap - 1
         arena.reserveCapacity(expected * 8)
         offsets.reserveCapacity(expected + 1)
     }
 
-    deinit { TableMemory.free(entries, count: mask + 1) }
+    deinit { ZeroedMemory.free(entries, count: mask + 1) }
 
     /// Prefetches the home slot of `hash` so a later `index(of:)` finds it in cache.
     @inline(__always) func touch(_ hash: UInt64) -> UInt64 {
@@ -133,13 +109,13 @@ final class CustomerTable: @unchecked Sendable {
         let oldCap = mask + 1
         let old = entries
         let cap = oldCap * 2
-        entries = TableMemory.allocate(Entry.self, count: cap)
+        entries = ZeroedMemory.allocate(Entry.self, count: cap)
         mask = cap - 1
         for k in 0..<oldCap where old[k].hash != 0 {
             var i = Int(truncatingIfNeeded: old[k].hash >> 1) & mask
             while entries[i].hash != 0 { i = (i + 1) & mask }
             entries[i] = old[k]
         }
-        TableMemory.free(old, count: oldCap)
+        ZeroedMemory.free(old, count: oldCap)
     }
 }

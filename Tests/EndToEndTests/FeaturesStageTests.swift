@@ -53,4 +53,20 @@ struct FeaturesStageTests {
         let fresh = try RetainBinary.run(["run", p, "--from", "ingest"])
         #expect(fresh.status == 0, "\(fresh.stderr)")
     }
+
+    @Test("--to stops after a stage; --to before --from and --only with --to are refused")
+    func stopAfter() throws {
+        let dir = TemporaryFolder()
+        let r = try RetainBinary.run(["run", RepoPaths.path("pipelines/sample.toml"), "--out", dir.file("out"), "--to", "ingest"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.file("out/ledger/index.json")))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out/features.csv")))
+        let stages = try json(dir.file("out/run.json"))["stages"] as? [String: Any]
+        #expect(stages?.keys.sorted() == ["ingest"])
+        let backwards = try RetainBinary.run(["run", RepoPaths.path("pipelines/sample.toml"), "--out", dir.file("out"),
+                                              "--from", "features", "--to", "ingest"])
+        #expect(backwards.status == 78 && backwards.stderr.contains("comes before"))
+        let both = try RetainBinary.run(["run", RepoPaths.path("pipelines/sample.toml"), "--only", "ingest", "--to", "features"])
+        #expect(both.status == 78)
+    }
 }

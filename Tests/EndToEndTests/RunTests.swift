@@ -75,7 +75,7 @@ struct RunTests {
         try dir.write("typo.toml", try dir.read("p.toml").replacingOccurrences(of: "date_format", with: "date_fromat"))
         try one(["run", dir.file("typo.toml")], 78, ["typo.toml:3", "input.date_fromat", "input.date_format"])
         try one(["run", good, "--as-of", "2024-02-30"], 78, ["--as-of"])
-        try one(["run", good, "--only", "ingest", "--from", "ingest"], 78, ["--only or --from"])
+        try one(["run", good, "--only", "ingest", "--from", "ingest"], 78, ["--only", "--from"])
         try one(["run", good, "--only", "bogus"], 78, ["bogus"])
         try one(["run", good, "--out", "/dev/null/out"], 73, ["/dev/null/out"])
         try dir.write("header-only.csv", "order_id,customer_id,date,amount\n")
