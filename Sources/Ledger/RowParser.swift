@@ -349,7 +349,7 @@ final class ChannelRegistry: @unchecked Sendable {
 
     private var hashes: [UInt64] = []
     private(set) var names: [[UInt8]] = []
-    private let lock = NSLockLite()
+    private let lock = Mutex()
 
     @inline(__always) func code(_ p: UnsafeRawPointer, count n: Int, cache: inout Cache) -> UInt16 {
         let h = XXH64.hash(p, count: n, seed: 0x6368)
@@ -382,14 +382,6 @@ final class ChannelRegistry: @unchecked Sendable {
     }
 }
 
-/// A pthread mutex without Foundation.
-final class NSLockLite: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    init() { pthread_mutex_init(&m, nil) }
-    deinit { pthread_mutex_destroy(&m) }
-    func lock() { pthread_mutex_lock(&m) }
-    func unlock() { pthread_mutex_unlock(&m) }
-}
 
 /// The first index in `[from, to)` holding `byte` (or `to`), eight bytes at a time: XOR
 /// with the byte repeated turns matches into zero bytes, and the classic has-zero-byte

@@ -16,7 +16,7 @@ public final class OutputBuffer: @unchecked Sendable {
     public let path: String
     private let fd: Int32
     private var storage: UnsafeMutableRawPointer
-    private let capacity: Int
+    private var capacity: Int
     private var used = 0
     /// Bytes handed to the kernel so far plus what is buffered.
     public private(set) var bytesWritten = 0
@@ -34,6 +34,25 @@ public final class OutputBuffer: @unchecked Sendable {
         self.storage = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
     }
 
+    /// A buffer that collects in memory (no file): it grows instead of flushing. For
+    /// formatting pieces of a file on several cores, to be appended in order afterwards.
+    public convenience init(memoryCapacity: Int) {
+        self.init(fd: -1, path: "(memory)", capacity: memoryCapacity)
+    }
+
+    /// What a memory buffer holds.
+    public var contents: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: used) }
+
+    private func grow(toHold n: Int) {
+        var cap = capacity
+        while cap < n { cap *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
+        bigger.copyMemory(from: storage, byteCount: used)
+        storage.deallocate()
+        storage = bigger
+        capacity = cap
+    }
+
     deinit { storage.deallocate() }
 
     /// Bytes handed to the kernel whose writeback has been started.
@@ -41,6 +60,7 @@ public final class OutputBuffer: @unchecked Sendable {
     private var flushed = 0
 
     public func flush() throws {
+        guard fd >= 0 else { return }  // a memory buffer keeps everything
         defer { startWriteback() }
         var off = 0
         while off < used {
@@ -66,14 +86,16 @@ public final class OutputBuffer: @unchecked Sendable {
     }
 
     @inline(__always) private func ensure(_ n: Int) throws {
-        if used + n > capacity { try flush() }
+        if used + n > capacity {
+            if fd < 0 { grow(toHold: used + n) } else { try flush() }
+        }
     }
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         if hashing { hasher.update(bytes) }
         bytesWritten += bytes.count
-        if bytes.count > capacity {
+        if bytes.count > capacity && fd >= 0 {
             try flush()
             var off = 0
             while off < bytes.count {
