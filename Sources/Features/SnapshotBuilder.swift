@@ -136,7 +136,6 @@ public struct SnapshotBuilder: Sendable {
         // and every feature computed from it.
         let m = members.count
         let out = (0..<features.count).map { _ in UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))) }
-        defer { out.forEach { $0.value.deallocate() } }
         let cells = UnsafeSendablePointer(acc.cells)
         members.withUnsafeBufferPointer { mem in
             let memRef = UnsafeSendablePointer(UnsafeMutablePointer(mutating: mem.baseAddress ?? UnsafePointer(bitPattern: 8)!))
@@ -148,7 +147,11 @@ public struct SnapshotBuilder: Sendable {
                 }
             }
         }
-        let columns = out.map { Array(UnsafeBufferPointer(start: $0.value, count: m)) }
+        // Each column is copied into an array and its buffer freed at once (not all at the end).
+        let columns = out.map { column -> [Double] in
+            defer { column.value.deallocate() }
+            return Array(UnsafeBufferPointer(start: column.value, count: m))
+        }
         let labelled = a <= dataEnd - settings.horizonDays
         return Snapshot(asOf: a, features: features, customers: members, values: columns,
                         churned: labelled ? members.map { acc.cells[Int($0) * k + s].boughtAfter == 0 ? 1 : 0 } : nil)

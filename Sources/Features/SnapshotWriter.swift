@@ -17,17 +17,24 @@ public enum SnapshotWriter {
         var header = ["customer_id"] + s.features.map(\.rawValue)
         if s.churned != nil { header.append("churned") }
         try CSVText.appendHeader(header, to: out)
+        // Pieces are formatted two at a time (one per core) and written before the next two,
+        // so only a quarter of the text is ever in memory.
         let m = s.customers.count
         let pieces = m < 4096 ? 1 : 8
-        let buffers = (0..<pieces).map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * 16 * (s.features.count + 2))) }
-        let failures = FailureBox()
-        DispatchQueue.concurrentPerform(iterations: pieces) { p in
-            do {
-                try formatRows(s, customerIDs: customerIDs, from: m * p / pieces, to: m * (p + 1) / pieces, into: buffers[p])
-            } catch { failures.record(error) }
+        let width = min(2, pieces)
+        for round in stride(from: 0, to: pieces, by: width) {
+            // About 6 bytes per value is typical; a buffer grows if a piece needs more.
+            let buffers = (0..<width).map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * 6 * (s.features.count + 2))) }
+            let failures = FailureBox()
+            DispatchQueue.concurrentPerform(iterations: width) { k in
+                let p = round + k
+                do {
+                    try formatRows(s, customerIDs: customerIDs, from: m * p / pieces, to: m * (p + 1) / pieces, into: buffers[k])
+                } catch { failures.record(error) }
+            }
+            if let e = failures.first { throw e }
+            for b in buffers { try out.append(b.contents) }
         }
-        if let e = failures.first { throw e }
-        for b in buffers { try out.append(b.contents) }
     }
 
     private static func formatRows(_ s: Snapshot, customerIDs: [String], from lo: Int, to hi: Int, into out: OutputBuffer) throws {
