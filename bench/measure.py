@@ -4,26 +4,15 @@ import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-PIPELINE = """
-[input]
-paths = ["{log}"]
-date_format = "yyyy-MM-dd"
-[input.columns]
-order_id = "order_id"
-customer_id = "customer_id"
-date = "date"
-amount = "amount"
-quantity = "quantity"
-cost = "cost"
-discount = "discount"
-service_cost = "service_cost"
-channel = "channel"
-[validation]
-earliest_date = "2000-01-01"
-latest_date = "2030-12-31"
-[output]
-dir = "{out}"
-"""
+ROOT = os.path.dirname(HERE)
+
+
+def pipeline_for(log, out):
+    """pipelines/sample.toml (which maps every column `retain generate` writes), pointed
+    at this log and output folder: one place says how a generated log is read."""
+    with open(os.path.join(ROOT, "pipelines", "sample.toml")) as f:
+        text = f.read()
+    return text.replace("../datasets/sample/transactions.csv", log).replace("../out/sample", out)
 
 
 def measure(cmd, env=None):
@@ -51,7 +40,7 @@ def main():
     pipeline = os.path.join(work, "bench.toml")
     out = os.path.join(work, "out")
     with open(pipeline, "w") as f:
-        f.write(PIPELINE.format(log=log, out=out))
+        f.write(pipeline_for(log, out))
 
     if a.mode == "ingest":
         ours, peer = "retain ingest", "DuckDB CSV -> table"

@@ -1,9 +1,8 @@
+import Dispatch
 import RetainIO
 #if canImport(Glibc)
 import Glibc
 #endif
-
-import Dispatch
 
 /// Finds exact duplicate lines of an order after the fact, without a random-access table
 /// in the parse loop.

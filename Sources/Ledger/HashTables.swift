@@ -4,13 +4,11 @@ import RetainIO
 import Glibc
 #endif
 
-/// Open-addressing tables for the ingest hot loop: no per-row allocation, linear probing,
-/// power-of-two capacity kept at most half full.
-///
-/// Both are memory-latency bound (1.4 M customers in random order touch a table far larger
-/// than L2), so callers look keys up in groups: `touch` the slots of a group first so the
-/// cache misses overlap, then look up (see `Ingestor`'s pass 2).
-
+/// The customer table of the ingest hot loop: open addressing, no per-row allocation,
+/// linear probing, power-of-two capacity kept at most half full. It is memory-latency
+/// bound (1.4 M customers in random order touch a table far larger than L2), so callers
+/// look keys up in groups: `touch` (prefetch) the slots of a group first so the cache
+/// misses overlap, then look up (see `Ingestor`'s pass 2).
 /// Maps customer-id bytes to a dense local index.
 ///
 /// An entry is 32 bytes: hash, index, length, and the id itself when it is at most 16

@@ -81,17 +81,11 @@ struct GenerateTests {
         #expect(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty } })
         #expect(lines.contains { $0.hasPrefix("R") && $0.contains(",-") }, "refunds appear")
 
-        let p = try TestPipeline.csv(in: dir, inputs: ["a.csv"], columns: """
-            order_id = "order_id"
-            customer_id = "customer_id"
-            date = "date"
-            amount = "amount"
-            quantity = "quantity"
-            cost = "cost"
-            discount = "discount"
-            service_cost = "service_cost"
-            channel = "channel"
-            """, maxRejectShare: 0)
+        // pipelines/sample.toml maps every column the generator writes; point it at a.csv.
+        let sample = try String(contentsOfFile: RepoPaths.path("pipelines/sample.toml"), encoding: .utf8)
+        let p = try dir.write("p.toml", sample.replacingOccurrences(of: "../datasets/sample/transactions.csv", with: "a.csv")
+            .replacingOccurrences(of: "../out/sample", with: "out")
+            .replacingOccurrences(of: "max_reject_share = 0.01", with: "max_reject_share = 0"))
         let r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 0, "\(r.stderr)")
         let counts = ingestCounts(try json(dir.file("out/run.json")))
