@@ -25,7 +25,7 @@ public struct XXH64: Sendable {
         v4 = seed &- Self.p1
     }
 
-    @inlinable @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
 
     @inlinable @inline(__always)
