@@ -54,7 +54,7 @@ public struct SnapshotBuilder: Sendable {
         let orderTables = (0..<2).map { _ in OrderFirstDays(expected: hasOrders ? view.rows / 4 : 0) }
         let datesCopy = dates
         try view.forEachChunk { customers, c in
-            let chunk = ChunkPointers(c, customers: customers)
+            guard let chunk = ChunkPointers(c, customers: customers) else { return }  // an empty chunk
             DispatchQueue.concurrentPerform(iterations: 2) { w in
                 Self.accumulate(chunk, worker: w, cells: acc.cells, orders: orderTables[w], dates: datesCopy,
                                 window: w_, horizon: h, hasOrders: hasOrders)
@@ -138,7 +138,8 @@ public struct SnapshotBuilder: Sendable {
         let out = (0..<features.count).map { _ in UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))) }
         let cells = UnsafeSendablePointer(acc.cells)
         members.withUnsafeBufferPointer { mem in
-            let memRef = UnsafeSendablePointer(UnsafeMutablePointer(mutating: mem.baseAddress ?? UnsafePointer(bitPattern: 8)!))
+            guard let base = mem.baseAddress else { return }  // no members
+            let memRef = UnsafeSendablePointer(UnsafeMutablePointer(mutating: base))
             DispatchQueue.concurrentPerform(iterations: 2) { half in
                 let lo = half == 0 ? 0 : m / 2, hi = half == 0 ? m / 2 : m
                 for row in lo..<hi {
@@ -325,11 +326,13 @@ struct ChunkPointers: @unchecked Sendable {
     let order: UnsafePointer<UInt64>?
     let discount, cost, service: UnsafePointer<Double>?
 
-    init(_ c: LedgerChunk, customers: UnsafeBufferPointer<Int32>) {
+    /// nil for an empty chunk (its buffers have no address).
+    init?(_ c: LedgerChunk, customers: UnsafeBufferPointer<Int32>) {
+        guard c.count > 0, let cust = customers.baseAddress, let d = c.day.baseAddress, let a = c.amount.baseAddress else { return nil }
         count = c.count
-        self.customers = customers.baseAddress ?? UnsafePointer(bitPattern: 8)!
-        day = c.day.baseAddress ?? UnsafePointer(bitPattern: 8)!
-        amount = c.amount.baseAddress ?? UnsafePointer(bitPattern: 8)!
+        self.customers = cust
+        day = d
+        amount = a
         order = c.order?.baseAddress
         discount = c.numbers[.discount]?.baseAddress
         cost = c.numbers[.cost]?.baseAddress

@@ -56,9 +56,10 @@ func seconds(_ t: Double) -> String { String(format: "%.2f s", t) }
 func writeError(_ text: String) {
     var t = text
     t.withUTF8 { u in
+        guard let base = u.baseAddress else { return }
         var off = 0
         while off < u.count {
-            let n = write(2, u.baseAddress! + off, u.count - off)
+            let n = write(2, base + off, u.count - off)
             if n <= 0 { break }
             off += n
         }

@@ -6,9 +6,19 @@ import RetainIO
 public enum Stage: String, CaseIterable, Sendable, Comparable {
     case ingest, features, train, score, segment, report
 
-    public static func < (a: Stage, b: Stage) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    /// Position in the pipeline.
+    public var rank: Int {
+        switch self {
+        case .ingest: return 0
+        case .features: return 1
+        case .train: return 2
+        case .score: return 3
+        case .segment: return 4
+        case .report: return 5
+        }
     }
+
+    public static func < (a: Stage, b: Stage) -> Bool { a.rank < b.rank }
 
     /// Stages this build implements; the rest arrive with later work and are refused
     /// by name rather than silently skipped when asked for explicitly.
