@@ -70,6 +70,14 @@ struct IngestStage {
                 reporter.warning(msg)
                 notes.append(msg)
             }
+            // The duplicate-line check works within a file; a file given twice (the same
+            // content under two names) would double every line, so say so loudly.
+            if let twin = entries.first(where: { $0.summary.contentHash == entry.summary.contentHash }) {
+                let msg = "\(file) has the same content as \(twin.input) (XXH64 \(entry.summary.contentHash)): "
+                    + "its \(grouped(entry.summary.rowsAccepted)) rows are counted twice; remove one of them from the inputs"
+                reporter.warning(msg)
+                notes.append(msg)
+            }
             entries.append(entry)
             let s = entry.summary
             inputs.append(RunManifest.Input(path: file, bytes: s.inputBytes, hash: s.contentHash, rowsRead: s.rowsRead,

@@ -50,6 +50,19 @@ struct NightlyTests {
         #expect(parts.count == 6, "3 parts with their rejects; stale ones removed: \(parts)")
     }
 
+    @Test("the same file under two names is flagged")
+    func sameContentTwice() throws {
+        let dir = TemporaryFolder()
+        try dir.write("daily/a.csv", smallLog(rows: 20))
+        try dir.write("daily/copy-of-a.csv", smallLog(rows: 20))
+        let p = try TestPipeline.csv(in: dir, inputs: ["daily/*.csv"])
+        let r = try RetainBinary.run(["run", p, "--only", "ingest"])
+        #expect(r.status == 0)
+        #expect(r.lines.contains { $0.contains("warning") && $0.contains("copy-of-a.csv has the same content as") })
+        let notes = ((try json(dir.file("out/run.json"))["stages"] as? [String: Any])?["ingest"] as? [String: Any])?["notes"] as? [String]
+        #expect(notes?.contains { $0.contains("counted twice") } == true)
+    }
+
     @Test("a .gz input gives the same ledger as the plain file")
     func gzipInput() throws {
         let dir = TemporaryFolder()
