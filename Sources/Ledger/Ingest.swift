@@ -28,10 +28,11 @@ public struct PartSummary: Sendable, Codable, Equatable {
 /// Two passes per block, each split over both cores:
 /// 1. each worker parses half of the block's lines into typed columns (`RowParser`);
 /// 2. each worker takes the rows whose customer-id hash falls in its half of the hash
-///    space, maps the id to a dense slot and checks order lines for duplicates.
-/// Partitioning pass 2 by hash means the workers never share a table, each table holds
-/// half the customers, and duplicates (same customer, hence same worker) are always seen
-/// by one worker. Memory: the tables plus one block, never the whole file.
+///    space and maps the id to a dense slot (the workers never share a table).
+/// Meanwhile a serial I/O queue writes the previous block (rows, rejects, and the order
+/// lines' keys into the `DuplicateLog`) and reads the next (`BlockBuffer`). Exact duplicate
+/// lines are settled once at the end. Memory: the customer tables, two blocks, and the
+/// duplicate log (capped, then spilled); never the whole file.
 public struct Ingestor: Sendable {
     public let format: InputFormat
     /// Block size; large enough that per-block synchronisation is noise.
@@ -372,7 +373,7 @@ public struct Ingestor: Sendable {
 
     /// Resolves the column mapping against the header (or positions) and returns the
     /// parser plus how many bytes the header took.
-    private func makeParser(block: UnsafeMutableRawPointer, end: Int, path: String, channels: ChannelRegistry) throws -> (RowParser, Int) {
+    func makeParser(block: UnsafeMutableRawPointer, end: Int, path: String, channels: ChannelRegistry) throws -> (RowParser, Int) {
         var positions: [Role: Int] = [:]
         var fieldCount: Int? = nil
         var consumed = 0
@@ -434,159 +435,5 @@ public struct Ingestor: Sendable {
     private func pad(_ out: OutputBuffer) throws {
         let r = out.bytesWritten & 7
         if r != 0 { for _ in 0..<(8 - r) { try out.append(byte: 0) } }
-    }
-}
-
-/// Splits a header line into trimmed column names.
-enum HeaderLine {
-    static func split(_ line: String, delimiter: Delimiter) -> [String] {
-        switch delimiter {
-        case .whitespace:
-            return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        case .byte(let d):
-            var names: [String] = []
-            var current = ""
-            var quoted = false
-            var chars = Array(line.unicodeScalars)[...]
-            while let c = chars.popFirst() {
-                if quoted {
-                    if c == "\"" {
-                        if chars.first == "\"" { current.unicodeScalars.append("\""); chars.removeFirst() } else { quoted = false }
-                    } else { current.unicodeScalars.append(c) }
-                } else if c == "\"" && current.isEmpty {
-                    quoted = true
-                } else if c.value == UInt32(d) {
-                    names.append(current.trimmingSpaces()); current = ""
-                } else {
-                    current.unicodeScalars.append(c)
-                }
-            }
-            names.append(current.trimmingSpaces())
-            return names
-        }
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while s.first == " " || s.first == "\t" { s.removeFirst() }
-        while s.last == " " || s.last == "\t" { s.removeLast() }
-        return String(s)
-    }
-}
-
-/// One input block: bytes read from the source, with 64 bytes of slack after the data
-/// (short ids are read as whole words).
-final class BlockBuffer: @unchecked Sendable {
-    private(set) var data: UnsafeMutableRawPointer
-    private(set) var capacity: Int
-    var filled = 0
-    var eof = false
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        data = .allocate(byteCount: capacity + 64, alignment: 64)
-    }
-
-    deinit { data.deallocate() }
-
-    /// Reads until full or the end of the input.
-    func fill(from source: InputSource) throws {
-        while !eof && filled < capacity {
-            let n = try source.read(into: data + filled, count: capacity - filled)
-            if n == 0 { eof = true } else { filled += n }
-        }
-    }
-
-    /// Starts this buffer with the bytes of `other` from `offset` on (the unparsed tail).
-    func take(tailOf other: BlockBuffer, from offset: Int) {
-        let n = other.filled - offset
-        if n > capacity { grow(to: other.capacity) }
-        if n > 0 { data.copyMemory(from: other.data + offset, byteCount: n) }
-        filled = n
-        eof = other.eof
-    }
-
-    func grow(to newCapacity: Int) {
-        guard newCapacity > capacity else { return }
-        let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity + 64, alignment: 64)
-        bigger.copyMemory(from: data, byteCount: filled)
-        data.deallocate()
-        data = bigger
-        capacity = newCapacity
-    }
-}
-
-/// Counts kept by the I/O queue while it writes blocks (read by the driver after it drains).
-final class Tally: @unchecked Sendable {
-    var rowsAccepted = 0, rowsRejected = 0, blankLines = 0, chunks = 0, linesBefore = 0
-    var minDay = Int32.max, maxDay = Int32.min
-    var error: (any Error)?
-}
-
-/// Hands a pointer to worker closures; the workers write disjoint ranges.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ v: T) { value = v }
-}
-
-/// The last `\n` in the first `count` bytes (Glibc's `memrchr` is not imported into Swift).
-@inline(__always) func lastNewline(_ p: UnsafeMutableRawPointer, _ count: Int) -> UnsafeMutableRawPointer? {
-    var i = count - 1
-    while i >= 0 {
-        if p.load(fromByteOffset: i, as: UInt8.self) == 0x0A { return p + i }
-        i -= 1
-    }
-    return nil
-}
-
-/// What `Ingestor.preview` found in the first rows of an input.
-public struct Preview: Sendable {
-    /// Header names (empty without a header) and where each mapped role was found (0-based).
-    public var header: [String]
-    public var positions: [Role: Int]
-    public var rowsChecked: Int
-    public var rowsAccepted: Int
-    public var rejects: [(line: Int, reason: RejectReason, detail: String)]
-}
-
-extension Ingestor {
-    /// Checks the header mapping and the first `maxRows` data rows of `inputPath` with the
-    /// same parser ingest uses, writing nothing.
-    public func preview(inputPath: String, maxRows: Int) throws -> Preview {
-        let source = try InputSource(path: inputPath)
-        let capacity = 4 << 20
-        let block = UnsafeMutableRawPointer.allocate(byteCount: capacity + 64, alignment: 64)
-        defer { block.deallocate() }
-        var filled = 0
-        while filled < capacity {
-            let n = try source.read(into: block + filled, count: capacity - filled)
-            if n == 0 { break }
-            filled += n
-        }
-        // Keep whole lines only, and at most the header plus maxRows lines.
-        var end = filled == capacity ? (lastNewline(block, filled).map { UnsafeRawPointer(block).distance(to: UnsafeRawPointer($0)) + 1 } ?? filled) : filled
-        var lines = 0, i = 0
-        let limit = maxRows + (format.hasHeader ? 1 : 0)
-        while i < end {
-            if block.load(fromByteOffset: i, as: UInt8.self) == 0x0A {
-                lines += 1
-                if lines == limit { end = i + 1; break }
-            }
-            i += 1
-        }
-        let (parser, consumed) = try makeParser(block: block, end: end, path: inputPath, channels: ChannelRegistry())
-        let batch = Batch()
-        parser.parse(block: block, from: consumed, to: end, into: batch)
-        let base = consumed > 0 ? 1 : 0
-        var header: [String] = []
-        if format.hasHeader {
-            var text = String(decoding: UnsafeRawBufferPointer(start: block, count: max(0, consumed - 1)), as: UTF8.self)
-            if text.hasSuffix("\r") { text.removeLast() }
-            header = HeaderLine.split(text, delimiter: format.delimiter)
-        }
-        return Preview(header: header, positions: parser.positions, rowsChecked: batch.count + batch.rejects.count,
-                       rowsAccepted: batch.count, rejects: batch.rejects.map { (base + Int($0.line), $0.reason, $0.detail) })
     }
 }
