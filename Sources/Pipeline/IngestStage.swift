@@ -4,18 +4,16 @@ import RetainIO
 
 /// The ingest stage: every input file becomes a ledger part (or reuses the part an
 /// earlier run made from the same content), rejected rows are gathered into
-/// `rejects.csv`, and the run stops with exit 65 when they exceed the allowed share.
+/// `rejects.csv`, and the run stops with exit 65 when they exceed the allowed share or
+/// no customer is left.
 struct IngestStage {
     let spec: PipelineSpec
     let folder: RunFolder
     let reporter: Reporter
 
     struct Result {
-        var manifest: LedgerManifest
         var inputs: [RunManifest.Input]
         var record: RunManifest.Stage
-        var rowsRead: Int
-        var rowsRejected: Int
     }
 
     func run() throws -> Result {
@@ -139,7 +137,20 @@ struct IngestStage {
         if let last { dates["last_transaction"] = CivilDate.iso(last) }
         let record = RunManifest.Stage(status: "succeeded", seconds: ResourceUse.now() - t0, cpuSeconds: ResourceUse.cpuSeconds() - c0,
                                        peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(), counts: counts, dates: dates, notes: notes)
-        return Result(manifest: manifest, inputs: inputs, record: record, rowsRead: read, rowsRejected: rejected)
+        reporter.info("ingest: \(grouped(read)) rows from \(files.count) file(s): \(grouped(accepted)) accepted, "
+            + "\(grouped(rejected)) rejected; \(grouped(customers)) customers (\(seconds(record.seconds)))")
+        if rejected > 0 {
+            if Double(rejected) / Double(max(read, 1)) > spec.maxRejectShare {
+                throw PipelineError.tooManyRejects(rejected: rejected, read: read, limit: spec.maxRejectShare,
+                                                   rejectsFile: folder.publishedPath("last-failure/rejects.csv"))
+            }
+            let reasons = byReason.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", ")
+            reporter.warning("ingest: \(grouped(rejected)) rows rejected (\(reasons)); see \(folder.publishedPath("rejects.csv"))")
+        }
+        if customers == 0 {
+            throw PipelineError.noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
+        }
+        return Result(inputs: inputs, record: record)
     }
 
     /// Distinct customers over all parts (a customer may appear in several daily files).

@@ -83,23 +83,6 @@ public struct Runner {
                     let result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()
                     manifest.inputs = result.inputs
                     manifest.stages[stage.rawValue] = result.record
-                    let c = result.record.counts
-                    reporter.info("ingest: \(grouped(result.rowsRead)) rows from \(c["files"] ?? 0) file(s): "
-                        + "\(grouped(c["rows_accepted"] ?? 0)) accepted, \(grouped(result.rowsRejected)) rejected; "
-                        + "\(grouped(c["customers"] ?? 0)) customers (\(seconds(result.record.seconds)))")
-                    if result.rowsRejected > 0 {
-                        let reasons = c.filter { $0.key.hasPrefix("rejected_") }.sorted { $0.value > $1.value }
-                            .map { "\($0.key.dropFirst(9)) \(grouped($0.value))" }.joined(separator: ", ")
-                        let share = Double(result.rowsRejected) / Double(max(result.rowsRead, 1))
-                        if share > spec.maxRejectShare {
-                            throw PipelineError.tooManyRejects(rejected: result.rowsRejected, read: result.rowsRead,
-                                                               limit: spec.maxRejectShare, rejectsFile: folder.publishedPath("last-failure/rejects.csv"))
-                        }
-                        reporter.warning("ingest: \(grouped(result.rowsRejected)) rows rejected (\(reasons)); see \(folder.publishedPath("rejects.csv"))")
-                    }
-                    if (c["customers"] ?? 0) == 0 {
-                        throw PipelineError.noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
-                    }
                 case .features:
                     manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: asOfDay).run()
                 default:
