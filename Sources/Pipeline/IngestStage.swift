@@ -103,13 +103,23 @@ struct IngestStage {
             for e in entries where e.summary.rowsRejected > 0 {
                 let staged = FilePath.join(folder.staging, partsDir + "/" + e.rejects)
                 let source = FilePath.exists(staged) ? staged : folder.publishedPath(partsDir + "/" + e.rejects)
-                let body = try FilePath.readAll(source)
+                // Streamed: each record of the side file (one line each) gets the input's
+                // path in front; memory stays one block whatever the number of rejects.
                 let prefix = CSVText.field(e.input) + [UInt8(ascii: ",")]
-                var start = 0
-                for (i, b) in body.enumerated() where b == 0x0A {
-                    try prefix.withUnsafeBytes { try out.append($0) }
-                    try body.withUnsafeBytes { try out.append(UnsafeRawBufferPointer(rebasing: $0[start...i])) }
-                    start = i + 1
+                var atLineStart = true
+                try FilePath.forEachBlock(source) { block in
+                    var start = 0
+                    for (i, b) in block.enumerated() where b == 0x0A {
+                        if atLineStart { try prefix.withUnsafeBytes { try out.append($0) } }
+                        try out.append(UnsafeRawBufferPointer(rebasing: block[start...i]))
+                        start = i + 1
+                        atLineStart = true
+                    }
+                    if start < block.count {
+                        if atLineStart { try prefix.withUnsafeBytes { try out.append($0) } }
+                        try out.append(UnsafeRawBufferPointer(rebasing: block[start...]))
+                        atLineStart = false
+                    }
                 }
             }
         }

@@ -115,6 +115,25 @@ public enum FilePath {
         }
     }
 
+    /// Streams a file in 1 MiB blocks (for files that may be large).
+    public static func forEachBlock(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IOError.cannotRead(path: path, reason: IOError.systemReason()) }
+        defer { close(fd) }
+        let size = 1 << 20
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { buf.deallocate() }
+        while true {
+            let n = read(fd, buf, size)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IOError.cannotRead(path: path, reason: IOError.systemReason())
+            }
+            if n == 0 { return }
+            try body(UnsafeRawBufferPointer(start: buf, count: n))
+        }
+    }
+
     /// Reads a whole (small) file: pipeline files, manifests.
     public static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -139,22 +158,8 @@ public enum FilePath {
 public enum FileHash {
     /// XXH64 of a file's bytes, read in 1 MiB blocks (the same value `xxhsum -H64` prints).
     public static func xxh64(path: String) throws -> UInt64 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw IOError.cannotRead(path: path, reason: IOError.systemReason()) }
-        defer { close(fd) }
         var hasher = XXH64()
-        let size = 1 << 20
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-        defer { buf.deallocate() }
-        while true {
-            let n = read(fd, buf, size)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IOError.cannotRead(path: path, reason: IOError.systemReason())
-            }
-            if n == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(start: buf, count: n))
-        }
+        try FilePath.forEachBlock(path) { hasher.update($0) }
         return hasher.finish()
     }
 }

@@ -56,6 +56,23 @@ struct RunTests {
         #expect(ingestCounts(try json(dir.file("out/run.json"))) ["rows_read"] == 103)
     }
 
+    @Test("many rejects: rejects.csv streams them all, each row prefixed with its file")
+    func manyRejects() throws {
+        let dir = TemporaryFolder()
+        var text = smallLog(rows: 10)
+        for i in 0..<30_000 { text += "bad\(i),c\(i % 9),2024-13-\(String(format: "%02d", i % 28 + 1)),\(i).00,some padding to make it long\n" }
+        try dir.write("in.csv", text)
+        let p = try TestPipeline.csv(in: dir, inputs: ["in.csv"], maxRejectShare: 1)
+        let r = try RetainBinary.run(["run", p, "--only", "ingest"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try dir.read("out/rejects.csv").split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == 30_001)
+        let path = dir.file("in.csv")
+        // Over 3 MB of rejects: records cross the 1 MiB blocks the file is streamed in.
+        #expect(lines.dropFirst().allSatisfy { $0.hasPrefix(path + ",") }, "every row starts with its file")
+        #expect(lines.last?.contains(",30011,") == true)
+    }
+
     @Test("exit statuses of CONTRACT.md, each with one line naming what is wrong")
     func exitStatuses() throws {
         let dir = TemporaryFolder()
