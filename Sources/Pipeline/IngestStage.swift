@@ -163,17 +163,12 @@ struct IngestStage {
         return Result(inputs: inputs, record: record)
     }
 
-    /// Distinct customers over all parts (a customer may appear in several daily files).
+    /// Distinct customers over all parts (a customer may appear in several daily files):
+    /// the ledger view later stages read merges the parts' dictionaries.
     private func distinctCustomers(_ entries: [LedgerManifest.Entry]) throws -> Int {
         if entries.count == 1 { return entries[0].summary.customers }
-        var ids = Set<String>()
-        for e in entries {
-            let staged = FilePath.join(folder.staging, LedgerManifest.partsFolder + "/" + e.part)
-            let path = FilePath.exists(staged) ? staged : folder.publishedPath(LedgerManifest.partsFolder + "/" + e.part)
-            let part = try LedgerPart(path: path)
-            for s in 0..<part.slotCount { if let id = part.customerID(slot: s) { ids.insert(id) } }
-        }
-        return ids.count
+        let parts = try LedgerManifest(entries: entries).openParts(outputDir: folder.path, alsoIn: [folder.staging])
+        return try LedgerView(parts: parts).customerIDs.count
     }
 }
 
