@@ -43,9 +43,8 @@ final class CustomerTable: @unchecked Sendable {
     deinit { ZeroedMemory.free(entries, count: mask + 1) }
 
     /// Prefetches the home slot of `hash` so a later `index(of:)` finds it in cache.
-    @inline(__always) func touch(_ hash: UInt64) -> UInt64 {
+    @inline(__always) func touch(_ hash: UInt64) {
         retain_prefetch(entries + (Int(truncatingIfNeeded: hash >> 1) & mask))
-        return 0
     }
 
     /// The first 16 bytes of an id, zero-padded, as two words. With `readAhead`, the 16

@@ -99,10 +99,11 @@ public struct Ingestor: Sendable {
             if !a.eof {
                 guard let nl = lastNewline(a.data, a.filled) else {
                     // One line longer than the block: grow both buffers (a line is never split).
+                    io.sync {}  // also brings the line count up to date
                     guard a.capacity < 1 << 30 else {
-                        throw LedgerError.inputMismatch(path: path, line: 0, reason: "a line is longer than 1 GiB; is this a text log?")
+                        throw LedgerError.inputMismatch(path: path, line: tally.linesBefore + 1,
+                                                        reason: "a line is longer than 1 GiB; is this a text log?")
                     }
-                    io.sync {}
                     for buf in buffers { buf.grow(to: a.capacity * 2) }
                     try a.fill(from: source)
                     continue
@@ -164,7 +165,7 @@ public struct Ingestor: Sendable {
 
             // Pass 2: customers, partitioned by the id hash's top bit.
             DispatchQueue.concurrentPerform(iterations: 2) { w in
-                batches[w].touched = Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w],
+                Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w],
                                                               block: UnsafeRawPointer(blockRef.value))
             }
 
@@ -261,9 +262,8 @@ public struct Ingestor: Sendable {
     /// Rows go in groups of 32: first every row's table slot is prefetched, so the group's
     /// cache misses overlap; then the lookups run on cached lines.
     private static func assignCustomers(worker w: Int, batches: [Batch], table: CustomerTable,
-                                        block base: UnsafeRawPointer) -> UInt64 {
+                                        block base: UnsafeRawPointer) {
         let group = 32
-        var sink: UInt64 = 0
         var mineStore = (0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
@@ -279,7 +279,7 @@ public struct Ingestor: Sendable {
                     let end = min(start + group, n)
                     var m = 0
                     for i in start..<end where Int(r.customerHash[i] >> 63) == w {
-                        sink &+= table.touch(r.customerHash[i])
+                        table.touch(r.customerHash[i])
                         mine[m] = Int32(i); m += 1
                     }
                     for k in 0..<m {
@@ -294,7 +294,6 @@ public struct Ingestor: Sendable {
                 }
             }
         }
-        return sink  // stored by the caller, so the prefetch loop is not optimised away
     }
 
     /// Writes one block's rejects and its accepted rows as chunks, and logs its order
@@ -412,7 +411,7 @@ public struct Ingestor: Sendable {
                 }
             }
         }
-        return (RowParser(format: format, positions: positions, fieldCount: fieldCount, path: path, channels: channels), consumed)
+        return (RowParser(format: format, positions: positions, fieldCount: fieldCount, channels: channels), consumed)
     }
 
     private func writeChunk(_ b: Batch, columns: LedgerFormat.Columns, to out: OutputBuffer) throws {

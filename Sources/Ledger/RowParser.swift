@@ -68,7 +68,6 @@ final class Batch: @unchecked Sendable {
     var lines = 0          // physical lines in this half
     var blankLines = 0
     var minDay = Int32.max, maxDay = Int32.min
-    var touched: UInt64 = 0  // sum of prefetch loads (kept so they are not optimised away)
     var count = 0
     var rows = RowColumns(capacity: 1 << 15)
     /// Unescaped text of quoted fields that held `""` (rare); a stable address.
@@ -104,16 +103,14 @@ struct RowParser: @unchecked Sendable {
     let hasChannel: Bool
     let numberRoles: [Role]   // present optional numeric roles, in ledger order
     let numberSlots: [Int]    // their index among the four optional numbers
-    let path: String
     /// Where each mapped role was found (0-based field index).
     let positions: [Role: Int]
     let channels: ChannelRegistry
 
     static let roleOrder: [Role] = Role.allCases
 
-    init(format: InputFormat, positions: [Role: Int], fieldCount: Int?, path: String, channels: ChannelRegistry) {
+    init(format: InputFormat, positions: [Role: Int], fieldCount: Int?, channels: ChannelRegistry) {
         self.format = format
-        self.path = path
         self.positions = positions
         self.channels = channels
         let maxPos = positions.values.max() ?? 0
