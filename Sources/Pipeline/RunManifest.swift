@@ -26,6 +26,22 @@ public struct RunManifest: Codable, Sendable {
         public var dates: [String: String]
         public var notes: [String]
 
+        /// Tolerant of records written by other versions: a field missing there takes its
+        /// default, and the earlier name `peak_memory_mb` is still read.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            func get<T: Decodable>(_ key: String, _ fallback: T) throws -> T {
+                try c.decodeIfPresent(T.self, forKey: AnyKey(key)) ?? fallback
+            }
+            status = try get("status", "unknown")
+            seconds = try get("seconds", 0)
+            cpuSeconds = try get("cpuSeconds", 0)
+            peakMemoryMegabytes = try get("peakMemoryMegabytes", try get("peakMemoryMb", 0))
+            counts = try get("counts", [:])
+            dates = try get("dates", [:])
+            notes = try get("notes", [])
+        }
+
         public init(status: String = "succeeded", seconds: Double = 0, cpuSeconds: Double = 0, peakMemoryMegabytes: Double = 0,
                     counts: [String: Int] = [:], dates: [String: String] = [:], notes: [String] = []) {
             self.status = status; self.seconds = seconds; self.cpuSeconds = cpuSeconds; self.peakMemoryMegabytes = peakMemoryMegabytes
@@ -67,6 +83,15 @@ public struct RunManifest: Codable, Sendable {
         dec.keyDecodingStrategy = .convertFromSnakeCase
         return try dec.decode(RunManifest.self, from: Data(try FilePath.readAll(path)))
     }
+}
+
+/// A coding key made from any string (for tolerant decoding).
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ s: String) { stringValue = s }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// Resource use of this process so far.

@@ -57,3 +57,24 @@ struct RunFolderTests {
         _ = first
     }
 }
+
+@Suite("run.json")
+struct RunManifestTests {
+    @Test("a record written by an earlier version still reads, old field names included")
+    func tolerant() throws {
+        let dir = TemporaryFolder()
+        let old = """
+            {"command":"retain run p.toml","finished_at":"","inputs":[],"output_dir":"/x","pipeline":"p.toml",
+             "pipeline_hash":"h","retain_version":"0.1.0","started_at":"","status":"succeeded",
+             "stages":{"ingest":{"counts":{"rows_read":5},"peak_memory_mb":12.5,"seconds":2,"status":"succeeded"}}}
+            """
+        let m = try RunManifest.load(try dir.write("run.json", old))
+        let ingest = try #require(m.stages["ingest"])
+        #expect(ingest.peakMemoryMegabytes == 12.5)
+        #expect(ingest.counts["rows_read"] == 5)
+        #expect(ingest.cpuSeconds == 0 && ingest.notes.isEmpty, "missing fields take their defaults")
+        // And what this version writes reads back the same.
+        let again = try RunManifest.load(try dir.write("again.json", try m.encoded()))
+        #expect(again.stages["ingest"]?.peakMemoryMegabytes == 12.5)
+    }
+}
