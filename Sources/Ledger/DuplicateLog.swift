@@ -108,21 +108,41 @@ final class DuplicateLog: @unchecked Sendable {
     }
 
     /// Every later copy of a key, as (row, line), sorted by row.
-    func duplicates() throws -> [(row: UInt32, line: UInt32)] {
+    func duplicates() throws -> [(row: UInt32, line: UInt32)] { try finish(keysTo: nil) }
+
+    /// The later copies of every key (sorted by row); with `keysTo`, also writes the first
+    /// occurrence of every key there, sorted by key (the key file other inputs' lines are
+    /// checked against). Partitions are taken two at a time, one per core, and written in
+    /// order: partitions follow the key's top byte, so the whole file comes out sorted
+    /// while only two partitions are ever held in memory.
+    func finish(keysTo out: OutputBuffer?) throws -> [(row: UInt32, line: UInt32)] {
         let found = [DuplicateBox(), DuplicateBox()]
         let fd = spillFD, path = spillPath
-        DispatchQueue.concurrentPerform(iterations: 2) { w in
-            var set = KeySet()
-            let buffer = UnsafeMutablePointer<Record>.allocate(capacity: pageRecords)
-            defer { buffer.deallocate() }
-            for p in stride(from: w, to: Self.partitions, by: 2) where found[w].error == nil {
+        if let out {
+            try out.append(value: Self.keyFileMagic.littleEndian)
+            try out.append(value: Self.keyFileVersion.littleEndian)
+            try out.append(value: UInt32(0))
+        }
+        for round in stride(from: 0, to: Self.partitions, by: 2) {
+            DispatchQueue.concurrentPerform(iterations: 2) { w in
+                let p = round + w
+                var set = KeySet()
+                let buffer = UnsafeMutablePointer<Record>.allocate(capacity: pageRecords)
+                defer { buffer.deallocate() }
+                found[w].firsts.removeAll(keepingCapacity: true)
                 let inMemory = pages[p].count == 0 ? 0 : (pages[p].count - 1) * pageRecords + fill[p]
                 set.reset(expected: inMemory + spilled[p].count * pageRecords)
                 func check(_ page: UnsafePointer<Record>, _ n: Int) {
-                    for i in 0..<n where !set.insert(page[i].key) { found[w].items.append((page[i].row, page[i].line)) }
+                    for i in 0..<n {
+                        if set.insert(page[i].key) {
+                            if out != nil { found[w].firsts.append(page[i]) }
+                        } else {
+                            found[w].items.append((page[i].row, page[i].line))
+                        }
+                    }
                 }
                 // Spilled pages are the partition's oldest: check them first, in order.
-                for offset in spilled[p] {
+                for offset in spilled[p] where found[w].error == nil {
                     var got = 0
                     while got < pageBytes {
                         let n = pread(fd, UnsafeMutableRawPointer(buffer) + got, pageBytes - got, off_t(offset + got))
@@ -138,11 +158,21 @@ final class DuplicateLog: @unchecked Sendable {
                     check(page, n)
                     left -= n
                 }
+                if out != nil { found[w].firsts.sort { $0.key < $1.key } }
+            }
+            if let e = found[0].error ?? found[1].error { throw e }
+            if let out {
+                for w in 0..<2 {
+                    try found[w].firsts.withUnsafeBufferPointer { try out.append(contentsOf: $0) }
+                }
             }
         }
-        if let e = found[0].error ?? found[1].error { throw e }
+        if let out { try out.append(value: out.hasher.finish().littleEndian) }  // checksum of all before
         return (found[0].items + found[1].items).sorted { $0.row < $1.row }
     }
+
+    static let keyFileMagic: UInt64 = 0x594B_4E49_4154_4552  // "RETAINKY"
+    static let keyFileVersion: UInt32 = 1
 
     /// Bytes held in memory, and spilled.
     var bytes: Int { pagesInMemory * pageBytes }
@@ -151,6 +181,7 @@ final class DuplicateLog: @unchecked Sendable {
 
 private final class DuplicateBox: @unchecked Sendable {
     var items: [(row: UInt32, line: UInt32)] = []
+    var firsts: [DuplicateLog.Record] = []
     var error: (any Error)?
 }
 

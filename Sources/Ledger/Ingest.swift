@@ -49,20 +49,23 @@ public struct Ingestor: Sendable {
 
     /// Reads `inputPath`, writes the part to `partPath` and the rejected rows
     /// (`line,reason,raw,detail`) to `rejectsPath`. Both are written whole or not at all.
-    public func ingest(inputPath: String, partPath: String, rejectsPath: String) throws -> PartSummary {
+    /// With `keysPath`, an input that maps order ids also gets a key file there: the first
+    /// occurrence of each order line's key, sorted (see `DuplicateKeys`), against which
+    /// other inputs' lines are checked for duplicates across files.
+    public func ingest(inputPath: String, partPath: String, rejectsPath: String, keysPath: String? = nil) throws -> PartSummary {
         let source = try InputSource(path: inputPath)
         var summary: PartSummary? = nil
         try AtomicFile.write(rejectsPath) { rejectOut in
             let sink = RejectSink(out: rejectOut)
             try AtomicFile.write(partPath, hashing: true) { partOut in  // the ledger's checksum
-                summary = try run(source: source, part: partOut, rejects: sink)
+                summary = try run(source: source, part: partOut, rejects: sink, keysPath: keysPath)
             }
         }
         guard let summary else { throw LedgerError.cannotWrite(path: partPath, reason: "no summary") }
         return summary
     }
 
-    private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink) throws -> PartSummary {
+    private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink, keysPath: String?) throws -> PartSummary {
         let path = source.path
         let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
         let batchSets = [[Batch(), Batch()], [Batch(), Batch()]]
@@ -193,7 +196,12 @@ public struct Ingestor: Sendable {
         // Exact duplicate lines of an order: the later copies become deleted rows (a
         // duplicate shares its original's customer and day, so counts and dates stand)
         // and rejects, with their text read again from the input (duplicates are rare).
-        let duplicates = duplicateLog.count > 0 ? try duplicateLog.duplicates() : []
+        var duplicates: [(row: UInt32, line: UInt32)] = []
+        if let keysPath, parser?.hasOrder == true {
+            try AtomicFile.write(keysPath, hashing: true) { keys in duplicates = try duplicateLog.finish(keysTo: keys) }
+        } else if duplicateLog.count > 0 {
+            duplicates = try duplicateLog.duplicates()
+        }
         if !duplicates.isEmpty {
             let raw = try Self.lines(duplicates.map { Int($0.line) }, of: path)
             for d in duplicates {
@@ -334,7 +342,7 @@ public struct Ingestor: Sendable {
 
     /// The text of the given physical lines (1-based) of an input, read again from the
     /// start (plain or gzip). Used only for the rare duplicate rejects.
-    static func lines(_ wanted: [Int], of path: String) throws -> [Int: [UInt8]] {
+    public static func lines(_ wanted: [Int], of path: String) throws -> [Int: [UInt8]] {
         let targets = Set(wanted)
         guard let last = targets.max() else { return [:] }
         let source = try InputSource(path: path)

@@ -13,9 +13,15 @@ public struct LedgerManifest: Codable, Sendable, Equatable {
         /// The format fingerprint the part was parsed under.
         public var format: String
         public var summary: PartSummary
+        /// The part's key file (order lines' keys, for duplicates across inputs), if any.
+        public var keys: String?
+        /// Rows of this part that repeat an earlier input's lines: left out of the ledger.
+        public var crossFileDuplicates: [UInt32]?
 
-        public init(input: String, part: String, rejects: String, format: String, summary: PartSummary) {
+        public init(input: String, part: String, rejects: String, format: String, summary: PartSummary,
+                    keys: String? = nil, crossFileDuplicates: [UInt32]? = nil) {
             self.input = input; self.part = part; self.rejects = rejects; self.format = format; self.summary = summary
+            self.keys = keys; self.crossFileDuplicates = crossFileDuplicates
         }
     }
 
@@ -52,6 +58,11 @@ public struct LedgerManifest: Codable, Sendable, Equatable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try enc.encode(self), as: UTF8.self) + "\n"
+    }
+
+    /// The ledger as later stages read it: every part, less the lines repeated across inputs.
+    public func view(outputDir dir: String, alsoIn dirs: [String] = []) throws -> LedgerView {
+        try LedgerView(parts: openParts(outputDir: dir, alsoIn: dirs), deletions: entries.map { $0.crossFileDuplicates ?? [] })
     }
 
     /// Opens every part (checks each header and footer), looking in `dirs` in order (a

@@ -181,8 +181,11 @@ public final class LedgerPart {
         return String(decoding: dictArena[p][a..<b], as: UTF8.self)
     }
 
-    /// Streams every chunk in file order, then verifies the checksum.
-    public func forEachChunk(_ body: (LedgerChunk) throws -> Void) throws {
+    /// Streams every chunk in file order, then verifies the checksum. Rows in `extra`
+    /// (increasing row numbers, as the part was written) are left out as its own deleted
+    /// rows are: the ledger manifest lists the lines an input repeats from an earlier one.
+    public func forEachChunk(alsoDeleting extra: [UInt32] = [], _ body: (LedgerChunk) throws -> Void) throws {
+        let deleted = extra.isEmpty ? self.deleted : Array(Set(self.deleted).union(extra)).sorted()
         var hasher = XXH64()
         header.withUnsafeBytes { hasher.update($0) }
         var offset = LedgerFormat.headerSize

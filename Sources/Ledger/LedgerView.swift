@@ -16,13 +16,17 @@ public final class LedgerView {
     /// Per part: slot -> customer number (-1 for an empty slot).
     private let slotMaps: [[Int32]]
 
+    /// Rows left out per part (lines repeated across inputs; see `LedgerManifest`).
+    private let deletions: [[UInt32]]
+
     public convenience init(outputDir: String) throws {
         let manifest = try LedgerManifest.load(outputDir: outputDir)
-        try self.init(parts: manifest.openParts(outputDir: outputDir))
+        try self.init(parts: manifest.openParts(outputDir: outputDir), deletions: manifest.entries.map { $0.crossFileDuplicates ?? [] })
     }
 
-    public init(parts: [LedgerPart]) throws {
+    public init(parts: [LedgerPart], deletions: [[UInt32]] = []) throws {
         self.parts = parts
+        self.deletions = deletions.count == parts.count ? deletions : Array(repeating: [], count: parts.count)
         // Distinct ids over all parts (one part's ids are distinct already; several parts
         // are merged through a dictionary), then sorted by bytes.
         var ids: [String] = []
@@ -52,7 +56,7 @@ public final class LedgerView {
         columns = parts.dropFirst().reduce(parts.first?.columns ?? []) { $0.intersection($1.columns) }
         firstDay = parts.compactMap(\.firstDay).min()
         lastDay = parts.compactMap(\.lastDay).max()
-        rows = parts.reduce(0) { $0 + $1.rows }
+        rows = zip(parts, self.deletions).reduce(0) { $0 + $1.0.rows - $1.1.count }
     }
 
     /// Indices of `ids` in byte order. Sorting pairs of (first 8 bytes as a big-endian
@@ -77,7 +81,7 @@ public final class LedgerView {
         var customers = [Int32]()
         for (k, part) in parts.enumerated() {
             let map = slotMaps[k]
-            try part.forEachChunk { chunk in
+            try part.forEachChunk(alsoDeleting: deletions[k]) { chunk in
                 customers.removeAll(keepingCapacity: true)
                 for s in chunk.slot { customers.append(map[Int(s)]) }
                 try customers.withUnsafeBufferPointer { try body($0, chunk) }

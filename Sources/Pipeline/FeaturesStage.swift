@@ -25,7 +25,7 @@ struct FeaturesStage {
         do { manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(folder.staging, LedgerManifest.relativePath)) ? folder.staging : folder.path) } catch {
             throw PipelineError.upstreamMissing(stage: "features", needs: "ingest", detail: "no ledger in \(folder.path)")
         }
-        let view = try LedgerView(parts: manifest.openParts(outputDir: folder.path, alsoIn: [folder.staging]))
+        let view = try manifest.view(outputDir: folder.path, alsoIn: [folder.staging])
         guard let end = view.lastDay, let start = view.firstDay else {
             throw PipelineError.noCustomers(detail: "the ledger holds no transaction")
         }

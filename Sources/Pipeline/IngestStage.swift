@@ -26,6 +26,10 @@ struct IngestStage {
         var inputs: [RunManifest.Input] = []
         var notes: [String] = []
         var parsedFiles = 0, reusedFiles = 0
+        // Lines repeated across inputs are looked for when the pipeline can see several
+        // files (a list or a glob) and maps order ids; each part then has a key file.
+        let acrossFiles = spec.format.columns[.orderID] != nil
+            && (spec.inputPatterns.count > 1 || spec.inputPatterns.contains { $0.contains(where: { "*?[".contains($0) }) })
 
         for (k, file) in files.enumerated() {
             reporter.progress("ingest: file \(k + 1) of \(files.count): \(file)")
@@ -37,12 +41,14 @@ struct IngestStage {
                 hash = h
                 // Reuse only a part that still opens (right version, intact header and footer).
                 reused = previous.entries.first { $0.summary.contentHash == h && $0.format == fingerprint
-                    && (try? LedgerPart(path: folder.publishedPath(partsDir + "/" + $0.part))) != nil }
+                    && (try? LedgerPart(path: folder.publishedPath(partsDir + "/" + $0.part))) != nil
+                    && (!acrossFiles || $0.keys.map { FilePath.exists(folder.publishedPath(partsDir + "/" + $0)) } == true) }
             }
             let before = previous?.entries.first { $0.input == file }
             var entry: LedgerManifest.Entry
             if var r = reused {
                 r.input = file
+                r.crossFileDuplicates = nil  // settled again below, against this run's inputs
                 entry = r
                 reusedFiles += 1
                 reporter.detail("ingest: \(file) unchanged since an earlier run (content \(r.summary.contentHash)); reusing its ledger part")
@@ -50,13 +56,19 @@ struct IngestStage {
                 let tmpName = "incoming-\(k).part"
                 let partTmp = try folder.stagedPath(partsDir + "/" + tmpName)
                 let rejTmp = try folder.stagedPath(partsDir + "/" + tmpName + ".rejects")
-                let summary = try Ingestor(format: spec.format).ingest(inputPath: file, partPath: partTmp, rejectsPath: rejTmp)
+                let keysTmp = acrossFiles ? try folder.stagedPath(partsDir + "/" + tmpName + ".keys") : nil
+                let summary = try Ingestor(format: spec.format).ingest(inputPath: file, partPath: partTmp, rejectsPath: rejTmp, keysPath: keysTmp)
                 let name = "\(summary.contentHash)-\(XXH64.hex(XXH64.hash(fingerprint)).prefix(8)).part"
                 try AtomicFile.rename(partTmp, to: try folder.stagedPath(partsDir + "/" + name))
                 try AtomicFile.rename(rejTmp, to: try folder.stagedPath(partsDir + "/" + name + ".rejects"))
-                folder.discardStaged(partsDir + "/" + tmpName)
-                folder.discardStaged(partsDir + "/" + tmpName + ".rejects")
-                entry = LedgerManifest.Entry(input: file, part: name, rejects: name + ".rejects", format: fingerprint, summary: summary)
+                var keys: String? = nil
+                if let keysTmp, FilePath.exists(keysTmp) {
+                    try AtomicFile.rename(keysTmp, to: try folder.stagedPath(partsDir + "/" + name + ".keys"))
+                    keys = name + ".keys"
+                }
+                for suffix in ["", ".rejects", ".keys"] { folder.discardStaged(partsDir + "/" + tmpName + suffix) }
+                entry = LedgerManifest.Entry(input: file, part: name, rejects: name + ".rejects", format: fingerprint,
+                                             summary: summary, keys: keys)
                 parsedFiles += 1
                 if let hash, hash != summary.contentHash {
                     notes.append("\(file) changed while it was being read")
@@ -68,11 +80,13 @@ struct IngestStage {
                 reporter.warning(msg)
                 notes.append(msg)
             }
-            // The duplicate-line check works within a file; a file given twice (the same
-            // content under two names) would double every line, so say so loudly.
+            // A file given twice (the same content under two names): with order ids its
+            // lines are rejected below as repeats; without, they would count twice.
             if let twin = entries.first(where: { $0.summary.contentHash == entry.summary.contentHash }) {
+                let consequence = acrossFiles ? "its lines are rejected as repeats of that file"
+                    : "its \(grouped(entry.summary.rowsAccepted)) rows are counted twice"
                 let msg = "\(file) has the same content as \(twin.input) (XXH64 \(entry.summary.contentHash)): "
-                    + "its \(grouped(entry.summary.rowsAccepted)) rows are counted twice; remove one of them from the inputs"
+                    + "\(consequence); remove one of them from the inputs"
                 reporter.warning(msg)
                 notes.append(msg)
             }
@@ -93,6 +107,31 @@ struct IngestStage {
             for old in previous.entries where !keep.contains(old.part) {
                 folder.removeOnPublish(partsDir + "/" + old.part)
                 folder.removeOnPublish(partsDir + "/" + old.rejects)
+                if let k = old.keys { folder.removeOnPublish(partsDir + "/" + k) }
+            }
+        }
+
+        // Lines an input repeats from an earlier one (inputs in their sorted order): left out
+        // of the ledger, and rejected as duplicates with their own file and line.
+        var crossRejects = [[(line: Int, raw: [UInt8], original: String)]](repeating: [], count: entries.count)
+        if acrossFiles && entries.count > 1 {
+            func located(_ name: String) -> String {
+                let staged = FilePath.join(folder.staging, partsDir + "/" + name)
+                return FilePath.exists(staged) ? staged : folder.publishedPath(partsDir + "/" + name)
+            }
+            let keyFiles = entries.compactMap { $0.keys.map(located) }
+            if keyFiles.count == entries.count {
+                let copies = try CrossFileDuplicates.find(keyFiles: keyFiles)
+                for (i, found) in copies.enumerated() where !found.isEmpty {
+                    entries[i].crossFileDuplicates = found.map(\.row)
+                    let raw = try Ingestor.lines(found.map { Int($0.line) }, of: entries[i].input)
+                    crossRejects[i] = found.map { (Int($0.line), raw[Int($0.line)] ?? [], entries[$0.original].input) }
+                    inputs[i].rowsAccepted -= found.count
+                    inputs[i].rowsRejected += found.count
+                    let msg = "\(entries[i].input): \(grouped(found.count)) lines repeat lines of an earlier input; rejected as duplicates"
+                    reporter.warning(msg)
+                    notes.append(msg)
+                }
             }
         }
 
@@ -100,7 +139,9 @@ struct IngestStage {
         let manifest = LedgerManifest(entries: entries)
         try AtomicFile.write(try folder.stagedPath("rejects.csv")) { out in
             try CSVText.appendHeader(["file", "line", "reason", "raw", "detail"], to: out)
-            for e in entries where e.summary.rowsRejected > 0 {
+            for (i, e) in entries.enumerated() {
+                try appendCrossRejects(crossRejects[i], input: e.input, to: out)
+                guard e.summary.rowsRejected > 0 else { continue }
                 let staged = FilePath.join(folder.staging, partsDir + "/" + e.rejects)
                 let source = FilePath.exists(staged) ? staged : folder.publishedPath(partsDir + "/" + e.rejects)
                 // Streamed: each record of the side file (one line each) gets the input's
@@ -127,11 +168,13 @@ struct IngestStage {
 
         // Reconcile and judge.
         let read = entries.reduce(0) { $0 + $1.summary.rowsRead }
-        let accepted = entries.reduce(0) { $0 + $1.summary.rowsAccepted }
-        let rejected = entries.reduce(0) { $0 + $1.summary.rowsRejected }
+        let across = entries.reduce(0) { $0 + ($1.crossFileDuplicates?.count ?? 0) }
+        let accepted = entries.reduce(0) { $0 + $1.summary.rowsAccepted } - across
+        let rejected = entries.reduce(0) { $0 + $1.summary.rowsRejected } + across
         precondition(read == accepted + rejected, "ingest lost rows: read \(read) != accepted \(accepted) + rejected \(rejected)")
         var byReason: [String: Int] = [:]
         for e in entries { for (r, n) in e.summary.rejectsByReason { byReason[r, default: 0] += n } }
+        if across > 0 { byReason[RejectReason.duplicateLine.rawValue, default: 0] += across }
         let customers = try distinctCustomers(entries)
         let first = entries.compactMap(\.summary.firstDay).min()
         let last = entries.compactMap(\.summary.lastDay).max()
@@ -161,6 +204,18 @@ struct IngestStage {
             throw PipelineError.noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
         }
         return Result(inputs: inputs, record: record)
+    }
+
+    /// Rows of `rejects.csv` for lines an input repeats from an earlier input.
+    private func appendCrossRejects(_ rows: [(line: Int, raw: [UInt8], original: String)], input: String, to out: OutputBuffer) throws {
+        for r in rows {
+            try CSVText.appendField(input, to: out)
+            try out.append(",\(r.line),\(RejectReason.duplicateLine.rawValue),")
+            try r.raw.withUnsafeBytes { try CSVText.appendField($0, to: out) }
+            try out.append(byte: UInt8(ascii: ","))
+            try CSVText.appendField("exact duplicate of a line of the same order in \(r.original)", to: out)
+            try out.append(byte: 0x0A)
+        }
     }
 
     /// Distinct customers over all parts (a customer may appear in several daily files):

@@ -47,19 +47,67 @@ struct NightlyTests {
         c = ingestCounts(try json(dir.file("out/run.json")))
         #expect(c["rows_read"] == 320 && c["files"] == 3)
         let parts = try FileManager.default.contentsOfDirectory(atPath: dir.file("out/ledger/parts"))
-        #expect(parts.count == 6, "3 parts with their rejects; stale ones removed: \(parts)")
+        #expect(parts.count == 9, "3 parts with their rejects and key files; stale ones removed: \(parts)")
     }
 
-    @Test("the same file under two names is flagged")
+    @Test("a line repeated in a later daily file is rejected there, once, with its file and line")
+    func repeatedAcrossFiles() throws {
+        let dir = TemporaryFolder()
+        let day1 = smallLog(rows: 50, customers: 10, month: 1)
+        let lines1 = day1.split(separator: "\n").map(String.init)
+        // Day 2 re-exports three of day 1's lines (data rows 5, 6 and 40) among new ones.
+        var day2 = ["order_id,customer_id,date,amount"]
+        for i in 1...20 { day2.append("n\(i),c\(i % 10),2024-02-\(String(format: "%02d", i % 28 + 1)),\(i).50") }
+        day2.insert(lines1[5], at: 3)      // physical line 4 of day 2
+        day2.insert(lines1[6], at: 10)     // line 11
+        day2.append(lines1[40])            // line 24
+        try dir.write("daily/d1.csv", day1)
+        try dir.write("daily/d2.csv", day2.joined(separator: "\n") + "\n")
+        let p = try TestPipeline.csv(in: dir, inputs: ["daily/*.csv"], maxRejectShare: 0.1)
+
+        for attempt in 1...2 {  // the second run reuses both parts and must agree
+            let r = try RetainBinary.run(["run", p, "--only", "ingest"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.lines.contains { $0.contains("d2.csv: 3 lines repeat lines of an earlier input") })
+            let run = try json(dir.file("out/run.json"))
+            let c = ingestCounts(run)
+            #expect(c["rows_read"] == 73 && c["rows_rejected"] == 3 && c["rows_accepted"] == 70, "attempt \(attempt): \(c)")
+            #expect(c["rejected_duplicate_line"] == 3)
+            let d2 = (run["inputs"] as? [[String: Any]])?.first { ($0["path"] as? String)?.hasSuffix("d2.csv") == true }
+            #expect(d2?["rows_accepted"] as? Int == 20 && d2?["rows_rejected"] as? Int == 3)
+            let rejects = try dir.read("out/rejects.csv").split(separator: "\n").dropFirst()
+            #expect(rejects.count == 3)
+            #expect(Set(rejects.map { $0.split(separator: ",")[1] }) == ["4", "11", "24"])
+            #expect(rejects.allSatisfy { $0.hasPrefix(dir.file("daily/d2.csv") + ",") && $0.contains("duplicate_line") && $0.contains("d1.csv") })
+            let index = try json(dir.file("out/ledger/index.json"))
+            let entries = index["entries"] as? [[String: Any]] ?? []
+            #expect(entries.map { ($0["crossFileDuplicates"] as? [Int])?.count ?? 0 } == [0, 3])
+        }
+        let c = ingestCounts(try json(dir.file("out/run.json")))
+        #expect(c["files_reused"] == 2)
+    }
+
+    @Test("the same file under two names: flagged, and its lines rejected as repeats (counted twice without order ids)")
     func sameContentTwice() throws {
         let dir = TemporaryFolder()
         try dir.write("daily/a.csv", smallLog(rows: 20))
         try dir.write("daily/copy-of-a.csv", smallLog(rows: 20))
-        let p = try TestPipeline.csv(in: dir, inputs: ["daily/*.csv"])
+        let p = try TestPipeline.csv(in: dir, inputs: ["daily/*.csv"], maxRejectShare: 1)
         let r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 0)
         #expect(r.lines.contains { $0.contains("warning") && $0.contains("copy-of-a.csv has the same content as") })
-        let notes = ((try json(dir.file("out/run.json"))["stages"] as? [String: Any])?["ingest"] as? [String: Any])?["notes"] as? [String]
+        #expect(ingestCounts(try json(dir.file("out/run.json")))["rows_rejected"] == 20)
+
+        // Without order ids there is no duplicate check: the warning says the rows count twice.
+        let noOrders = try TestPipeline.csv(in: dir, name: "q.toml", inputs: ["daily/*.csv"], out: "out-q", columns: """
+            customer_id = "customer_id"
+            date = "date"
+            amount = "amount"
+            """)
+        let q = try RetainBinary.run(["run", noOrders, "--only", "ingest"])
+        #expect(q.status == 0)
+        #expect(q.lines.contains { $0.contains("counted twice") })
+        let notes = ((try json(dir.file("out-q/run.json"))["stages"] as? [String: Any])?["ingest"] as? [String: Any])?["notes"] as? [String]
         #expect(notes?.contains { $0.contains("counted twice") } == true)
     }
 
