@@ -20,7 +20,7 @@ public enum RejectReason: String, CaseIterable, Sendable, Codable {
 /// Streams rejected rows of one input to a CSV side file (`line,reason,raw,detail`), so
 /// a file of garbage costs disk, not memory. The pipeline prefixes each row with the
 /// input's path when it assembles `rejects.csv`.
-final class RejectSink: @unchecked Sendable {
+public final class RejectSink: @unchecked Sendable {
     private let out: OutputBuffer
     private(set) var counts: [RejectReason: Int] = [:]
     private(set) var total = 0
@@ -30,6 +30,13 @@ final class RejectSink: @unchecked Sendable {
     func add(line: Int, reason: RejectReason, raw: UnsafeRawBufferPointer, detail: String) throws {
         counts[reason, default: 0] += 1
         total += 1
+        try Self.appendRow(line: line, reason: reason, raw: raw, detail: detail, to: out)
+    }
+
+    /// One reject record, `line,reason,raw,detail` and a newline: the one place that
+    /// writes this format (the pipeline puts the input's path in front for rejects.csv).
+    public static func appendRow(line: Int, reason: RejectReason, raw: UnsafeRawBufferPointer, detail: String,
+                                 to out: OutputBuffer) throws {
         try out.append(integer: Int64(line))
         try out.append(byte: UInt8(ascii: ","))
         try out.append(reason.rawValue)
@@ -39,7 +46,6 @@ final class RejectSink: @unchecked Sendable {
         try CSVText.appendField(detail, to: out)
         try out.append(byte: 0x0A)
     }
-
 }
 
 /// A value from a row, shown in a reject's detail (at most 40 bytes, lossy UTF-8).

@@ -210,11 +210,11 @@ struct IngestStage {
     private func appendCrossRejects(_ rows: [(line: Int, raw: [UInt8], original: String)], input: String, to out: OutputBuffer) throws {
         for r in rows {
             try CSVText.appendField(input, to: out)
-            try out.append(",\(r.line),\(RejectReason.duplicateLine.rawValue),")
-            try r.raw.withUnsafeBytes { try CSVText.appendField($0, to: out) }
             try out.append(byte: UInt8(ascii: ","))
-            try CSVText.appendField("exact duplicate of a line of the same order in \(r.original)", to: out)
-            try out.append(byte: 0x0A)
+            try r.raw.withUnsafeBytes { raw in
+                try RejectSink.appendRow(line: r.line, reason: .duplicateLine, raw: raw,
+                                         detail: "exact duplicate of a line of the same order in \(r.original)", to: out)
+            }
         }
     }
 
