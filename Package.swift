@@ -41,10 +41,12 @@ let package = Package(
         // checks off for the same reason as in Ledger.)
         .target(name: "Features", dependencies: ["Ledger", "RetainIO", "CSupport"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // The churn model: design from a snapshot, logistic fit (Newton on BLAS/LAPACK), metrics.
+        .target(name: "ChurnModel", dependencies: ["Linalg", "RetainIO"]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "RetainIO"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "RetainIO"]),
         .executableTarget(name: "retain", dependencies: [
             "Pipeline", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -53,6 +55,7 @@ let package = Package(
         // Shared test helpers: tolerances, temporary folders, running the built binary.
         .target(name: "RetainTestSupport", dependencies: ["RetainIO"], path: "Tests/RetainTestSupport"),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "RetainTestSupport"]),
+        .testTarget(name: "ChurnModelTests", dependencies: ["ChurnModel", "Linalg", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),

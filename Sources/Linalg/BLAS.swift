@@ -4,7 +4,8 @@ import CBLAS
 ///
 /// Retain builds its design matrix row by row (one customer per row), so a block of `n`
 /// rows and `p` columns stored row-major is, to column-major BLAS, the `p x n` matrix Aᵀ.
-/// The routines below take that view, which avoids any transpose copy.
+/// The routines below take that view, which avoids any transpose copy. A block may be a
+/// reused buffer longer than its rows: only the first `rows x p` values are read.
 public enum BLAS {
     /// `C := alpha * AᵀA + beta * C` for a row-major block A of `rows x C.columns`
     /// (BLAS `dsyrk`). Only the lower triangle of C is updated; call
@@ -15,7 +16,7 @@ public enum BLAS {
     ) throws(LinalgError) {
         let p = c.rows
         guard c.columns == p else { throw .dimensionMismatch("C is \(c.rows)x\(c.columns), not square") }
-        guard a.count == n * p else {
+        guard a.count >= n * p else {
             throw .dimensionMismatch("block has \(a.count) values, expected \(n) rows x \(p) columns")
         }
         guard n > 0, p > 0 else { return }
@@ -36,7 +37,7 @@ public enum BLAS {
         alpha: Double = 1, beta: Double = 1
     ) throws(LinalgError) {
         let p = y.count
-        guard a.count == n * p, x.count == n else {
+        guard a.count >= n * p, x.count >= n else {
             throw .dimensionMismatch("block \(a.count) values, x \(x.count), expected \(n) x \(p)")
         }
         guard n > 0, p > 0 else { return }
@@ -53,10 +54,17 @@ public enum BLAS {
 
     /// `A x` for a row-major block A of `rows x x.count`: one linear predictor per row.
     public static func times(rowMajor a: [Double], rows n: Int, vector x: [Double]) throws(LinalgError) -> [Double] {
-        let p = x.count
-        guard a.count == n * p else { throw .dimensionMismatch("block \(a.count) values, expected \(n) x \(p)") }
         var y = [Double](repeating: 0, count: n)
-        guard n > 0, p > 0 else { return y }
+        try times(rowMajor: a, rows: n, vector: x, into: &y)
+        return y
+    }
+
+    /// `y[0..<rows] := A x` into a reused buffer (a fit calls it once per block and
+    /// iteration; allocating per block would dominate).
+    public static func times(rowMajor a: [Double], rows n: Int, vector x: [Double], into y: inout [Double]) throws(LinalgError) {
+        let p = x.count
+        guard a.count >= n * p, y.count >= n else { throw .dimensionMismatch("block \(a.count) values, y \(y.count), expected \(n) x \(p)") }
+        guard n > 0, p > 0 else { return }
         a.withUnsafeBufferPointer { ap in
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
@@ -65,6 +73,5 @@ public enum BLAS {
                 }
             }
         }
-        return y
     }
 }

@@ -89,6 +89,7 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         switch e {
         case .cannotRead: return .noInput
         case .cannotWrite: return .cannotWrite
+        case .malformed: return .badData
         }
     default: return .failure
     }

@@ -1,0 +1,146 @@
+import Foundation
+import RetainIO
+
+/// One column of the model's design matrix, and how it is made from a snapshot column.
+/// Stored in `model.json`, so scoring rebuilds exactly the columns the model was fitted on.
+public struct TermRecipe: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case value, missingIndicator = "missing_indicator" }
+
+    /// Column name in `training_matrix.csv` and `coefficients.csv`.
+    public var name: String
+    public var kind: Kind
+    /// The snapshot column it comes from; an indicator may stand for several features that
+    /// are empty on exactly the same rows (mean_gap_days and recency_over_gap for a
+    /// customer with one order), which would otherwise be two identical columns.
+    public var features: [String]
+    /// Signed log1p first, then clipping at these bounds (see `TermTransform`).
+    public var log1p: Bool
+    public var clipLower: Double?
+    public var clipUpper: Double?
+    /// Used where the feature is empty (a value that does not exist, such as the gap of a
+    /// one-order customer): the median of the fitting data after transforms. The
+    /// indicator term then carries the "is empty" information.
+    public var fill: Double?
+
+    public init(name: String, kind: Kind, features: [String], log1p: Bool = false,
+                clipLower: Double? = nil, clipUpper: Double? = nil, fill: Double? = nil) {
+        self.name = name; self.kind = kind; self.features = features; self.log1p = log1p
+        self.clipLower = clipLower; self.clipUpper = clipUpper; self.fill = fill
+    }
+
+    /// The transformed value of a raw snapshot value `x` (NaN = empty).
+    @inline(__always) public func value(_ x: Double) -> Double {
+        if kind == .missingIndicator { return x.isNaN ? 1 : 0 }
+        guard !x.isNaN else { return fill ?? .nan }
+        var v = log1p ? Self.signedLog1p(x) : x
+        if let lo = clipLower, v < lo { v = lo }
+        if let hi = clipUpper, v > hi { v = hi }
+        return v
+    }
+
+    /// sign(x)·log(1 + |x|).
+    @inline(__always) static func signedLog1p(_ x: Double) -> Double {
+        x < 0 ? -Foundation.log1p(-x) : Foundation.log1p(x)
+    }
+}
+
+/// The design matrix: one row per customer, one column per term (no intercept), the
+/// values after transforms; the label when the snapshot has one.
+public struct DesignMatrix: Sendable {
+    public let terms: [TermRecipe]
+    public let rows: Int
+    /// Row-major, `rows x terms.count`.
+    public var values: [Double]
+    /// 1 = churned; nil for an unlabelled snapshot.
+    public let labels: [Double]?
+
+    public var width: Int { terms.count }
+
+    /// The column of term `j`.
+    public func column(_ j: Int) -> [Double] {
+        let q = width
+        return (0..<rows).map { values[$0 * q + j] }
+    }
+
+    /// Builds the matrix of `table` by `terms`; a term whose feature the table lacks is
+    /// an error naming both, never a silent column of zeros.
+    public static func build(_ table: CSVTable, terms: [TermRecipe]) throws(ChurnModelError) -> DesignMatrix {
+        let n = table.count, q = terms.count
+        var sources: [[Double]] = []
+        for t in terms {
+            guard let f = t.features.first, let col = table.column(f) else {
+                throw .missingFeature(term: t.name, feature: t.features.first ?? "?", file: table.path)
+            }
+            sources.append(col)
+        }
+        var values = [Double](repeating: 0, count: n * q)
+        for (j, t) in terms.enumerated() {
+            let src = sources[j]
+            for i in 0..<n {
+                let v = t.value(src[i])
+                guard v.isFinite else { throw .nonFinite(feature: t.features[0], customer: table.key(i), file: table.path) }
+                values[i * q + j] = v
+            }
+        }
+        var labels: [Double]? = nil
+        if let y = table.column("churned") {
+            for (i, v) in y.enumerated() where v != 0 && v != 1 {
+                throw .badLabel(customer: table.key(i), value: v, file: table.path)
+            }
+            labels = y
+        }
+        return DesignMatrix(terms: terms, rows: n, values: values, labels: labels)
+    }
+
+    /// The recipes for fitting on `table`: one value term per feature (in snapshot order),
+    /// transforms and clipping bounds from `settings`, medians to fill empty values, and an
+    /// indicator for each distinct pattern of empty values. `leftOut` names features with no value at all.
+    public static func recipes(for table: CSVTable, settings: ModelSettings) throws(ChurnModelError) -> (terms: [TermRecipe], leftOut: [(term: String, reason: String)]) {
+        let available = table.names.filter { $0 != "churned" }
+        let wanted = settings.features ?? available
+        var terms: [TermRecipe] = []
+        var indicators: [(mask: [Bool], term: TermRecipe)] = []
+        var leftOut: [(term: String, reason: String)] = []
+        for f in wanted {
+            guard let raw = table.column(f) else { throw .missingFeature(term: f, feature: f, file: table.path) }
+            let transform = settings.transforms[f] ?? TermTransform()
+            var t = TermRecipe(name: f, kind: .value, features: [f], log1p: transform.log1p)
+            var present: [Double] = []
+            present.reserveCapacity(raw.count)
+            for (i, x) in raw.enumerated() where !x.isNaN {
+                let v = t.value(x)
+                guard v.isFinite else { throw .nonFinite(feature: f, customer: table.key(i), file: table.path) }
+                present.append(v)
+            }
+            if present.isEmpty { leftOut.append((f, "empty for every customer")); continue }
+            let missing = present.count < raw.count
+            if transform.clip || missing { present.sort() }
+            if transform.clip {
+                t.clipLower = Quantile.sorted(present, settings.clipLower)
+                t.clipUpper = Quantile.sorted(present, settings.clipUpper)
+            }
+            if missing {
+                // The median after clipping is the clipped median.
+                t.fill = t.value(Quantile.sorted(present, 0.5))
+                let mask = raw.map(\.isNaN)
+                if let k = indicators.firstIndex(where: { $0.mask == mask }) {
+                    indicators[k].term.features.append(f)
+                } else {
+                    indicators.append((mask, TermRecipe(name: f + "_missing", kind: .missingIndicator, features: [f])))
+                }
+            }
+            terms.append(t)
+        }
+        return (terms + indicators.map(\.term), leftOut)
+    }
+}
+
+/// Quantiles as numpy's default (linear interpolation between order statistics, R type 7).
+public enum Quantile {
+    /// The q-quantile (0...1) of ascending `values` (not empty).
+    public static func sorted(_ values: [Double], _ q: Double) -> Double {
+        let h = Double(values.count - 1) * q
+        let lo = Int(h.rounded(.down)), hi = min(lo + 1, values.count - 1)
+        return values[lo] + (h - Double(lo)) * (values[hi] - values[lo])
+    }
+}

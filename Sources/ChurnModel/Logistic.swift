@@ -1,0 +1,263 @@
+import Dispatch
+import Foundation
+import Linalg
+
+/// A fitted logistic regression, on the scale of the design matrix's columns.
+public struct LogisticFit: Sendable {
+    /// Intercept first, then one per term; log-odds per unit of the term.
+    public let coefficients: [Double]
+    /// Square roots of the diagonal of `covariance`.
+    public let standardErrors: [Double]
+    /// The inverse of the (penalised) observed information at the optimum, carried to the
+    /// design's scale: Cov(β) = A·H⁻¹·Aᵀ with θ ↦ β = Aθ the undoing of standardisation.
+    public let covariance: Matrix
+    /// Coefficients on the standardised scale (intercept first), and the column means and
+    /// scales (population standard deviations) used: z = (x - mean) / scale.
+    public let standardised: [Double]
+    public let means: [Double]
+    public let scales: [Double]
+    /// Weighted log-likelihood Σ cᵢ·(yᵢ·ηᵢ - log(1 + e^ηᵢ)) at the optimum (no penalty), and
+    /// of the intercept-only model; nats.
+    public let logLikelihood: Double
+    public let nullLogLikelihood: Double
+    public let iterations: Int
+    public let stepHalvings: Int
+    public let converged: Bool
+    public let l2: Double
+
+    /// Wald z = β / SE and two-sided p = erfc(|z| / √2).
+    public var z: [Double] { zip(coefficients, standardErrors).map { $0 / $1 } }
+    public var pValues: [Double] { z.map { erfc(abs($0) / 2.0.squareRoot()) } }
+
+    /// Churn probabilities for a design built with the same terms: 1 / (1 + e^-η),
+    /// η = β₀ + Σ βⱼ·xⱼ.
+    public func probabilities(_ x: DesignMatrix) -> [Double] {
+        let q = x.width
+        var p = [Double](repeating: 0, count: x.rows)
+        x.values.withUnsafeBufferPointer { v in
+            for i in 0..<x.rows {
+                var eta = coefficients[0]
+                for j in 0..<q { eta += coefficients[j + 1] * v[i * q + j] }
+                p[i] = Logistic.sigmoid(eta)
+            }
+        }
+        return p
+    }
+}
+
+/// Logistic regression by Newton's method (IRLS), on BLAS and LAPACK.
+///
+/// Columns are standardised inside the fit (z = (x - mean) / scale), which keeps X'WX well
+/// conditioned and makes one L2 penalty mean the same for every feature; the result is
+/// carried back to the design's own scale, so it equals a fit of the design as is.
+/// Per iteration, one pass over the rows in blocks of `blockRows`, split over both cores:
+/// η = Zθ (`dgemv`), the gradient Zᵀ·c(y - μ) (`dgemv`), and X'WX as (√w·Z)ᵀ(√w·Z) (`dsyrk`);
+/// the step solves (X'WX + λP)δ = g by Cholesky (`dpotrf`/`dpotrs`). Memory beyond the
+/// design is two blocks and p×p per core.
+public enum Logistic {
+    public static let blockRows = 2048
+
+    /// Why a fit could not finish; the trainer turns these into its recovery or an error.
+    public enum Failure: Error, Sendable {
+        /// Coefficients run off (separation): the index (into the design's terms) of the
+        /// largest standardised one, and the iterations done.
+        case separation(term: Int, iterations: Int)
+        /// X'WX is not positive definite at some iterate.
+        case singular(LinalgError)
+        case notConverged(iterations: Int)
+    }
+
+    /// Standardised coefficients beyond this (log-odds per standard deviation) mean the
+    /// likelihood has no finite maximum: no real effect moves the odds e^15 ≈ 3·10⁶-fold
+    /// per standard deviation.
+    public static let runawayLimit = 15.0
+
+    public static func fit(_ x: DesignMatrix, labels y: [Double], weights c: [Double]?, l2: Double,
+                           tolerance: Double, maxIterations: Int) throws(Failure) -> LogisticFit {
+        let n = x.rows, q = x.width, p = q + 1
+        var means = [Double](repeating: 0, count: q), scales = [Double](repeating: 1, count: q)
+        for j in 0..<q {
+            var s = 0.0
+            for i in 0..<n { s += x.values[i * q + j] }
+            let m = s / Double(n)
+            var ss = 0.0
+            for i in 0..<n { let d = x.values[i * q + j] - m; ss += d * d }
+            means[j] = m
+            let sd = (ss / Double(n)).squareRoot()
+            scales[j] = sd > 0 ? sd : 1
+        }
+        let pass = Pass(x: x, y: y, c: c, means: means, scales: scales)
+        // Start at the weighted base rate: θ₀ = logit(ȳ), slopes 0.
+        var sw = 0.0, swy = 0.0
+        for i in 0..<n { let w = c?[i] ?? 1; sw += w; swy += w * y[i] }
+        let base = swy / sw
+        var theta = [Double](repeating: 0, count: p)
+        theta[0] = log(base / (1 - base))
+        let nullLL = sw * (base * log(base) + (1 - base) * log(1 - base))
+
+        func penalised(_ ll: Double, _ t: [Double]) -> Double {
+            var s = 0.0
+            for j in 1..<p { s += t[j] * t[j] }
+            return ll - 0.5 * l2 * s
+        }
+        var current = try pass.run(theta)
+        var objective = penalised(current.logLikelihood, theta)
+        var iterations = 0, halvings = 0
+        var converged = false
+        while iterations < maxIterations {
+            iterations += 1
+            var h = current.hessian
+            var g = current.gradient
+            for j in 1..<p { h[j, j] += l2; g[j] -= l2 * theta[j] }
+            let delta: [Double]
+            do { delta = try Cholesky(h).solve(g) } catch { throw .singular(error) }
+            var step = 1.0
+            var candidate = zip(theta, delta).map { $0 + $1 }
+            var next = try pass.run(candidate)
+            var nextObjective = penalised(next.logLikelihood, candidate)
+            // Step-halving: a full Newton step can overshoot far from the optimum.
+            while !(nextObjective >= objective - 1e-12 * abs(objective)) && halvings < 10 * maxIterations && step > 1e-10 {
+                step /= 2
+                halvings += 1
+                candidate = zip(theta, delta).map { $0 + step * $1 }
+                next = try pass.run(candidate)
+                nextObjective = penalised(next.logLikelihood, candidate)
+            }
+            let change = delta.reduce(0) { max($0, abs($1)) } * step
+            theta = candidate; current = next; objective = nextObjective
+            if change < tolerance { converged = true; break }
+            if l2 == 0, let (j, v) = theta.dropFirst().enumerated().max(by: { abs($0.1) < abs($1.1) }), abs(v) > runawayLimit {
+                throw .separation(term: j, iterations: iterations)
+            }
+        }
+        if !converged {
+            if l2 == 0, let (j, _) = theta.dropFirst().enumerated().max(by: { abs($0.1) < abs($1.1) }) {
+                throw .separation(term: j, iterations: iterations)
+            }
+            throw .notConverged(iterations: iterations)
+        }
+        // Covariance at the optimum, standardised, then carried to the design's scale.
+        var h = current.hessian
+        for j in 1..<p { h[j, j] += l2 }
+        let covTheta: Matrix
+        do { covTheta = try Cholesky(h).inverse() } catch { throw .singular(error) }
+        var a = Matrix(rows: p, columns: p)
+        a[0, 0] = 1
+        for j in 0..<q {
+            a[0, j + 1] = -means[j] / scales[j]
+            a[j + 1, j + 1] = 1 / scales[j]
+        }
+        let cov: Matrix
+        do { cov = try covTheta.sandwiched(by: a) } catch { throw .singular(error) }
+        var beta = [Double](repeating: 0, count: p)
+        beta[0] = theta[0]
+        for j in 0..<q {
+            beta[j + 1] = theta[j + 1] / scales[j]
+            beta[0] -= theta[j + 1] * means[j] / scales[j]
+        }
+        return LogisticFit(coefficients: beta, standardErrors: cov.diagonal.map { $0.squareRoot() }, covariance: cov,
+                           standardised: theta, means: means, scales: scales, logLikelihood: current.logLikelihood,
+                           nullLogLikelihood: nullLL, iterations: iterations, stepHalvings: halvings,
+                           converged: converged, l2: l2)
+    }
+
+    /// 1 / (1 + e^-η), without overflow for large |η|.
+    @inline(__always) public static func sigmoid(_ eta: Double) -> Double {
+        eta >= 0 ? 1 / (1 + exp(-eta)) : { let e = exp(eta); return e / (1 + e) }()
+    }
+
+    /// log(1 + e^η), without overflow.
+    @inline(__always) static func softplus(_ eta: Double) -> Double {
+        eta > 0 ? eta + log1p(exp(-eta)) : log1p(exp(eta))
+    }
+}
+
+/// One pass over the rows at θ: log-likelihood, gradient and X'WX (standardised).
+struct Pass: Sendable {
+    let x: DesignMatrix
+    let y: [Double]
+    let c: [Double]?
+    let means: [Double]
+    let scales: [Double]
+
+    struct Result: Sendable {
+        var logLikelihood: Double
+        var gradient: [Double]
+        var hessian: Matrix
+        /// A BLAS shape error (a bug, never data): reported, not ignored.
+        var error: LinalgError? = nil
+    }
+
+    func run(_ theta: [Double]) throws(Logistic.Failure) -> Result {
+        let n = x.rows
+        let workers = n >= 4 * Logistic.blockRows ? 2 : 1
+        let slots = Slots<Result>(count: workers)
+        DispatchQueue.concurrentPerform(iterations: workers) { k in
+            slots[k] = part(theta, from: n * k / workers, to: n * (k + 1) / workers)
+        }
+        var total = slots[0] ?? part(theta, from: 0, to: 0)
+        for k in 1..<workers {
+            guard let r = slots[k] else { continue }
+            total.logLikelihood += r.logLikelihood
+            for j in 0..<total.gradient.count { total.gradient[j] += r.gradient[j] }
+            for j in 0..<total.hessian.storage.count { total.hessian.storage[j] += r.hessian.storage[j] }
+        }
+        for k in 0..<workers { if let e = slots[k]?.error { throw .singular(e) } }
+        total.hessian.symmetrizeFromLower()
+        return total
+    }
+
+    private func part(_ theta: [Double], from lo: Int, to hi: Int) -> Result {
+        let q = x.width, p = q + 1
+        let block = Logistic.blockRows
+        var z = [Double](repeating: 0, count: block * p)
+        var eta = [Double](repeating: 0, count: block)
+        var r = [Double](repeating: 0, count: block)
+        var result = Result(logLikelihood: 0, gradient: [Double](repeating: 0, count: p), hessian: Matrix(rows: p, columns: p))
+        let inverseScales = scales.map { 1 / $0 }
+        var start = lo
+        while start < hi {
+            let m = min(block, hi - start)
+            x.values.withUnsafeBufferPointer { v in
+                z.withUnsafeMutableBufferPointer { zb in
+                    for i in 0..<m {
+                        let row = (start + i) * q
+                        zb[i * p] = 1
+                        for j in 0..<q { zb[i * p + j + 1] = (v[row + j] - means[j]) * inverseScales[j] }
+                    }
+                }
+            }
+            do { try BLAS.times(rowMajor: z, rows: m, vector: theta, into: &eta) } catch { result.error = error; return result }
+            var ll = 0.0
+            for i in 0..<m {
+                let e = eta[i], yi = y[start + i], ci = c?[start + i] ?? 1
+                let mu = Logistic.sigmoid(e)
+                ll += ci * (yi * e - Logistic.softplus(e))
+                r[i] = ci * (yi - mu)
+                eta[i] = (ci * mu * (1 - mu)).squareRoot()  // reuse: √w
+            }
+            result.logLikelihood += ll
+            do { try BLAS.transposedTimes(rowMajor: z, rows: m, vector: r, into: &result.gradient) } catch { result.error = error; return result }
+            z.withUnsafeMutableBufferPointer { zb in
+                for i in 0..<m {
+                    let s = eta[i]
+                    for j in 0..<p { zb[i * p + j] *= s }
+                }
+            }
+            do { try BLAS.symmetricRankKUpdate(&result.hessian, rowMajor: z, rows: m) } catch { result.error = error; return result }
+            start += m
+        }
+        return result
+    }
+}
+
+/// One result slot per concurrent worker.
+final class Slots<T: Sendable>: @unchecked Sendable {
+    private var items: [T?]
+    private let lock = NSLock()
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    subscript(i: Int) -> T? {
+        get { lock.lock(); defer { lock.unlock() }; return items[i] }
+        set { lock.lock(); items[i] = newValue; lock.unlock() }
+    }
+}

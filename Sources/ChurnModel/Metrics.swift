@@ -1,0 +1,78 @@
+import Foundation
+
+/// How well predicted churn probabilities match what happened.
+public struct Metrics: Codable, Sendable, Equatable {
+    public var customers: Int
+    /// Observed churn share of these customers.
+    public var baseRate: Double
+    /// ROC AUC: the chance a random churner is ranked above a random stayer, ties
+    /// counting half (the Mann–Whitney form with average ranks, as scikit-learn's
+    /// `roc_auc_score`).
+    public var auc: Double
+    /// Mean of -[y·log p + (1-y)·log(1-p)], p clipped to [1e-15, 1 - 1e-15] as
+    /// scikit-learn's `log_loss`. Nats per customer.
+    public var logLoss: Double
+    /// Mean of (p - y)². A share²; 0 is perfect, base·(1-base) is a constant forecast.
+    public var brier: Double
+    /// Observed churn share in the top 10% by predicted probability over `baseRate`.
+    public var topDecileLift: Double
+    /// Ten bins of equal size by predicted probability (lowest first).
+    public var calibration: [CalibrationBin]
+
+    public struct CalibrationBin: Codable, Sendable, Equatable {
+        public var decile: Int
+        public var customers: Int
+        public var meanPredicted: Double
+        public var observedRate: Double
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case customers, baseRate = "base_rate", auc, logLoss = "log_loss", brier, topDecileLift = "top_decile_lift", calibration
+    }
+
+    /// Metrics of `predicted` against `observed` (1 = churned); both the same length, not empty.
+    public init(predicted: [Double], observed: [Double]) {
+        let n = predicted.count
+        customers = n
+        let positives = observed.reduce(0, +)
+        baseRate = n > 0 ? positives / Double(n) : .nan
+        var ll = 0.0, brierSum = 0.0
+        for i in 0..<n {
+            let p = min(max(predicted[i], 1e-15), 1 - 1e-15), y = observed[i]
+            ll -= y * log(p) + (1 - y) * log(1 - p)
+            brierSum += (predicted[i] - y) * (predicted[i] - y)
+        }
+        logLoss = ll / Double(n)
+        brier = brierSum / Double(n)
+        // Ascending by prediction; ties get the average of their ranks.
+        let order = (0..<n).sorted { predicted[$0] < predicted[$1] }
+        var rankSum = 0.0
+        var i = 0
+        while i < n {
+            var j = i
+            while j + 1 < n && predicted[order[j + 1]] == predicted[order[i]] { j += 1 }
+            let averageRank = Double(i + j) / 2 + 1
+            for k in i...j where observed[order[k]] == 1 { rankSum += averageRank }
+            i = j + 1
+        }
+        let negatives = Double(n) - positives
+        auc = positives > 0 && negatives > 0 ? (rankSum - positives * (positives + 1) / 2) / (positives * negatives) : .nan
+        let top = max(1, Int((Double(n) / 10).rounded(.up)))
+        var topChurn = 0.0
+        for k in (n - top)..<n { topChurn += observed[order[k]] }
+        topDecileLift = baseRate > 0 ? (topChurn / Double(top)) / baseRate : .nan
+        calibration = (0..<10).compactMap { d in
+            let lo = n * d / 10, hi = n * (d + 1) / 10
+            guard hi > lo else { return nil }
+            var sp = 0.0, sy = 0.0
+            for k in lo..<hi { sp += predicted[order[k]]; sy += observed[order[k]] }
+            return CalibrationBin(decile: d + 1, customers: hi - lo, meanPredicted: sp / Double(hi - lo), observedRate: sy / Double(hi - lo))
+        }
+    }
+}
+
+extension Metrics.CalibrationBin {
+    enum CodingKeys: String, CodingKey {
+        case decile, customers, meanPredicted = "mean_predicted", observedRate = "observed_rate"
+    }
+}

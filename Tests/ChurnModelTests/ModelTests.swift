@@ -1,0 +1,196 @@
+import ChurnModel
+import Foundation
+import RetainIO
+import RetainTestSupport
+import Testing
+
+/// A snapshot table from columns (customer ids c1, c2, ...).
+func table(_ columns: [(String, [Double])], path: String = "test.csv") -> CSVTable {
+    let n = columns.first?.1.count ?? 0
+    var bytes: [UInt8] = [], ends: [Int] = []
+    for i in 0..<n { bytes += Array("c\(i + 1)".utf8); ends.append(bytes.count) }
+    return CSVTable(path: path, keyName: "customer_id", names: columns.map(\.0), columns: columns.map(\.1),
+                    keyBytes: bytes, keyEnds: ends)
+}
+
+@Suite("Logistic fit: known answers")
+struct KnownAnswerTests {
+    /// One binary feature has a closed-form fit: with churn shares p₀ (x = 0) and p₁ (x = 1),
+    /// β₀ = logit p₀, β₁ = logit p₁ - logit p₀, Var β₀ = 1/(n₀p₀(1-p₀)),
+    /// Var β₁ = Var β₀ + 1/(n₁p₁(1-p₁)), ℓ = Σ nₖ(pₖ log pₖ + (1-pₖ) log(1-pₖ)).
+    /// Here n₀ = n₁ = 4, p₀ = 1/4, p₁ = 3/4: β₀ = -log 3, β₁ = 2 log 3, SE(β₀) = √(4/3),
+    /// SE(β₁) = √(8/3), ℓ = 8(¼ log ¼ + ¾ log ¾). Worked by hand.
+    static let x: [Double] = [0, 0, 0, 0, 1, 1, 1, 1]
+    static let y: [Double] = [1, 0, 0, 0, 1, 1, 1, 0]
+
+    @Test func binaryFeatureClosedForm() throws {
+        let m = try Trainer.train(table([("x", Self.x), ("churned", Self.y)]), settings: ModelSettings())
+        let f = m.fit
+        #expect(f.converged)
+        #expect(allClose(f.coefficients, [-log(3), 2 * log(3)], rel: 1e-9))
+        #expect(allClose(f.standardErrors, [(4.0 / 3).squareRoot(), (8.0 / 3).squareRoot()], rel: 1e-9))
+        #expect(isClose(f.logLikelihood, 8 * (0.25 * log(0.25) + 0.75 * log(0.75)), rel: 1e-12))
+        #expect(isClose(f.nullLogLikelihood, 8 * log(0.5), rel: 1e-12))
+        #expect(m.warnings.isEmpty)
+        // z and p of β₁: z = 2 log 3 / √(8/3); p = erfc(|z|/√2).
+        let z = 2 * log(3) / (8.0 / 3).squareRoot()
+        #expect(isClose(f.z[1], z, rel: 1e-9))
+        #expect(isClose(f.pValues[1], erfc(z / 2.0.squareRoot()), rel: 1e-9))
+    }
+
+    @Test func constantColumnIsNamedAndLeftOut() throws {
+        let m = try Trainer.train(table([("x", Self.x), ("flat", Array(repeating: 7, count: 8)), ("churned", Self.y)]),
+                                  settings: ModelSettings())
+        #expect(m.terms.map(\.name) == ["x"])
+        #expect(m.dropped.map(\.term) == ["flat"])
+        #expect(m.warnings.count == 1 && m.warnings[0].contains("flat"))
+        #expect(allClose(m.fit.coefficients, [-log(3), 2 * log(3)], rel: 1e-9))
+    }
+
+    @Test func identicalColumnsKeepTheFirst() throws {
+        let m = try Trainer.train(table([("x", Self.x), ("x_copy", Self.x), ("churned", Self.y)]), settings: ModelSettings())
+        #expect(m.terms.map(\.name) == ["x"])
+        #expect(m.dropped.first?.term == "x_copy")
+        #expect(m.warnings.first?.contains("closest: x") == true)
+        #expect(allClose(m.fit.coefficients, [-log(3), 2 * log(3)], rel: 1e-9))
+    }
+
+    @Test func linearCombinationIsFound() throws {
+        let a: [Double] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], b: [Double] = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+        let y: [Double] = [0, 1, 0, 1, 0, 1, 1, 0, 1, 0]
+        let m = try Trainer.train(table([("a", a), ("b", b), ("sum", zip(a, b).map { 2 * $0 - $1 + 1 }), ("churned", y)]),
+                                  settings: ModelSettings())
+        #expect(m.terms.map(\.name) == ["a", "b"])
+        #expect(m.dropped.map(\.term) == ["sum"])
+    }
+
+    @Test func perfectSeparationIsFittedWithARidge() throws {
+        let x: [Double] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        let y: [Double] = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+        let m = try Trainer.train(table([("x", x), ("churned", y)]), settings: ModelSettings())
+        #expect(m.warnings.count == 1)
+        #expect(m.warnings[0].contains("separated by x"))
+        #expect(m.fit.l2 == 1)
+        #expect(m.fit.converged)
+        #expect(m.fit.coefficients.allSatisfy { $0.isFinite })
+        #expect(m.fit.coefficients[1] > 0)
+        // The ridge keeps the standardised slope moderate, and the order of risk right.
+        #expect(abs(m.fit.standardised[1]) < Logistic.runawayLimit)
+        let p = m.fit.probabilities(m.design)
+        #expect(p[9] > p[0])
+    }
+
+    @Test func quasiSeparationIsFittedWithARidge() throws {
+        // x ≤ 5 → stayed, x ≥ 5 → churned, one tie at 5 on each side.
+        let x: [Double] = [1, 2, 3, 4, 5, 5, 6, 7, 8, 9]
+        let y: [Double] = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+        let m = try Trainer.train(table([("x", x), ("churned", y)]), settings: ModelSettings())
+        #expect(m.warnings.first?.contains("separated") == true)
+        #expect(m.fit.coefficients.allSatisfy { $0.isFinite })
+    }
+
+    @Test func noChurnersIsAnErrorThatSaysSo() {
+        let t = table([("x", [1, 2, 3, 4]), ("churned", [0, 0, 0, 0])])
+        #expect { try Trainer.train(t, settings: ModelSettings()) } throws: { e in
+            guard let e = e as? ChurnModelError, case .oneClass(0, 4, _) = e else { return false }
+            return e.description.contains("none of the 4 customers churned")
+        }
+        let all = table([("x", [1, 2, 3, 4]), ("churned", [1, 1, 1, 1])])
+        #expect { try Trainer.train(all, settings: ModelSettings()) } throws: { e in
+            guard let e = e as? ChurnModelError, case .oneClass(4, 4, _) = e else { return false }
+            return true
+        }
+    }
+
+    @Test func fewerRowsThanTermsIsAnError() {
+        let t = table([("a", [1, 2, 3]), ("b", [2, 7, 1]), ("churned", [0, 1, 0])])
+        #expect { try Trainer.train(t, settings: ModelSettings()) } throws: { e in
+            guard let e = e as? ChurnModelError, case .tooFewRows(3, 3, _) = e else { return false }
+            return true
+        }
+    }
+
+    @Test func infiniteValuesNeverReachBLAS() {
+        let t = table([("a", [1, .infinity, 3, 4]), ("churned", [0, 1, 0, 1])])
+        #expect { try Trainer.train(t, settings: ModelSettings()) } throws: { e in
+            guard let e = e as? ChurnModelError, case .nonFinite("a", "c2", _) = e else { return false }
+            return true
+        }
+    }
+}
+
+@Suite("Design: transforms, empty values")
+struct DesignTests {
+    @Test func emptyValuesAreFilledWithTheMedianAndFlaggedOnce() throws {
+        let gap: [Double] = [10, .nan, 30, 20, .nan, 40]
+        let ratio: [Double] = [1, .nan, 2, 0.5, .nan, 3]
+        let t = table([("gap", gap), ("ratio", ratio), ("churned", [0, 1, 0, 1, 1, 0])])
+        let (terms, leftOut) = try DesignMatrix.recipes(for: t, settings: ModelSettings())
+        #expect(leftOut.isEmpty)
+        #expect(terms.map(\.name) == ["gap", "ratio", "gap_missing"])
+        #expect(terms[2].features == ["gap", "ratio"])
+        #expect(terms[0].fill == 25)   // median of 10, 20, 30, 40
+        #expect(terms[1].fill == 1.5)  // median of 0.5, 1, 2, 3
+        let d = try DesignMatrix.build(t, terms: terms)
+        #expect(d.column(0) == [10, 25, 30, 20, 25, 40])
+        #expect(d.column(2) == [0, 1, 0, 0, 1, 0])
+    }
+
+    @Test func log1pAndClipAtQuantiles() throws {
+        var s = ModelSettings()
+        s.transforms = ["money": TermTransform(log1p: true, clip: true)]
+        s.clipLower = 0.1; s.clipUpper = 0.9
+        let money: [Double] = [0, 1, 3, 7, 15, 31, 63, 127, 255, 511, -1]
+        let t = table([("money", money), ("churned", [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1])])
+        let (terms, _) = try DesignMatrix.recipes(for: t, settings: s)
+        // log1p of 2^k - 1 is k·log 2; -1 maps to -log 2. Sorted: -log2, 0, log2, ..., 9 log2.
+        // numpy quantile (type 7) of 11 values: 0.1 → the 2nd value (0), 0.9 → the 10th (8 log 2).
+        #expect(isClose(terms[0].clipLower ?? .nan, 0, abs: 1e-15))
+        #expect(isClose(terms[0].clipUpper ?? .nan, 8 * log(2), rel: 1e-14))
+        let d = try DesignMatrix.build(t, terms: terms)
+        #expect(isClose(d.column(0)[9], 8 * log(2), rel: 1e-14))   // 511 clipped
+        #expect(d.column(0)[10] == 0)                               // -1 → -log 2 → clipped to 0
+        #expect(TermTransform(spec: "log1p+clip") == TermTransform(log1p: true, clip: true))
+        #expect(TermTransform(spec: "sqrt") == nil)
+    }
+
+    @Test func aModelRefusesASnapshotWithoutItsTerms() throws {
+        let m = try Trainer.train(table([("x", KnownAnswerTests.x), ("churned", KnownAnswerTests.y)]), settings: ModelSettings())
+        let other = table([("z", [1, 2])], path: "scoring.csv")
+        #expect { try m.probabilities(other) } throws: { e in
+            (e as? ChurnModelError)?.description.contains("scoring.csv has no column x") == true
+        }
+    }
+}
+
+@Suite("Metrics")
+struct MetricsTests {
+    /// scikit-learn's documented example: roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) = 0.75.
+    @Test func aucOfTheScikitLearnExample() {
+        let m = Metrics(predicted: [0.1, 0.4, 0.35, 0.8], observed: [0, 0, 1, 1])
+        #expect(isClose(m.auc, 0.75))
+        // log loss by its definition: mean of -log 0.9, -log 0.6, -log 0.35, -log 0.8.
+        #expect(isClose(m.logLoss, -(log(0.9) + log(0.6) + log(0.35) + log(0.8)) / 4, rel: 1e-14))
+        #expect(isClose(m.brier, (0.01 + 0.16 + 0.4225 + 0.04) / 4, rel: 1e-14))
+    }
+
+    @Test func tiesCountHalf() {
+        // Every score equal: AUC 0.5 exactly.
+        #expect(isClose(Metrics(predicted: [0.3, 0.3, 0.3, 0.3], observed: [0, 1, 0, 1]).auc, 0.5))
+        // One tie between a churner and a stayer among otherwise perfect ranks: 3.5 of 4 pairs.
+        #expect(isClose(Metrics(predicted: [0.1, 0.5, 0.5, 0.9], observed: [0, 0, 1, 1]).auc, 0.875))
+    }
+
+    @Test func liftAndCalibration() {
+        // 20 customers, predictions rising; the top two (the top decile) both churned, 5 churned in all.
+        let p = (1...20).map { Double($0) / 21 }
+        var y = [Double](repeating: 0, count: 20)
+        for i in [3, 10, 15, 18, 19] { y[i] = 1 }
+        let m = Metrics(predicted: p, observed: y)
+        #expect(isClose(m.topDecileLift, (2.0 / 2) / (5.0 / 20)))
+        #expect(m.calibration.count == 10)
+        #expect(m.calibration.map(\.customers).reduce(0, +) == 20)
+        #expect(isClose(m.calibration[9].observedRate, 1))
+        #expect(isClose(m.calibration[0].meanPredicted, (1.0 / 21 + 2.0 / 21) / 2))
+    }
+}
