@@ -123,6 +123,10 @@ public struct DesignMatrix: Sendable {
                 // The median after clipping is the clipped median.
                 t.fill = t.value(Quantile.sorted(present, 0.5))
                 let mask = raw.map(\.isNaN)
+                if raw.count - present.count < Self.minimumEmptyForIndicator(rows: raw.count) {
+                    terms.append(t)
+                    continue
+                }
                 if let k = indicators.firstIndex(where: { $0.mask == mask }) {
                     indicators[k].term.features.append(f)
                 } else {
@@ -133,6 +137,13 @@ public struct DesignMatrix: Sendable {
         }
         return (terms + indicators.map(\.term), leftOut)
     }
+}
+
+extension DesignMatrix {
+    /// An indicator is made only when at least this many rows are empty (10, or 0.1% of
+    /// the rows if more): an indicator true for a handful of customers separates them
+    /// perfectly and only adds a coefficient that runs off; those rows just get the fill.
+    public static func minimumEmptyForIndicator(rows: Int) -> Int { max(10, rows / 1000) }
 }
 
 /// Quantiles as numpy's default (linear interpolation between order statistics, R type 7).

@@ -29,20 +29,8 @@ public struct LogisticFit: Sendable {
     public var z: [Double] { zip(coefficients, standardErrors).map { $0 / $1 } }
     public var pValues: [Double] { z.map { erfc(abs($0) / 2.0.squareRoot()) } }
 
-    /// Churn probabilities for a design built with the same terms: 1 / (1 + e^-η),
-    /// η = β₀ + Σ βⱼ·xⱼ.
-    public func probabilities(_ x: DesignMatrix) -> [Double] {
-        let q = x.width
-        var p = [Double](repeating: 0, count: x.rows)
-        x.values.withUnsafeBufferPointer { v in
-            for i in 0..<x.rows {
-                var eta = coefficients[0]
-                for j in 0..<q { eta += coefficients[j + 1] * v[i * q + j] }
-                p[i] = Logistic.sigmoid(eta)
-            }
-        }
-        return p
-    }
+    /// Churn probabilities for a design built with the same terms.
+    public func probabilities(_ x: DesignMatrix) -> [Double] { Logistic.probabilities(coefficients, x) }
 }
 
 /// Logistic regression by Newton's method (IRLS), on BLAS and LAPACK.
@@ -159,6 +147,20 @@ public enum Logistic {
                            standardised: theta, means: means, scales: scales, logLikelihood: current.logLikelihood,
                            nullLogLikelihood: nullLL, iterations: iterations, stepHalvings: halvings,
                            converged: converged, l2: l2)
+    }
+
+    /// 1 / (1 + e^-η) per row, η = β₀ + Σ βⱼ·xⱼ (β: intercept first, one per design column).
+    public static func probabilities(_ beta: [Double], _ x: DesignMatrix) -> [Double] {
+        let q = x.width
+        var p = [Double](repeating: 0, count: x.rows)
+        x.values.withUnsafeBufferPointer { v in
+            for i in 0..<x.rows {
+                var eta = beta[0]
+                for j in 0..<q { eta += beta[j + 1] * v[i * q + j] }
+                p[i] = sigmoid(eta)
+            }
+        }
+        return p
     }
 
     /// 1 / (1 + e^-η), without overflow for large |η|.

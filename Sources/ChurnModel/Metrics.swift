@@ -1,6 +1,7 @@
 import Foundation
 
-/// How well predicted churn probabilities match what happened.
+/// How well predicted churn probabilities match what happened. (Keys are written in
+/// snake_case by `ModelFile`'s encoder.)
 public struct Metrics: Codable, Sendable, Equatable {
     public var customers: Int
     /// Observed churn share of these customers.
@@ -24,10 +25,6 @@ public struct Metrics: Codable, Sendable, Equatable {
         public var customers: Int
         public var meanPredicted: Double
         public var observedRate: Double
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case customers, baseRate = "base_rate", auc, logLoss = "log_loss", brier, topDecileLift = "top_decile_lift", calibration
     }
 
     /// Metrics of `predicted` against `observed` (1 = churned); both the same length, not empty.
@@ -68,11 +65,5 @@ public struct Metrics: Codable, Sendable, Equatable {
             for k in lo..<hi { sp += predicted[order[k]]; sy += observed[order[k]] }
             return CalibrationBin(decile: d + 1, customers: hi - lo, meanPredicted: sp / Double(hi - lo), observedRate: sy / Double(hi - lo))
         }
-    }
-}
-
-extension Metrics.CalibrationBin {
-    enum CodingKeys: String, CodingKey {
-        case decile, customers, meanPredicted = "mean_predicted", observedRate = "observed_rate"
     }
 }

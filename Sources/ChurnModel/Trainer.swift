@@ -1,3 +1,4 @@
+import Foundation
 import Linalg
 import RetainIO
 
@@ -40,8 +41,9 @@ public enum Trainer {
             let col = design.column(j)
             let lo = col.min() ?? 0, hi = col.max() ?? 0
             if hi - lo <= 1e-12 * max(1, abs(lo)) {
-                dropped.append((term: design.terms[j].name, reason: "constant (\(lo) for every customer)"))
-                warnings.append("model: \(design.terms[j].name) is the same (\(lo)) for every customer: left out")
+                let value = String(format: "%g", lo)
+                dropped.append((term: design.terms[j].name, reason: "constant (\(value) for every customer)"))
+                warnings.append("model: \(design.terms[j].name) is the same (\(value)) for every customer: left out")
             } else {
                 keep.append(j)
             }

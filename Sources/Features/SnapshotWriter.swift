@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,28 +11,14 @@ import RetainIO
 public enum SnapshotWriter {
     public static let integerFeatures: Set<Feature> = [.recencyDays, .frequency, .tenureDays, .ordersLastWindow, .ordersPreviousWindow]
 
-    /// Rows are formatted in pieces on both cores into memory, then written in order.
+    /// Rows are formatted on both cores (`ParallelRows`).
     public static func write(_ s: Snapshot, customerIDs: [String], to out: OutputBuffer) throws {
         var header = ["customer_id"] + s.features.map(\.rawValue)
         if s.churned != nil { header.append("churned") }
         try CSVText.appendHeader(header, to: out)
-        // Pieces are formatted two at a time (one per core) and written before the next two,
-        // so only a quarter of the text is ever in memory.
-        let m = s.customers.count
-        let pieces = m < 4096 ? 1 : 8
-        let width = min(2, pieces)
-        for round in stride(from: 0, to: pieces, by: width) {
-            // About 6 bytes per value is typical; a buffer grows if a piece needs more.
-            let buffers = (0..<width).map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * 6 * (s.features.count + 2))) }
-            let failures = FailureBox()
-            DispatchQueue.concurrentPerform(iterations: width) { k in
-                let p = round + k
-                do {
-                    try formatRows(s, customerIDs: customerIDs, from: m * p / pieces, to: m * (p + 1) / pieces, into: buffers[k])
-                } catch { failures.record(error) }
-            }
-            if let e = failures.first { throw e }
-            for b in buffers { try out.append(b.contents) }
+        // About 6 bytes per value is typical.
+        try ParallelRows.write(rows: s.customers.count, bytesPerRow: 6 * (s.features.count + 2), to: out) { lo, hi, buffer in
+            try formatRows(s, customerIDs: customerIDs, from: lo, to: hi, into: buffer)
         }
     }
 
@@ -53,12 +38,4 @@ public enum SnapshotWriter {
             try out.append(byte: 0x0A)
         }
     }
-}
-
-/// The first error raised by concurrent workers.
-final class FailureBox: @unchecked Sendable {
-    private var error: (any Error)?
-    private let lock = Mutex()
-    func record(_ e: any Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
-    var first: (any Error)? { lock.lock(); defer { lock.unlock() }; return error }
 }

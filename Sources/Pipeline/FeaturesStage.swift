@@ -20,7 +20,7 @@ struct FeaturesStage {
     static let scoringFile = "snapshots/scoring.csv"
 
     func run() throws -> RunManifest.Stage {
-        let t0 = ResourceUse.now(), c0 = ResourceUse.cpuSeconds()
+        let clock = StageClock()
         let manifest: LedgerManifest
         do { manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(folder.staging, LedgerManifest.relativePath)) ? folder.staging : folder.path) } catch {
             throw PipelineError.upstreamMissing(stage: "features", needs: "ingest", detail: "no ledger in \(folder.path)")
@@ -58,9 +58,7 @@ struct FeaturesStage {
         reporter.info("features: \(grouped(trainN)) active customers as of \(CivilDate.iso(training)), "
             + "\(grouped(churned)) churned by \(CivilDate.iso(end)) (\(formatPercent(100 * Double(churned) / Double(trainN)))); "
             + "\(grouped(sizes[2].customers)) to score as of \(CivilDate.iso(scoring))")
-        return RunManifest.Stage(
-            status: "succeeded", seconds: ResourceUse.now() - t0, cpuSeconds: ResourceUse.cpuSeconds() - c0,
-            peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(),
+        return clock.record(
             counts: ["training_customers": trainN, "training_churned": churned,
                      "validation_customers": sizes[1].customers, "validation_churned": sizes[1].churned,
                      "scoring_customers": sizes[2].customers, "horizon_days": Int(s.horizonDays),

@@ -17,7 +17,7 @@ struct IngestStage {
     }
 
     func run() throws -> Result {
-        let t0 = ResourceUse.now(), c0 = ResourceUse.cpuSeconds()
+        let clock = StageClock()
         let files = try Inputs.resolve(spec.inputPatterns)
         let fingerprint = spec.format.fingerprint
         let previous = try? LedgerManifest.load(outputDir: folder.path)
@@ -188,8 +188,7 @@ struct IngestStage {
         var dates: [String: String] = [:]
         if let first { dates["first_transaction"] = CivilDate.iso(first) }
         if let last { dates["last_transaction"] = CivilDate.iso(last) }
-        let record = RunManifest.Stage(status: "succeeded", seconds: ResourceUse.now() - t0, cpuSeconds: ResourceUse.cpuSeconds() - c0,
-                                       peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(), counts: counts, dates: dates, notes: notes)
+        let record = clock.record(counts: counts, dates: dates, notes: notes)
         reporter.info("ingest: \(grouped(read)) rows from \(files.count) file(s): \(grouped(accepted)) accepted, "
             + "\(grouped(rejected)) rejected; \(grouped(customers)) customers (\(seconds(record.seconds)))")
         if rejected > 0 {

@@ -1,3 +1,4 @@
+import ChurnModel
 import Ledger
 import RetainIO
 
@@ -90,6 +91,11 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         case .cannotRead: return .noInput
         case .cannotWrite: return .cannotWrite
         case .malformed: return .badData
+        }
+    case let e as ChurnModelError:
+        switch e {
+        case .missingFeature, .modelUnreadable: return .badConfig
+        default: return .badData
         }
     default: return .failure
     }

@@ -1,3 +1,4 @@
+import ChurnModel
 import Features
 import Foundation
 import Ledger
@@ -39,6 +40,8 @@ public struct PipelineSpec: Sendable {
     public var outputDir: String?
     /// The features stage's horizon and windows.
     public var features: FeatureSettings
+    /// The train stage's model: features, transforms, penalty, weights, stopping rule.
+    public var model: ModelSettings
 
     /// Every key the file may set, for "did you mean" suggestions and the README.
     public static let knownKeys: [String] = [
@@ -46,10 +49,15 @@ public struct PipelineSpec: Sendable {
     ] + Role.allCases.map { "input.columns.\($0.rawValue)" } + [
         "validation.max_reject_share", "validation.earliest_date", "validation.latest_date", "validation.max_abs_amount",
         "features.horizon_days", "features.active_window_days", "features.trend_window_days",
+        "model.features", "model.l2", "model.class_weight", "model.tolerance", "model.max_iterations",
+        "model.clip_quantiles", "model.separation_l2",
+    ] + transformKeys + [
         "output.dir",
     ]
 
-    public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "output"]
+    static let transformKeys: [String] = Feature.allCases.map { "model.transforms.\($0.rawValue)" }
+
+    public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "model", "model.transforms", "output"]
 
     /// Reads and checks `path`. `today` fixes the default plausible-date limit (tests).
     public static func load(_ path: String, today: Int32? = nil) throws -> PipelineSpec {
@@ -165,13 +173,68 @@ public struct PipelineSpec: Sendable {
         try days("features.active_window_days") { features.activeWindowDays = $0 }
         try days("features.trend_window_days") { features.trendWindowDays = $0 }
 
+        let model = try Self.modelSettings(keys, file: path)
+
         var out: String? = nil
         if let (d, _) = try keys.string("output.dir") {
             out = d.hasPrefix("/") ? d : URL(fileURLWithPath: folder).appendingPathComponent(d).standardizedFileURL.path
         }
 
         return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
-                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features)
+                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model)
+    }
+
+    /// `[model]` and `[model.transforms]`.
+    static func modelSettings(_ keys: KeyReader, file path: String) throws -> ModelSettings {
+        var m = ModelSettings()
+        let featureNames = Feature.allCases.map(\.rawValue)
+        if let (names, line) = try keys.stringArray("model.features") {
+            for n in names where !featureNames.contains(n) {
+                throw PipelineError.invalidValue(file: path, key: "model.features", line: line,
+                    message: "'\(n)' is not a feature" + (closest(n, in: featureNames).map { "; did you mean \($0)?" } ?? "; see the features in README.md"))
+            }
+            guard !names.isEmpty else { throw PipelineError.invalidValue(file: path, key: "model.features", line: line, message: "list at least one feature, or leave the key out for all") }
+            m.features = names
+        }
+        if let (v, line) = try keys.number("model.l2") {
+            guard v >= 0, v.isFinite else { throw PipelineError.invalidValue(file: path, key: "model.l2", line: line, message: "must be 0 or more") }
+            m.l2 = v
+        }
+        if let (v, line) = try keys.number("model.separation_l2") {
+            guard v > 0, v.isFinite else { throw PipelineError.invalidValue(file: path, key: "model.separation_l2", line: line, message: "must be more than 0") }
+            m.separationRidge = v
+        }
+        if let (v, line) = try keys.string("model.class_weight") {
+            guard let w = ClassWeight(rawValue: v) else {
+                throw PipelineError.invalidValue(file: path, key: "model.class_weight", line: line, message: "use \"none\" or \"balanced\"")
+            }
+            m.classWeight = w
+        }
+        if let (v, line) = try keys.number("model.tolerance") {
+            guard v > 0, v < 1 else { throw PipelineError.invalidValue(file: path, key: "model.tolerance", line: line, message: "must be between 0 and 1, e.g. 1e-8") }
+            m.tolerance = v
+        }
+        if let (v, line) = try keys.number("model.max_iterations") {
+            guard v >= 1, v <= 10_000, v == v.rounded() else {
+                throw PipelineError.invalidValue(file: path, key: "model.max_iterations", line: line, message: "must be a whole number, 1 or more")
+            }
+            m.maxIterations = Int(v)
+        }
+        if let (q, line) = try keys.numberArray("model.clip_quantiles") {
+            guard q.count == 2, q[0] >= 0, q[0] < q[1], q[1] <= 1 else {
+                throw PipelineError.invalidValue(file: path, key: "model.clip_quantiles", line: line, message: "give two quantiles, lower then upper, e.g. [0.01, 0.99]")
+            }
+            m.clipLower = q[0]; m.clipUpper = q[1]
+        }
+        for f in featureNames {
+            let key = "model.transforms.\(f)"
+            guard let (v, line) = try keys.string(key) else { continue }
+            guard let t = TermTransform(spec: v) else {
+                throw PipelineError.invalidValue(file: path, key: key, line: line, message: "'\(v)' is not a transform; use \"none\", \"log1p\", \"clip\" or \"log1p+clip\"")
+            }
+            m.transforms[f] = t
+        }
+        return m
     }
 
     /// Today as a day number (UTC).
@@ -232,6 +295,20 @@ struct KeyReader {
             return (out, e.line)
         default: throw wrong(key, e, "a list of strings")
         }
+    }
+
+    func numberArray(_ key: String) throws -> ([Double], Int)? {
+        guard let e = entry(key) else { return nil }
+        guard case .array(let items) = e.value else { throw wrong(key, e, "a list of numbers") }
+        var out: [Double] = []
+        for item in items {
+            switch item {
+            case .integer(let i): out.append(Double(i))
+            case .float(let d): out.append(d)
+            default: throw wrong(key, e, "a list of numbers")
+            }
+        }
+        return (out, e.line)
     }
 
     func column(_ key: String) throws -> (ColumnRef, Int)? {

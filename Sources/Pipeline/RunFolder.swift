@@ -70,6 +70,13 @@ public final class RunFolder {
     /// The published location of `relative`.
     public func publishedPath(_ relative: String) -> String { FilePath.join(path, relative) }
 
+    /// Where a stage finds an earlier stage's output: staged by this run if it ran that
+    /// stage, else the published copy from an earlier run.
+    public func latest(_ relative: String) -> String {
+        let staged = FilePath.join(staging, relative)
+        return FilePath.exists(staged) ? staged : publishedPath(relative)
+    }
+
     /// Marks a published file for deletion at publish time (e.g. a ledger part no longer used).
     public func removeOnPublish(_ relative: String) { removals.append(relative) }
 

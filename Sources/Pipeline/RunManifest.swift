@@ -25,6 +25,8 @@ public struct RunManifest: Codable, Sendable {
         public var counts: [String: Int]
         public var dates: [String: String]
         public var notes: [String]
+        /// Measured quantities that are not counts (model quality, money), by name.
+        public var measures: [String: Double]
 
         /// Tolerant of records written by other versions: a field missing there takes its
         /// default, and the earlier name `peak_memory_mb` is still read.
@@ -40,12 +42,13 @@ public struct RunManifest: Codable, Sendable {
             counts = try get("counts", [:])
             dates = try get("dates", [:])
             notes = try get("notes", [])
+            measures = try get("measures", [:])
         }
 
         public init(status: String = "succeeded", seconds: Double = 0, cpuSeconds: Double = 0, peakMemoryMegabytes: Double = 0,
-                    counts: [String: Int] = [:], dates: [String: String] = [:], notes: [String] = []) {
+                    counts: [String: Int] = [:], dates: [String: String] = [:], notes: [String] = [], measures: [String: Double] = [:]) {
             self.status = status; self.seconds = seconds; self.cpuSeconds = cpuSeconds; self.peakMemoryMegabytes = peakMemoryMegabytes
-            self.counts = counts; self.dates = dates; self.notes = notes
+            self.counts = counts; self.dates = dates; self.notes = notes; self.measures = measures
         }
     }
 
@@ -92,6 +95,20 @@ struct AnyKey: CodingKey {
     init(_ s: String) { stringValue = s }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
+}
+
+/// Times a stage and makes its `run.json` record.
+struct StageClock {
+    let wall = ResourceUse.now()
+    let cpu = ResourceUse.cpuSeconds()
+
+    /// The record of a stage that succeeded; non-finite measures are left out (JSON has no NaN).
+    func record(counts: [String: Int] = [:], dates: [String: String] = [:], notes: [String] = [],
+                measures: [String: Double] = [:]) -> RunManifest.Stage {
+        RunManifest.Stage(status: "succeeded", seconds: ResourceUse.now() - wall, cpuSeconds: ResourceUse.cpuSeconds() - cpu,
+                          peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(), counts: counts, dates: dates, notes: notes,
+                          measures: measures.filter { $0.value.isFinite })
+    }
 }
 
 /// Resource use of this process so far.

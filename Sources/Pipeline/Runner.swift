@@ -22,7 +22,7 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
 
     /// Stages this build implements; the rest arrive with later work and are refused
     /// by name rather than silently skipped when asked for explicitly.
-    public static let implemented: [Stage] = [.ingest, .features]
+    public static let implemented: [Stage] = [.ingest, .features, .train, .score]
 }
 
 /// Options of one `retain run`.
@@ -85,6 +85,11 @@ public struct Runner {
                     manifest.stages[stage.rawValue] = result.record
                 case .features:
                     manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: asOfDay).run()
+                case .train:
+                    manifest.stages[stage.rawValue] = try TrainStage(spec: spec, folder: folder, reporter: reporter,
+                                                                     features: manifest.stages[Stage.features.rawValue]).run()
+                case .score:
+                    manifest.stages[stage.rawValue] = try ScoreStage(spec: spec, folder: folder, reporter: reporter).run()
                 default:
                     throw PipelineError.invalidOption("stage \(stage.rawValue) is not available in this build")
                 }

@@ -178,6 +178,19 @@ public final class OutputBuffer: @unchecked Sendable {
         try appendScaled(m, decimals: d, negative: scaled < 0 && m != 0)
     }
 
+    /// Appends `v` so that it reads back as exactly the same double: as `appendDecimal`
+    /// when at most 9 decimals hold it exactly (values that came from a log or were
+    /// computed in cents), else Swift's shortest round-trip form ("0.6931471805599453",
+    /// "1.5e-10"). For matrices another tool must refit to the last digit.
+    public func appendExact(_ v: Double) throws {
+        guard v.isFinite else { return }
+        if let scaled = Self.scaledRounded(v, 9), scaled / FixedPoint.powersOfTen[9] == v {
+            try appendDecimal(v)
+        } else {
+            try append(v.description)
+        }
+    }
+
     /// v·10^d rounded to an integer as the exact decimal value of v would round (ties to
     /// even), or nil when it is too large for the fixed-point path. p = v·10^d is the
     /// product rounded to a double and p + e is exact (10^d is exact); only when p sits on

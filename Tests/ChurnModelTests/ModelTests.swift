@@ -122,18 +122,31 @@ struct KnownAnswerTests {
 @Suite("Design: transforms, empty values")
 struct DesignTests {
     @Test func emptyValuesAreFilledWithTheMedianAndFlaggedOnce() throws {
-        let gap: [Double] = [10, .nan, 30, 20, .nan, 40]
-        let ratio: [Double] = [1, .nan, 2, 0.5, .nan, 3]
-        let t = table([("gap", gap), ("ratio", ratio), ("churned", [0, 1, 0, 1, 1, 0])])
+        // 30 customers, every third (10) empty in both columns: one shared indicator.
+        let gap: [Double] = (0..<30).map { $0 % 3 == 1 ? .nan : Double($0) }
+        let ratio: [Double] = gap.map { $0 * $0 }
+        let y: [Double] = (0..<30).map { Double($0 % 2) }
+        let t = table([("gap", gap), ("ratio", ratio), ("churned", y)])
         let (terms, leftOut) = try DesignMatrix.recipes(for: t, settings: ModelSettings())
         #expect(leftOut.isEmpty)
         #expect(terms.map(\.name) == ["gap", "ratio", "gap_missing"])
         #expect(terms[2].features == ["gap", "ratio"])
-        #expect(terms[0].fill == 25)   // median of 10, 20, 30, 40
-        #expect(terms[1].fill == 1.5)  // median of 0.5, 1, 2, 3
+        // Present: 0, 2, 3, 5, 6, 8, 9, 11, 12, 14 | 15, ... 29 (20 values): median (14 + 15) / 2.
+        #expect(terms[0].fill == 14.5)
+        #expect(terms[1].fill == 210.5)  // (14² + 15²) / 2
         let d = try DesignMatrix.build(t, terms: terms)
-        #expect(d.column(0) == [10, 25, 30, 20, 25, 40])
-        #expect(d.column(2) == [0, 1, 0, 0, 1, 0])
+        #expect(d.column(0)[1] == 14.5 && d.column(0)[2] == 2)
+        #expect(d.column(2) == (0..<30).map { $0 % 3 == 1 ? 1 : 0 })
+    }
+
+    @Test func aFewEmptyValuesGetNoIndicator() throws {
+        // 2 of 30 empty (under the minimum of 10): filled, no indicator that would only
+        // separate two customers.
+        let gap: [Double] = (0..<30).map { $0 == 4 || $0 == 9 ? .nan : Double($0) }
+        let t = table([("gap", gap), ("churned", (0..<30).map { Double($0 % 2) })])
+        let (terms, _) = try DesignMatrix.recipes(for: t, settings: ModelSettings())
+        #expect(terms.map(\.name) == ["gap"])
+        #expect(terms[0].fill == 15.5)  // median of 0...29 without 4 and 9
     }
 
     @Test func log1pAndClipAtQuantiles() throws {

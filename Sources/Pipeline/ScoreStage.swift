@@ -1,0 +1,45 @@
+import ChurnModel
+import Foundation
+import RetainIO
+
+/// The score stage: applies `model.json` to the scoring snapshot and writes `scores.csv`
+/// (customer_id, churn_probability, then the snapshot's features), the segment stage's input.
+struct ScoreStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+
+    static let scoresFile = "scores.csv"
+
+    func run() throws -> RunManifest.Stage {
+        let clock = StageClock()
+        let modelPath = folder.latest(TrainStage.modelFile)
+        guard FilePath.exists(modelPath) else {
+            throw PipelineError.upstreamMissing(stage: "score", needs: "train", detail: "no \(TrainStage.modelFile) in \(folder.path)")
+        }
+        let snapshotPath = folder.latest(FeaturesStage.scoringFile)
+        guard FilePath.exists(snapshotPath) else {
+            throw PipelineError.upstreamMissing(stage: "score", needs: "features", detail: "no \(FeaturesStage.scoringFile) in \(folder.path)")
+        }
+        let model = try ModelFile.load(modelPath)
+        let snapshot = try CSVTable.read(snapshotPath)
+        let p = model.probabilities(try DesignMatrix.build(snapshot, terms: model.terms))
+        try AtomicFile.write(try folder.stagedPath(Self.scoresFile)) { out in
+            try CSVText.appendHeader(["customer_id", "churn_probability"] + snapshot.names, to: out)
+            try ParallelRows.write(rows: snapshot.count, bytesPerRow: 8 * (snapshot.names.count + 3), to: out) { lo, hi, b in
+                for i in lo..<hi {
+                    try snapshot.rawKey(i).withUnsafeBytes { try b.append($0) }
+                    try b.append(byte: UInt8(ascii: ","))
+                    try b.appendDecimal(p[i], maxDecimals: 9)
+                    for c in snapshot.columns { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(c[i]) }
+                    try b.append(byte: 0x0A)
+                }
+            }
+        }
+        let expected = p.reduce(0, +)
+        let n = snapshot.count
+        reporter.info("score: \(grouped(n)) customers; expected churners \(grouped(Int(expected.rounded()))) "
+            + "(\(n > 0 ? formatPercent(100 * expected / Double(n)) : "n/a")) in the \(model.horizonDays) days ahead")
+        return clock.record(counts: ["customers": n], measures: ["expected_churners": expected, "mean_churn_probability": n > 0 ? expected / Double(n) : .nan])
+    }
+}

@@ -1,0 +1,129 @@
+import ChurnModel
+import Foundation
+import RetainIO
+
+/// The train stage: judges the model out of time, then fits the model that scores.
+/// - validation: fitted on the snapshot one horizon earlier (`snapshots/validation.csv`),
+///   scored on the training snapshot (`features.csv`), whose labels lie in the following
+///   period: the way the production model is used;
+/// - final: fitted on `features.csv`; `coefficients.csv`, `training_matrix.csv` and
+///   `model.json` describe it.
+struct TrainStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+    /// The features stage's record (its dates name the snapshots).
+    let features: RunManifest.Stage?
+
+    static let modelFile = "model.json"
+    static let coefficientsFile = "coefficients.csv"
+    static let matrixFile = "training_matrix.csv"
+
+    func run() throws -> RunManifest.Stage {
+        let clock = StageClock()
+        let trainingPath = folder.latest(FeaturesStage.trainingFile)
+        let validationPath = folder.latest(FeaturesStage.validationFile)
+        guard FilePath.exists(trainingPath) else {
+            throw PipelineError.upstreamMissing(stage: "train", needs: "features", detail: "no \(FeaturesStage.trainingFile) in \(folder.path)")
+        }
+        let dates = features?.dates ?? [:]
+        let training = try CSVTable.read(trainingPath)
+        guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
+        let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: dates["training_as_of"] ?? "",
+                                                  customers: training.count, churned: Int(labels.reduce(0, +)))
+
+        // Out of time first: its failure is a warning, the final fit's an error.
+        var validation: ModelFile.Validation? = nil
+        var skipped: String? = nil
+        if FilePath.exists(validationPath) {
+            let earlier = try CSVTable.read(validationPath)
+            switch Result(catching: { () throws(ChurnModelError) -> ModelFile.Validation in
+                try outOfTime(earlier, training: training, labels: labels, trainingInfo: trainingInfo, asOf: dates["validation_as_of"] ?? "")
+            }) {
+            case .success(let v): validation = v
+            case .failure(let e):
+                skipped = e.description
+                reporter.warning("train: no out-of-time validation: \(e)")
+            }
+        } else {
+            skipped = "no \(FeaturesStage.validationFile) (rerun the features stage)"
+        }
+
+        let fitStart = ResourceUse.now()
+        let model = try Trainer.train(training, settings: spec.model)
+        let fitSeconds = ResourceUse.now() - fitStart
+        for w in model.warnings { reporter.warning(w) }
+        let inSample = Metrics(predicted: model.fit.probabilities(model.design), observed: labels)
+        let file = ModelFile(model: model, retainVersion: Runner.version, horizonDays: Int(spec.features.horizonDays),
+                             trainingSnapshot: trainingInfo, tolerance: spec.model.tolerance, trainingMetrics: inSample,
+                             validation: validation, validationSkipped: skipped)
+
+        try AtomicFile.write(try folder.stagedPath(Self.coefficientsFile)) { out in
+            try CSVText.appendHeader(["term", "coefficient", "std_error", "z", "p_value"], to: out)
+            for c in file.coefficients {
+                try out.append(c.term)
+                for v in [c.coefficient, c.stdError, c.z, c.pValue] { try out.append(byte: UInt8(ascii: ",")); try out.appendExact(v) }
+                try out.append(byte: 0x0A)
+            }
+        }
+        try AtomicFile.write(try folder.stagedPath(Self.matrixFile)) { out in
+            try writeMatrix(model.design, keys: training, to: out)
+        }
+        try AtomicFile.write(try folder.stagedPath(Self.modelFile), contents: String(decoding: try file.encoded(), as: UTF8.self) + "\n")
+
+        let f = model.fit
+        var line = "train: \(grouped(training.count)) customers, \(model.terms.count) terms, \(f.iterations) Newton iterations"
+            + (f.l2 > 0 ? " (L2 \(f.l2))" : "") + "; in-sample AUC \(fixed(inSample.auc, 3))"
+        if let v = validation {
+            line += "; out of time (fitted as of \(v.fittedOn.asOf), judged on \(v.evaluatedOn.asOf)): AUC \(fixed(v.metrics.auc, 3)), "
+                + "log loss \(fixed(v.metrics.logLoss, 3)), Brier \(fixed(v.metrics.brier, 3)), top-decile lift \(fixed(v.metrics.topDecileLift, 2))"
+        }
+        reporter.info(line)
+        var measures: [String: Double] = [
+            "fit_seconds": fitSeconds, "log_likelihood": f.logLikelihood, "auc_in_sample": inSample.auc,
+            "l2": f.l2, "pseudo_r_squared": file.fit.pseudoRSquared,
+        ]
+        if let v = validation?.metrics {
+            measures["auc_out_of_time"] = v.auc
+            measures["log_loss_out_of_time"] = v.logLoss
+            measures["brier_out_of_time"] = v.brier
+            measures["top_decile_lift_out_of_time"] = v.topDecileLift
+        }
+        return clock.record(
+            counts: ["training_customers": training.count, "training_churned": trainingInfo.churned, "terms": model.terms.count,
+                     "iterations": f.iterations, "step_halvings": f.stepHalvings, "terms_dropped": model.dropped.count],
+            dates: ["training_as_of": trainingInfo.asOf] .merging(validation.map { ["validation_as_of": $0.fittedOn.asOf] } ?? [:]) { a, _ in a },
+            notes: model.warnings + model.dropped.map { "left out \($0.term): \($0.reason)" } + (skipped.map { ["no out-of-time validation: \($0)"] } ?? []),
+            measures: measures)
+    }
+
+    /// A model fitted on the earlier snapshot, judged on the training snapshot.
+    func outOfTime(_ earlier: CSVTable, training: CSVTable, labels: [Double], trainingInfo: ModelFile.SnapshotInfo,
+                   asOf: String) throws(ChurnModelError) -> ModelFile.Validation {
+        let m = try Trainer.train(earlier, settings: spec.model)
+        let p = try m.probabilities(training)
+        return .init(fittedOn: .init(file: FeaturesStage.validationFile, asOf: asOf, customers: earlier.count,
+                                     churned: Int(earlier.column("churned")?.reduce(0, +) ?? 0)),
+                     evaluatedOn: trainingInfo, metrics: Metrics(predicted: p, observed: labels))
+    }
+
+    /// `training_matrix.csv`: customer_id, one column per term (after transforms), churned;
+    /// every value written so that it reads back as the double the fit used.
+    func writeMatrix(_ d: DesignMatrix, keys: CSVTable, to out: OutputBuffer) throws {
+        try CSVText.appendHeader(["customer_id"] + d.terms.map(\.name) + ["churned"], to: out)
+        let labels = d.labels ?? []
+        try ParallelRows.write(rows: d.rows, bytesPerRow: 12 * (d.width + 2), to: out) { lo, hi, b in
+            let q = d.width
+            for i in lo..<hi {
+                try keys.rawKey(i).withUnsafeBytes { try b.append($0) }
+                for j in 0..<q { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(d.values[i * q + j]) }
+                try b.append(byte: UInt8(ascii: ","))
+                try b.append(byte: labels[i] == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+                try b.append(byte: 0x0A)
+            }
+        }
+    }
+}
+
+/// `x` with `digits` decimals, for messages.
+func fixed(_ x: Double, _ digits: Int) -> String { x.isFinite ? String(format: "%.\(digits)f", x) : "n/a" }
