@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import RetainIO
 
@@ -56,6 +57,29 @@ public struct DesignMatrix: Sendable {
 
     public var width: Int { terms.count }
 
+    /// Per column: mean, population standard deviation, minimum and maximum, in two
+    /// row-wise passes (column-wise loops over a row-major matrix miss the cache).
+    public func moments() -> (mean: [Double], sd: [Double], min: [Double], max: [Double]) {
+        let q = width
+        var sum = [Double](repeating: 0, count: q), ss = [Double](repeating: 0, count: q)
+        var lo = [Double](repeating: .infinity, count: q), hi = [Double](repeating: -.infinity, count: q)
+        values.withUnsafeBufferPointer { v in
+            for i in 0..<rows {
+                for j in 0..<q {
+                    let x = v[i * q + j]
+                    sum[j] += x
+                    if x < lo[j] { lo[j] = x }
+                    if x > hi[j] { hi[j] = x }
+                }
+            }
+            for j in 0..<q { sum[j] /= Double(max(rows, 1)) }
+            for i in 0..<rows {
+                for j in 0..<q { let d = v[i * q + j] - sum[j]; ss[j] += d * d }
+            }
+        }
+        return (sum, ss.map { ($0 / Double(max(rows, 1))).squareRoot() }, lo, hi)
+    }
+
     /// The column of term `j`.
     public func column(_ j: Int) -> [Double] {
         let q = width
@@ -74,13 +98,33 @@ public struct DesignMatrix: Sendable {
             sources.append(col)
         }
         var values = [Double](repeating: 0, count: n * q)
+        // One term at a time, its rows split over both cores. (The terms and source columns
+        // are read through plain values and pointers: array-of-array access in concurrent
+        // loops contends on reference counts and ran 10x slower.)
+        let workers = n >= 65_536 ? 2 : 1
+        var firstBad: (row: Int, term: Int)? = nil
         for (j, t) in terms.enumerated() {
-            let src = sources[j]
-            for i in 0..<n {
-                let v = t.value(src[i])
-                guard v.isFinite else { throw .nonFinite(feature: t.features[0], customer: table.key(i), file: table.path) }
-                values[i * q + j] = v
+            let bad = Slots<Int>(count: workers)
+            values.withUnsafeMutableBufferPointer { vb in
+                sources[j].withUnsafeBufferPointer { sb in
+                    guard let out = vb.baseAddress, let src = sb.baseAddress else { return }
+                    let o = UnsafeSendable(out), si = UnsafeSendable(UnsafeMutablePointer(mutating: src))
+                    DispatchQueue.concurrentPerform(iterations: workers) { k in
+                        let out = o.value, src = si.value
+                        var firstBadRow = -1
+                        for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                            let v = t.value(src[i])
+                            if !v.isFinite && firstBadRow < 0 { firstBadRow = i }
+                            out[i * q + j] = v
+                        }
+                        if firstBadRow >= 0 { bad[k] = firstBadRow }
+                    }
+                }
             }
+            if firstBad == nil, let i = (0..<workers).compactMap({ bad[$0] }).first { firstBad = (i, j) }
+        }
+        if let (i, j) = firstBad {
+            throw .nonFinite(feature: terms[j].features[0], customer: table.key(i), file: table.path)
         }
         var labels: [Double]? = nil
         if let y = table.column("churned") {
@@ -105,16 +149,21 @@ public struct DesignMatrix: Sendable {
             guard let raw = table.column(f) else { throw .missingFeature(term: f, feature: f, file: table.path) }
             let transform = settings.transforms[f] ?? TermTransform()
             var t = TermRecipe(name: f, kind: .value, features: [f], log1p: transform.log1p)
-            var present: [Double] = []
-            present.reserveCapacity(raw.count)
-            for (i, x) in raw.enumerated() where !x.isNaN {
-                let v = t.value(x)
-                guard v.isFinite else { throw .nonFinite(feature: f, customer: table.key(i), file: table.path) }
-                present.append(v)
+            var empty = 0
+            for (i, x) in raw.enumerated() {
+                if x.isNaN { empty += 1 } else if !t.value(x).isFinite {
+                    throw .nonFinite(feature: f, customer: table.key(i), file: table.path)
+                }
             }
-            if present.isEmpty { leftOut.append((f, "empty for every customer")); continue }
-            let missing = present.count < raw.count
-            if transform.clip || missing { present.sort() }
+            if empty == raw.count { leftOut.append((f, "empty for every customer")); continue }
+            let missing = empty > 0
+            // Sorted values only where quantiles are needed.
+            var present: [Double] = []
+            if transform.clip || missing {
+                present.reserveCapacity(raw.count - empty)
+                for x in raw where !x.isNaN { present.append(t.value(x)) }
+                present.sort()
+            }
             if transform.clip {
                 t.clipLower = Quantile.sorted(present, settings.clipLower)
                 t.clipUpper = Quantile.sorted(present, settings.clipUpper)
@@ -123,7 +172,7 @@ public struct DesignMatrix: Sendable {
                 // The median after clipping is the clipped median.
                 t.fill = t.value(Quantile.sorted(present, 0.5))
                 let mask = raw.map(\.isNaN)
-                if raw.count - present.count < Self.minimumEmptyForIndicator(rows: raw.count) {
+                if empty < Self.minimumEmptyForIndicator(rows: raw.count) {
                     terms.append(t)
                     continue
                 }
@@ -144,6 +193,12 @@ extension DesignMatrix {
     /// the rows if more): an indicator true for a handful of customers separates them
     /// perfectly and only adds a coefficient that runs off; those rows just get the fill.
     public static func minimumEmptyForIndicator(rows: Int) -> Int { max(10, rows / 1000) }
+}
+
+/// A pointer handed to concurrent workers that write disjoint parts of its memory.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: UnsafeMutablePointer<T>
+    init(_ value: UnsafeMutablePointer<T>) { self.value = value }
 }
 
 /// Quantiles as numpy's default (linear interpolation between order statistics, R type 7).

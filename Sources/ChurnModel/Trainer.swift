@@ -37,9 +37,9 @@ public enum Trainer {
 
         // Constant columns carry no information and make X'WX singular.
         var keep: [Int] = []
+        let range = design.moments()
         for j in 0..<design.width {
-            let col = design.column(j)
-            let lo = col.min() ?? 0, hi = col.max() ?? 0
+            let lo = range.min[j], hi = range.max[j]
             if hi - lo <= 1e-12 * max(1, abs(lo)) {
                 let value = String(format: "%g", lo)
                 dropped.append((term: design.terms[j].name, reason: "constant (\(value) for every customer)"))
@@ -49,77 +49,56 @@ public enum Trainer {
             }
         }
         design = design.selecting(keep)
-        // Columns that are linear combinations of earlier ones: found from the Gram matrix
-        // of the standardised columns (X'WX at θ = 0), in column order.
-        if design.width > 0 {
-            let fitProbe = try gram(design, labels: y)
-            let dependent = fitProbe.dependentColumns()
-            if !dependent.isEmpty {
-                let names = design.terms.map(\.name)
-                for d in dependent where d.column > 0 {
-                    let partner = d.dependsOn.flatMap { $0 > 0 ? names[$0 - 1] : nil }
-                    let reason = "a linear combination of other terms" + (partner.map { " (closest: \($0))" } ?? "")
-                    dropped.append((term: names[d.column - 1], reason: reason))
-                    warnings.append("model: \(names[d.column - 1]) is \(reason): left out")
-                }
-                let gone = Set(dependent.map { $0.column - 1 })
-                design = design.selecting((0..<design.width).filter { !gone.contains($0) })
-            }
-        }
+        var means = keep.map { range.mean[$0] }, scales = keep.map { range.sd[$0] }
         guard design.width > 0 else { throw .noTerms(file: table.path) }
-        guard n > design.width + 1 else { throw .tooFewRows(customers: n, terms: design.width + 1, file: table.path) }
 
         var weights: [Double]? = nil
         if settings.classWeight == .balanced {
             let w1 = Double(n) / (2 * Double(churned)), w0 = Double(n) / (2 * Double(n - churned))
             weights = y.map { $0 == 1 ? w1 : w0 }
         }
-        let fit: LogisticFit
-        do {
-            fit = try Logistic.fit(design, labels: y, weights: weights, l2: settings.l2,
-                                   tolerance: settings.tolerance, maxIterations: settings.maxIterations)
-        } catch {
-            let ridge = max(settings.l2, settings.separationRidge)
-            switch error {
-            case .separation(let j, let iterations) where settings.l2 == 0:
+        // Fit; collinear columns are dropped and the fit restarted; separation or a singular
+        // X'WX of an unpenalised fit switch to the ridge once.
+        var l2 = settings.l2
+        let ridge = max(settings.l2, settings.separationRidge)
+        var fitted: LogisticFit? = nil
+        while fitted == nil {
+            guard n > design.width + 1 else { throw .tooFewRows(customers: n, terms: design.width + 1, file: table.path) }
+            let attempt = Result { () throws(Logistic.Failure) -> LogisticFit in
+                try Logistic.fit(design, labels: y, weights: weights, l2: l2, tolerance: settings.tolerance,
+                                 maxIterations: settings.maxIterations, standardisation: (means, scales))
+            }
+            switch attempt {
+            case .success(let f):
+                fitted = f
+            case .failure(.collinear(let dependent)):
+                let names = design.terms.map(\.name)
+                for d in dependent {
+                    let reason = "a linear combination of other terms" + (d.dependsOn.map { " (closest: \(names[$0]))" } ?? "")
+                    dropped.append((term: names[d.column], reason: reason))
+                    warnings.append("model: \(names[d.column]) is \(reason): left out")
+                }
+                let gone = Set(dependent.map(\.column))
+                let kept = (0..<design.width).filter { !gone.contains($0) }
+                design = design.selecting(kept)
+                means = kept.map { means[$0] }; scales = kept.map { scales[$0] }
+            case .failure(.separation(let j, let iterations)) where l2 == 0:
                 warnings.append("model: churners and stayers are (almost) perfectly separated by \(design.terms[j].name) "
                     + "(its coefficient ran off after \(iterations) iterations): fitted with an L2 penalty of \(ridge) instead")
-            case .singular where settings.l2 == 0:
+                l2 = ridge
+            case .failure(.singular) where l2 == 0:
                 warnings.append("model: X'WX became singular during the fit (fitted probabilities of 0 or 1): "
                     + "fitted with an L2 penalty of \(ridge) instead")
-            case .separation(_, let iterations), .notConverged(let iterations):
-                throw .fitFailed("no convergence in \(iterations) iterations (model.max_iterations) with model.l2 = \(settings.l2)")
-            case .singular(let e):
+                l2 = ridge
+            case .failure(.separation(_, let iterations)), .failure(.notConverged(let iterations)):
+                throw .fitFailed("no convergence in \(iterations) iterations (model.max_iterations) with an L2 penalty of \(l2)")
+            case .failure(.singular(let e)):
                 throw .fitFailed(e.description)
             }
-            do {
-                fit = try Logistic.fit(design, labels: y, weights: weights, l2: ridge,
-                                       tolerance: settings.tolerance, maxIterations: settings.maxIterations)
-            } catch {
-                throw .fitFailed("even with an L2 penalty of \(ridge): \(error)")
-            }
         }
+        guard let fit = fitted else { throw .fitFailed("no fit") }
         return TrainedModel(terms: design.terms, fit: fit, dropped: dropped, warnings: warnings,
                             classWeight: settings.classWeight, design: design)
-    }
-
-    /// X'X of the standardised design with an intercept column (scaled by 1/4: X'WX at θ = 0).
-    static func gram(_ design: DesignMatrix, labels: [Double]) throws(ChurnModelError) -> Matrix {
-        let n = design.rows, q = design.width
-        var means = [Double](repeating: 0, count: q), scales = [Double](repeating: 1, count: q)
-        for j in 0..<q {
-            let col = design.column(j)
-            let m = col.reduce(0, +) / Double(n)
-            let sd = (col.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(n)).squareRoot()
-            means[j] = m
-            scales[j] = sd > 0 ? sd : 1
-        }
-        do {
-            return try Pass(x: design, y: labels, c: nil, means: means, scales: scales)
-                .run([Double](repeating: 0, count: q + 1)).hessian
-        } catch {
-            throw .fitFailed("\(error)")
-        }
     }
 }
 

@@ -7,6 +7,19 @@ import CBLAS
 /// The routines below take that view, which avoids any transpose copy. A block may be a
 /// reused buffer longer than its rows: only the first `rows x p` values are read.
 public enum BLAS {
+    /// Makes OpenBLAS run each call on the calling thread. Retain splits its row passes
+    /// over the cores itself, in blocks too small for OpenBLAS's own threads to pay: left
+    /// on, two callers' worker pools spin against each other (measured: the fit ran 6x
+    /// slower). Call once, before the first parallel pass; idempotent.
+    public static func runCallsOnCallingThread() {
+        _ = singleThreaded
+    }
+
+    private static let singleThreaded: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
     /// `C := alpha * AᵀA + beta * C` for a row-major block A of `rows x C.columns`
     /// (BLAS `dsyrk`). Only the lower triangle of C is updated; call
     /// `symmetrizeFromLower()` once all blocks are in. Accumulating X'WX in blocks keeps

@@ -23,3 +23,4 @@ public enum ZeroedMemory {
         munmap(UnsafeMutableRawPointer(p), max(count * MemoryLayout<T>.stride, 4096))
     }
 }
+
