@@ -84,8 +84,14 @@ def train(a, log, rows, size_mb, work, pipeline, out):
     retain's `fit_seconds` in run.json, statsmodels' Logit(...).fit(method="newton") with
     the CSV already loaded); the whole processes are shown too."""
     import json
-    with open(pipeline, "a") as f:
-        f.write("\n[model]\nfeatures = [" + ", ".join(f'"{x}"' for x in TRAIN_FEATURES) + "]\n")
+    features = "features = [" + ", ".join(f'"{x}"' for x in TRAIN_FEATURES) + "]\n"
+    with open(pipeline) as f:
+        text = f.read()
+    # The sample's [model] section, with the benchmark's ten features and no transforms.
+    text = text.replace("[model]\n", "[model]\n" + features, 1) if "[model]\n" in text else text + "\n[model]\n" + features
+    text = text.split("[model.transforms]")[0] + ("\n[output]" + text.split("[output]")[1] if "[model.transforms]" in text else "")
+    with open(pipeline, "w") as f:
+        f.write(text)
     subprocess.run([a.retain, "run", pipeline, "--to", "features", "-q"], check=True)
     matrix = os.path.join(out, "training_matrix.csv")
     ours_cmd = [a.retain, "run", pipeline, "--only", "train", "-q"]
