@@ -108,7 +108,7 @@ public struct DesignMatrix: Sendable {
             values.withUnsafeMutableBufferPointer { vb in
                 sources[j].withUnsafeBufferPointer { sb in
                     guard let out = vb.baseAddress, let src = sb.baseAddress else { return }
-                    let o = UnsafeSendable(out), si = UnsafeSendable(UnsafeMutablePointer(mutating: src))
+                    let o = UnsafeSendablePointer(out), si = UnsafeSendablePointer(UnsafeMutablePointer(mutating: src))
                     DispatchQueue.concurrentPerform(iterations: workers) { k in
                         let out = o.value, src = si.value
                         var firstBadRow = -1
@@ -193,12 +193,6 @@ extension DesignMatrix {
     /// the rows if more): an indicator true for a handful of customers separates them
     /// perfectly and only adds a coefficient that runs off; those rows just get the fill.
     public static func minimumEmptyForIndicator(rows: Int) -> Int { max(10, rows / 1000) }
-}
-
-/// A pointer handed to concurrent workers that write disjoint parts of its memory.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: UnsafeMutablePointer<T>
-    init(_ value: UnsafeMutablePointer<T>) { self.value = value }
 }
 
 /// Quantiles as numpy's default (linear interpolation between order statistics, R type 7).

@@ -316,32 +316,3 @@ final class OrderFirstDays: @unchecked Sendable {
         for s in 0...mask where entries[s].customer != 0 { body(Int(entries[s].customer &- 1), entries[s].day) }
     }
 }
-
-/// A chunk's columns as plain pointers, shareable by the two workers.
-struct ChunkPointers: @unchecked Sendable {
-    let count: Int
-    let customers: UnsafePointer<Int32>
-    let day: UnsafePointer<Int32>
-    let amount: UnsafePointer<Double>
-    let order: UnsafePointer<UInt64>?
-    let discount, cost, service: UnsafePointer<Double>?
-
-    /// nil for an empty chunk (its buffers have no address).
-    init?(_ c: LedgerChunk, customers: UnsafeBufferPointer<Int32>) {
-        guard c.count > 0, let cust = customers.baseAddress, let d = c.day.baseAddress, let a = c.amount.baseAddress else { return nil }
-        count = c.count
-        self.customers = cust
-        day = d
-        amount = a
-        order = c.order?.baseAddress
-        discount = c.numbers[.discount]?.baseAddress
-        cost = c.numbers[.cost]?.baseAddress
-        service = c.numbers[.serviceCost]?.baseAddress
-    }
-}
-
-/// A pointer handed to worker closures that write disjoint elements.
-struct UnsafeSendablePointer<T>: @unchecked Sendable {
-    let value: UnsafeMutablePointer<T>
-    init(_ v: UnsafeMutablePointer<T>) { value = v }
-}

@@ -288,3 +288,26 @@ public final class LedgerPart {
         }
     }
 }
+
+/// A chunk's columns as plain pointers, shareable by the two workers.
+public struct ChunkPointers: @unchecked Sendable {
+    public let count: Int
+    public let customers: UnsafePointer<Int32>
+    public let day: UnsafePointer<Int32>
+    public let amount: UnsafePointer<Double>
+    public let order: UnsafePointer<UInt64>?
+    public let discount, cost, service: UnsafePointer<Double>?
+
+    /// nil for an empty chunk (its buffers have no address).
+    public init?(_ c: LedgerChunk, customers: UnsafeBufferPointer<Int32>) {
+        guard c.count > 0, let cust = customers.baseAddress, let d = c.day.baseAddress, let a = c.amount.baseAddress else { return nil }
+        count = c.count
+        self.customers = cust
+        day = d
+        amount = a
+        order = c.order?.baseAddress
+        discount = c.numbers[.discount]?.baseAddress
+        cost = c.numbers[.cost]?.baseAddress
+        service = c.numbers[.serviceCost]?.baseAddress
+    }
+}

@@ -24,3 +24,9 @@ public enum ZeroedMemory {
     }
 }
 
+
+/// A pointer handed to concurrent workers that write disjoint elements of its memory.
+public struct UnsafeSendablePointer<T>: @unchecked Sendable {
+    public let value: UnsafeMutablePointer<T>
+    public init(_ v: UnsafeMutablePointer<T>) { value = v }
+}
