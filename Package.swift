@@ -43,10 +43,12 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The churn model: design from a snapshot, logistic fit (Newton on BLAS/LAPACK), metrics.
         .target(name: "ChurnModel", dependencies: ["Linalg", "RetainIO"]),
+        // Value, segments, reasons, targets and retention history: what marketing receives.
+        .target(name: "Segmentation", dependencies: ["Ledger", "Linalg", "RetainIO"]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "RetainIO"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Segmentation", "RetainIO"]),
         .executableTarget(name: "retain", dependencies: [
             "Pipeline", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -56,6 +58,7 @@ let package = Package(
         .target(name: "RetainTestSupport", dependencies: ["RetainIO"], path: "Tests/RetainTestSupport"),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "RetainTestSupport"]),
         .testTarget(name: "ChurnModelTests", dependencies: ["ChurnModel", "Linalg", "RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),

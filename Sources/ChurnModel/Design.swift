@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Linalg
 import RetainIO
 
 /// One column of the model's design matrix, and how it is made from a snapshot column.
@@ -193,14 +194,4 @@ extension DesignMatrix {
     /// the rows if more): an indicator true for a handful of customers separates them
     /// perfectly and only adds a coefficient that runs off; those rows just get the fill.
     public static func minimumEmptyForIndicator(rows: Int) -> Int { max(10, rows / 1000) }
-}
-
-/// Quantiles as numpy's default (linear interpolation between order statistics, R type 7).
-public enum Quantile {
-    /// The q-quantile (0...1) of ascending `values` (not empty).
-    public static func sorted(_ values: [Double], _ q: Double) -> Double {
-        let h = Double(values.count - 1) * q
-        let lo = Int(h.rounded(.down)), hi = min(lo + 1, values.count - 1)
-        return values[lo] + (h - Double(lo)) * (values[hi] - values[lo])
-    }
 }

@@ -1,6 +1,7 @@
 import ChurnModel
 import Ledger
 import RetainIO
+import Segmentation
 
 /// Exit statuses of CONTRACT.md, in one place.
 public enum ExitStatus: Int32, Sendable {
@@ -96,6 +97,12 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         switch e {
         case .missingFeature, .modelUnreadable: return .badConfig
         default: return .badData
+        }
+    case let e as SegmentationError:
+        switch e {
+        case .strategicAccountsUnreadable: return .noInput
+        case .strategicAccountsMalformed: return .badData
+        case .missingColumn: return .badConfig
         }
     default: return .failure
     }

@@ -1,5 +1,6 @@
 import ChurnModel
 import Features
+import Segmentation
 import Foundation
 import Ledger
 import RetainIO
@@ -42,6 +43,8 @@ public struct PipelineSpec: Sendable {
     public var features: FeatureSettings
     /// The train stage's model: features, transforms, penalty, weights, stopping rule.
     public var model: ModelSettings
+    /// The segment stage's value, rules, targets and retention history.
+    public var segment: SegmentSettings
 
     /// Every key the file may set, for "did you mean" suggestions and the README.
     public static let knownKeys: [String] = [
@@ -52,12 +55,17 @@ public struct PipelineSpec: Sendable {
         "model.features", "model.l2", "model.class_weight", "model.tolerance", "model.max_iterations",
         "model.clip_quantiles", "model.separation_l2",
     ] + transformKeys + [
+        "segment.target_days", "segment.default_margin_rate", "segment.strategic_value_quantile", "segment.strategic_accounts",
+        "segment.high_volume_quantile", "segment.costly_cost_share", "segment.switcher_discount_share",
+        "segment.minimum_tenure_days", "segment.history_period", "segment.history_periods",
+    ] + Segment.allCases.map { "segment.target_churn_reduction.\($0.rawValue)" } + [
         "output.dir",
     ]
 
     static let transformKeys: [String] = Feature.allCases.map { "model.transforms.\($0.rawValue)" }
 
-    public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "model", "model.transforms", "output"]
+    public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "model", "model.transforms",
+                                                  "segment", "segment.target_churn_reduction", "output"]
 
     /// Reads and checks `path`. `today` fixes the default plausible-date limit (tests).
     public static func load(_ path: String, today: Int32? = nil) throws -> PipelineSpec {
@@ -174,6 +182,7 @@ public struct PipelineSpec: Sendable {
         try days("features.trend_window_days") { features.trendWindowDays = $0 }
 
         let model = try Self.modelSettings(keys, file: path)
+        let segment = try Self.segmentSettings(keys, file: path, folder: folder, horizon: features.horizonDays)
 
         var out: String? = nil
         if let (d, _) = try keys.string("output.dir") {
@@ -181,7 +190,52 @@ public struct PipelineSpec: Sendable {
         }
 
         return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
-                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model)
+                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model, segment: segment)
+    }
+
+    /// `[segment]` and `[segment.target_churn_reduction]`.
+    static func segmentSettings(_ keys: KeyReader, file path: String, folder: String, horizon: Int32) throws -> SegmentSettings {
+        var s = SegmentSettings()
+        s.targetDays = horizon
+        func share(_ key: String, _ set: (Double) -> Void) throws {
+            guard let (v, line) = try keys.number(key) else { return }
+            guard v >= 0, v <= 1 else { throw PipelineError.invalidValue(file: path, key: key, line: line, message: "must be a share between 0 and 1") }
+            set(v)
+        }
+        func days(_ key: String, _ set: (Int32) -> Void) throws {
+            guard let (v, line) = try keys.number(key) else { return }
+            guard v >= 1, v <= 36_500, v == v.rounded() else {
+                throw PipelineError.invalidValue(file: path, key: key, line: line, message: "must be a whole number of days, 1 or more")
+            }
+            set(Int32(v))
+        }
+        try days("segment.target_days") { s.targetDays = $0 }
+        try days("segment.minimum_tenure_days") { s.minimumTenureDays = $0 }
+        try share("segment.default_margin_rate") { s.defaultMarginRate = $0 }
+        try share("segment.strategic_value_quantile") { s.strategicValueQuantile = $0 }
+        try share("segment.high_volume_quantile") { s.highVolumeQuantile = $0 }
+        try share("segment.costly_cost_share") { s.costlyCostShare = $0 }
+        try share("segment.switcher_discount_share") { s.switcherDiscountShare = $0 }
+        for seg in Segment.allCases {
+            try share("segment.target_churn_reduction.\(seg.rawValue)") { s.targetChurnReduction[seg] = $0 }
+        }
+        if let (v, _) = try keys.string("segment.strategic_accounts") {
+            s.strategicAccounts = v.hasPrefix("/") ? v : URL(fileURLWithPath: folder).appendingPathComponent(v).standardizedFileURL.path
+        }
+        if let (v, line) = try keys.string("segment.history_period") {
+            guard let p = HistoryPeriod(rawValue: v) else {
+                throw PipelineError.invalidValue(file: path, key: "segment.history_period", line: line,
+                                                 message: "use " + HistoryPeriod.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            }
+            s.historyPeriod = p
+        }
+        if let (v, line) = try keys.number("segment.history_periods") {
+            guard v >= 1, v <= 62, v == v.rounded() else {
+                throw PipelineError.invalidValue(file: path, key: "segment.history_periods", line: line, message: "must be a whole number from 1 to 62")
+            }
+            s.historyPeriods = Int(v)
+        }
+        return s
     }
 
     /// `[model]` and `[model.transforms]`.

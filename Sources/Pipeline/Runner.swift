@@ -22,7 +22,7 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
 
     /// Stages this build implements; the rest arrive with later work and are refused
     /// by name rather than silently skipped when asked for explicitly.
-    public static let implemented: [Stage] = [.ingest, .features, .train, .score]
+    public static let implemented: [Stage] = Stage.allCases
 }
 
 /// Options of one `retain run`.
@@ -90,8 +90,11 @@ public struct Runner {
                                                                      features: manifest.stages[Stage.features.rawValue]).run()
                 case .score:
                     manifest.stages[stage.rawValue] = try ScoreStage(spec: spec, folder: folder, reporter: reporter).run()
-                default:
-                    throw PipelineError.invalidOption("stage \(stage.rawValue) is not available in this build")
+                case .segment:
+                    manifest.stages[stage.rawValue] = try SegmentStage(spec: spec, folder: folder, reporter: reporter,
+                                                                       activeWindowDays: spec.features.activeWindowDays).run()
+                case .report:
+                    manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }
             }
             manifest.status = "succeeded"

@@ -74,3 +74,54 @@ public enum CSVText {
         }
     }
 }
+
+/// Reading small RFC 4180 files whole (side files such as a list of strategic accounts):
+/// quoted fields may hold commas, doubled quotes and newlines; CRLF or LF.
+public enum CSVRecords {
+    /// The records of `bytes`, each with the line it starts on; blank lines are skipped.
+    /// nil with the line of the problem when a quoted field is never closed.
+    public static func parse(_ bytes: [UInt8]) -> Result<[(line: Int, fields: [String])], UnclosedQuote> {
+        var records: [(Int, [String])] = []
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var line = 1, recordLine = 1
+        var i = 0
+        var quoted = false, fieldStarted = false
+        func endField() { fields.append(String(decoding: field, as: UTF8.self)); field.removeAll(keepingCapacity: true); fieldStarted = false }
+        func endRecord() {
+            endField()
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append((recordLine, fields)) }
+            fields.removeAll()
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            if quoted {
+                if b == UInt8(ascii: "\"") {
+                    if i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "\"") { field.append(b); i += 2; continue }
+                    quoted = false
+                } else {
+                    if b == 0x0A { line += 1 }
+                    field.append(b)
+                }
+                i += 1
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\"") where !fieldStarted: quoted = true; fieldStarted = true
+            case UInt8(ascii: ","): endField()
+            case 0x0D where i + 1 < bytes.count && bytes[i + 1] == 0x0A: break
+            case 0x0A:
+                endRecord()
+                line += 1
+                recordLine = line
+            default: field.append(b); fieldStarted = true
+            }
+            i += 1
+        }
+        if quoted { return .failure(UnclosedQuote(line: recordLine)) }
+        if fieldStarted || !fields.isEmpty || !field.isEmpty { endRecord() }
+        return .success(records)
+    }
+
+    public struct UnclosedQuote: Error, Sendable { public let line: Int }
+}

@@ -1,0 +1,106 @@
+import ChurnModel
+import Foundation
+import RetainIO
+
+/// The report stage: what a person wants to read after a nightly run, from the files the
+/// other stages published: customers per group and the targets, model quality, rejects,
+/// the latest retention figures, and where the files are. Printed, and kept as `report.md`.
+struct ReportStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+    /// This run's records so far (and those of stages run earlier).
+    let manifest: RunManifest
+
+    static let reportFile = "report.md"
+
+    func run() throws -> RunManifest.Stage {
+        let clock = StageClock()
+        let targetsPath = folder.latest(SegmentStage.targetsFile)
+        guard FilePath.exists(targetsPath) else {
+            throw PipelineError.upstreamMissing(stage: "report", needs: "segment", detail: "no \(SegmentStage.targetsFile) in \(folder.path)")
+        }
+        let targets = try records(targetsPath)
+        let history = try records(folder.latest(SegmentStage.historyFile))
+        let modelPath = folder.latest(TrainStage.modelFile)
+        let model = FilePath.exists(modelPath) ? try? ModelFile.load(modelPath) : nil
+
+        var lines: [String] = []
+        var md: [String] = ["# Retain report", ""]
+        let dates = manifest.stages[Stage.features.rawValue]?.dates ?? [:]
+        let scoring = dates["scoring_as_of"] ?? "?"
+        let customers = targets.reduce(0) { $0 + (Int($1["customers"] ?? "") ?? 0) }
+        let churners = targets.reduce(0.0) { $0 + (Double($1["expected_churners"] ?? "") ?? 0) }
+        let horizon = model?.horizonDays ?? Int(spec.features.horizonDays)
+        let headline = "\(grouped(customers)) active customers scored as of \(scoring); \(grouped(Int(churners.rounded()))) expected to churn "
+            + "in the next \(horizon) days (\(customers > 0 ? formatPercent(100 * churners / Double(customers)) : "n/a"))"
+        lines.append(headline)
+        md += [headline + ".", "", "| segment | customers | expected churners | revenue at risk | target churn reduction | target retained customers | target retained revenue | max spend per customer |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for t in targets {
+            let seg = t["segment"] ?? "?"
+            let reduction = (Double(t["target_churn_reduction"] ?? "") ?? 0) * 100
+            lines.append("  \(seg.padding(toLength: 16, withPad: " ", startingAt: 0)) \(grouped(Int(t["customers"] ?? "") ?? 0)) customers, "
+                + "\(t["expected_churners"] ?? "?") expected churners, revenue at risk \(t["revenue_at_risk"] ?? "?"); "
+                + (reduction > 0 ? "target: keep \(formatPercent(reduction)) of them (\(t["target_retained_customers"] ?? "?") customers, "
+                    + "\(t["target_retained_revenue"] ?? "?") revenue), spend at most \(t["max_spend_per_customer"] ?? "?") per customer"
+                    : "no retention spend"))
+            md.append("| \(seg) | \(t["customers"] ?? "") | \(t["expected_churners"] ?? "") | \(t["revenue_at_risk"] ?? "") | \(formatPercent(reduction)) | "
+                + "\(t["target_retained_customers"] ?? "") | \(t["target_retained_revenue"] ?? "") | \(t["max_spend_per_customer"] ?? "") |")
+        }
+        md.append("")
+        if let m = model {
+            if let v = m.validation {
+                let line = "model: out of time (fitted as of \(v.fittedOn.asOf), judged on \(v.evaluatedOn.asOf)) AUC \(fixed(v.metrics.auc, 3)), "
+                    + "log loss \(fixed(v.metrics.logLoss, 3)), Brier \(fixed(v.metrics.brier, 3)), top-decile lift \(fixed(v.metrics.topDecileLift, 2))"
+                lines.append(line)
+                md += ["Model quality, " + line.dropFirst("model: ".count) + ".", ""]
+            } else {
+                let line = "model: no out-of-time validation (\(m.validationSkipped ?? "unknown reason")); in-sample AUC \(fixed(m.trainingMetrics.auc, 3))"
+                lines.append(line)
+                md += [line, ""]
+            }
+            if !m.warnings.isEmpty { md += ["Model warnings:", ""] + m.warnings.map { "- \($0)" } + [""] }
+        }
+        if let ingest = manifest.stages[Stage.ingest.rawValue] {
+            let read = ingest.counts["rows_read"] ?? 0, rejected = ingest.counts["rows_rejected"] ?? 0
+            let line = "input: \(grouped(read)) rows read, \(grouped(rejected)) rejected"
+                + (rejected > 0 ? " (see \(folder.publishedPath("rejects.csv")))" : "")
+            lines.append(line)
+            md += ["Input: \(grouped(read)) rows read, \(grouped(rejected)) rejected.", ""]
+        }
+        if let last = history.last {
+            let line = "retention \(last["period_start"] ?? "") to \(last["period_end"] ?? ""): \(last["retention_rate"] ?? "?")% retention rate, "
+                + "\(last["churn_rate"] ?? "?")% churn, sales-adjusted \(last["sales_adjusted_retention"] ?? "?")%, profit-based \(last["profit_retention"] ?? "?")%"
+            lines.append(line)
+            md += ["Retention per \(spec.segment.historyPeriod.rawValue) (\(SegmentStage.historyFile)):", "",
+                   "| period | customers at start | at end | new | retention rate % | churn rate % | sales-adjusted % | profit-based % |",
+                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            for r in history {
+                md.append("| \(r["period_start"] ?? "") to \(r["period_end"] ?? "") | \(r["customers_start"] ?? "") | \(r["customers_end"] ?? "") | "
+                    + "\(r["new_customers"] ?? "") | \(r["retention_rate"] ?? "") | \(r["churn_rate"] ?? "") | \(r["sales_adjusted_retention"] ?? "") | \(r["profit_retention"] ?? "") |")
+            }
+            md.append("")
+        }
+        let files = "files in \(folder.path): \(SegmentStage.customersFile), segments/, \(SegmentStage.targetsFile), \(SegmentStage.historyFile), \(Self.reportFile)"
+        lines.append(files)
+        md += ["Files: `\(SegmentStage.customersFile)` (every scored customer, its segment and why), `segments/<segment>.csv`, "
+               + "`\(SegmentStage.targetsFile)`, `\(SegmentStage.historyFile)`; model: `\(TrainStage.modelFile)`, `\(TrainStage.coefficientsFile)`.", ""]
+        for l in lines { reporter.info("report: " + l) }
+        try AtomicFile.write(try folder.stagedPath(Self.reportFile), contents: md.joined(separator: "\n"))
+        return clock.record(counts: ["customers": customers])
+    }
+
+    /// The rows of a small CSV file Retain wrote, by header name.
+    func records(_ path: String) throws -> [[String: String]] {
+        guard FilePath.exists(path) else { return [] }
+        switch CSVRecords.parse(try FilePath.readAll(path)) {
+        case .failure(let e): throw IOError.malformed(path: path, line: e.line, message: "a quoted field is not closed")
+        case .success(let rows):
+            guard let header = rows.first?.fields else { return [] }
+            return rows.dropFirst().map { r in
+                Dictionary(zip(header, r.fields).map { ($0, $1) }, uniquingKeysWith: { a, _ in a })
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Ledger
+import RetainIO
+import Segmentation
+
+/// The segment stage: value, group and reason per scored customer (`customers.csv`,
+/// `segments/<segment>.csv`), targets per group (`retention_targets.csv`), and retention
+/// per period from the ledger (`retention_history.csv`).
+struct SegmentStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+    let activeWindowDays: Int32
+
+    static let customersFile = "customers.csv"
+    static let targetsFile = "retention_targets.csv"
+    static let historyFile = "retention_history.csv"
+    static func segmentFile(_ s: Segment) -> String { "segments/\(s.rawValue).csv" }
+
+    func run() throws -> RunManifest.Stage {
+        let clock = StageClock()
+        let scoresPath = folder.latest(ScoreStage.scoresFile)
+        guard FilePath.exists(scoresPath) else {
+            throw PipelineError.upstreamMissing(stage: "segment", needs: "score", detail: "no \(ScoreStage.scoresFile) in \(folder.path)")
+        }
+        let scores = try CSVTable.read(scoresPath)
+        let accounts = try spec.segment.strategicAccounts.map { try StrategicAccounts.load($0) }
+        let result = try Segmenter(settings: spec.segment, accounts: accounts).segment(scores)
+        for line in result.unavailable { reporter.info("segment: unavailable: \(line)") }
+        if result.accountsNotScored > 0 {
+            reporter.warning("segment: \(result.accountsNotScored) of \(accounts?.roles.count ?? 0) strategic accounts are not among the scored (active) customers")
+        }
+
+        try writeCustomers(scores, result)
+        try writeTargets(result.targets)
+
+        let manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(folder.staging, LedgerManifest.relativePath)) ? folder.staging : folder.path)
+        let view = try manifest.view(outputDir: folder.path, alsoIn: [folder.staging])
+        let history = try RetentionHistory.compute(view, settings: spec.segment, activeWindowDays: activeWindowDays)
+        try writeHistory(history)
+
+        var counts: [String: Int] = ["customers": scores.count, "history_periods": history.rows.count]
+        for t in result.targets { counts["customers_\(t.segment.rawValue)"] = t.customers }
+        let summary = result.targets.map { "\($0.segment.rawValue) \(grouped($0.customers))" }.joined(separator: ", ")
+        reporter.info("segment: \(grouped(scores.count)) customers: \(summary)")
+        var measures: [String: Double] = ["value_threshold": result.valueThreshold, "volume_threshold": result.volumeThreshold]
+        for t in result.targets {
+            measures["revenue_at_risk_\(t.segment.rawValue)"] = t.revenueAtRisk
+            measures["max_spend_per_customer_\(t.segment.rawValue)"] = t.maxSpendPerCustomer
+        }
+        return clock.record(counts: counts, notes: result.unavailable.map { "unavailable: \($0)" } + ["profit in retention history: \(history.profitBasis)"],
+                            measures: measures)
+    }
+
+    /// customers.csv and one file per segment: the contract's columns, then the value's parts.
+    func writeCustomers(_ scores: CSVTable, _ result: Segmenter.Result) throws {
+        let header = ["customer_id", "segment", "churn_probability", "recency_days", "frequency", "monetary", "tenure_days",
+                      "expected_value", "reason", "revenue_at_risk", "profit_at_risk", "orders_per_year", "strategic_role"]
+        let columns = try ["churn_probability", "recency_days", "frequency", "monetary", "tenure_days"].map { name in
+            guard let c = scores.column(name) else { throw SegmentationError.missingColumn(file: scores.path, column: name) }
+            return c
+        }
+        func row(_ i: Int, _ b: OutputBuffer) throws {
+            let pl = result.placements[i]
+            try scores.rawKey(i).withUnsafeBytes { try b.append($0) }
+            try b.append(byte: UInt8(ascii: ","))
+            try b.append(pl.segment.rawValue)
+            for c in columns { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(c[i]) }
+            try b.append(byte: UInt8(ascii: ","))
+            try b.appendFixed(pl.value.expectedValue, decimals: 2)
+            try b.append(byte: UInt8(ascii: ","))
+            try CSVText.appendField(pl.reason, to: b)
+            for v in [pl.value.revenueAtRisk, pl.value.profitAtRisk] { try b.append(byte: UInt8(ascii: ",")); try b.appendFixed(v, decimals: 2) }
+            try b.append(byte: UInt8(ascii: ","))
+            try b.appendFixed(pl.value.ordersPerYear, decimals: 2)
+            try b.append(byte: UInt8(ascii: ","))
+            if let r = pl.role { try b.append(r.rawValue) }
+            try b.append(byte: 0x0A)
+        }
+        try AtomicFile.write(try folder.stagedPath(Self.customersFile)) { out in
+            try CSVText.appendHeader(header, to: out)
+            for i in 0..<scores.count { try row(i, out) }
+        }
+        for seg in Segment.allCases {
+            try AtomicFile.write(try folder.stagedPath(Self.segmentFile(seg))) { out in
+                try CSVText.appendHeader(header, to: out)
+                for i in 0..<scores.count where result.placements[i].segment == seg { try row(i, out) }
+            }
+        }
+    }
+
+    func writeTargets(_ targets: [SegmentTarget]) throws {
+        try AtomicFile.write(try folder.stagedPath(Self.targetsFile)) { out in
+            try CSVText.appendHeader(["segment", "customers", "expected_churners", "revenue_at_risk", "target_churn_reduction",
+                                      "target_retained_customers", "target_retained_revenue", "max_spend_per_customer", "profit_at_risk"], to: out)
+            for t in targets {
+                try out.append(t.segment.rawValue)
+                try out.append(",\(t.customers),")
+                try out.appendFixed(t.expectedChurners, decimals: 2)
+                try out.append(byte: UInt8(ascii: ","))
+                try out.appendFixed(t.revenueAtRisk, decimals: 2)
+                try out.append(byte: UInt8(ascii: ","))
+                try out.appendDecimal(t.targetChurnReduction)
+                for v in [t.targetRetainedCustomers, t.targetRetainedRevenue, t.maxSpendPerCustomer, t.profitAtRisk] {
+                    try out.append(byte: UInt8(ascii: ","))
+                    try out.appendFixed(v, decimals: 2)
+                }
+                try out.append(byte: 0x0A)
+            }
+        }
+    }
+
+    func writeHistory(_ h: RetentionHistory) throws {
+        try AtomicFile.write(try folder.stagedPath(Self.historyFile)) { out in
+            try CSVText.appendHeader(["period_start", "period_end", "customers_start", "customers_end", "new_customers", "retention_rate",
+                                      "churn_rate", "sales_adjusted_retention", "profit_retention", "retained_customers", "lost_customers",
+                                      "sales_retained", "sales_base", "profit_retained", "profit_base"], to: out)
+            for r in h.rows {
+                try out.append("\(CivilDate.iso(r.start)),\(CivilDate.iso(r.end)),\(r.customersStart),\(r.customersEnd),\(r.newCustomers)")
+                for v in [r.retentionRate, r.churnRate, r.salesAdjustedRetention, r.profitRetention] {
+                    try out.append(byte: UInt8(ascii: ","))
+                    try out.appendFixed(v, decimals: 2)
+                }
+                try out.append(",\(r.retained),\(r.lost)")
+                for v in [r.salesRetained, r.salesBase, r.profitRetained, r.profitBase] {
+                    try out.append(byte: UInt8(ascii: ","))
+                    try out.appendFixed(v, decimals: 2)
+                }
+                try out.append(byte: 0x0A)
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Dispatch
+import Ledger
+import RetainIO
+
+/// Retention measured the way retention people do (DOMAIN.md), per period, from the ledger.
+///
+/// For a period [start, end] (calendar weeks from Monday, months, quarters or years), with
+/// "active at day d" = a purchase (amount > 0) in (d − active window, d]:
+/// - S = customers active at the start (as of start − 1), E = active at the end, N = new:
+///   first purchase within the period;
+/// - retention rate = (E − N) / S × 100 (percent);
+/// - churn rate = |S not in E| / S × 100: the share of the starting customers lost;
+/// - sales-adjusted retention = net sales in the period of the retained customers (S and
+///   E) × 100 / net sales of all of S in the period before (same length). The base is the
+///   period before because a lost customer, by definition inactive at the end, bought
+///   nothing in a period shorter than the window: the same-period ratio would always be
+///   100%. 100% = the base's spend kept whole; above 100% = it grew;
+/// - profit-based retention: the same with profit = amount − cost − service cost where the
+///   log has them, else amount × the default margin rate.
+/// Percent; empty where S (or the base) is zero. Only complete periods after the data's
+/// first day are shown; S counts only what the log holds.
+public struct RetentionHistory: Sendable {
+    public struct Row: Sendable, Equatable {
+        public var start: Int32
+        public var end: Int32
+        public var customersStart = 0
+        public var customersEnd = 0
+        public var newCustomers = 0
+        public var retained = 0
+        public var lost = 0
+        public var salesRetained = 0.0
+        public var salesBase = 0.0
+        public var profitRetained = 0.0
+        public var profitBase = 0.0
+
+        public var retentionRate: Double { customersStart > 0 ? Double(customersEnd - newCustomers) / Double(customersStart) * 100 : .nan }
+        public var churnRate: Double { customersStart > 0 ? Double(lost) / Double(customersStart) * 100 : .nan }
+        public var salesAdjustedRetention: Double { salesBase != 0 ? salesRetained / salesBase * 100 : .nan }
+        public var profitRetention: Double { profitBase != 0 ? profitRetained / profitBase * 100 : .nan }
+    }
+
+    public let rows: [Row]
+    /// What profit was computed from, for the report ("cost and service cost", ...).
+    public let profitBasis: String
+
+    /// The periods: the last `count` complete ones of `period` ending on or before `lastDay`
+    /// and starting on or after `firstDay` (fewer when the data is shorter).
+    public static func periods(_ period: HistoryPeriod, count: Int, firstDay: Int32, lastDay: Int32) -> [(start: Int32, end: Int32)] {
+        var result: [(Int32, Int32)] = []
+        var end = lastDay
+        // The last complete period ends on lastDay if lastDay is a period's last day, else
+        // on the day before the period lastDay falls in.
+        if periodStart(period, of: lastDay + 1) != lastDay + 1 { end = periodStart(period, of: lastDay) - 1 }
+        while result.count < count {
+            let start = periodStart(period, of: end)
+            guard start >= firstDay else { break }
+            result.append((start, end))
+            end = start - 1
+        }
+        return result.reversed()
+    }
+
+    /// The first day of the period containing `day`.
+    public static func periodStart(_ period: HistoryPeriod, of day: Int32) -> Int32 {
+        let (y, m, _) = CivilDate.civil(day)
+        switch period {
+        case .week:
+            // Day 0 (1970-01-01) was a Thursday; Monday-based weekday 0...6.
+            let weekday = Int32(((Int(day) + 3) % 7 + 7) % 7)
+            return day - weekday
+        case .month: return CivilDate.day(year: y, month: m, day: 1) ?? day
+        case .quarter: return CivilDate.day(year: y, month: (m - 1) / 3 * 3 + 1, day: 1) ?? day
+        case .year: return CivilDate.day(year: y, month: 1, day: 1) ?? day
+        }
+    }
+
+    /// Two passes over the ledger on both cores (customers split by parity): the first
+    /// finds each customer's first purchase and at which period boundaries it is active
+    /// (a bit per boundary), the second sums the sales of retained and base customers.
+    /// Memory: 12 bytes per customer, whatever the number of rows.
+    public static func compute(_ view: LedgerView, settings: SegmentSettings, activeWindowDays window: Int32) throws -> RetentionHistory {
+        let hasCost = view.columns.contains(.cost), hasService = view.columns.contains(.serviceCost)
+        let basis = hasCost || hasService
+            ? "amount" + (hasCost ? " − cost" : "") + (hasService ? " − service cost" : "") + (hasCost ? "" : " at the default margin")
+            : "amount × the default margin rate \(settings.defaultMarginRate)"
+        guard let first = view.firstDay, let last = view.lastDay else { return RetentionHistory(rows: [], profitBasis: basis) }
+        let count = min(max(settings.historyPeriods, 1), 62)
+        let periods = Self.periods(settings.historyPeriod, count: count, firstDay: first, lastDay: last)
+        guard !periods.isEmpty else { return RetentionHistory(rows: [], profitBasis: basis) }
+        // Boundary j: the end of period j - 1 (j = 0: the day before the first period), so
+        // period k starts after boundary k and ends on boundary k + 1.
+        let boundaries: [Int32] = [periods[0].start - 1] + periods.map(\.end)
+        // The base of period k is the period of the same length before it.
+        let bases: [(Int32, Int32)] = periods.map { p in (p.start - (p.end - p.start + 1), p.start - 1) }
+        let n = view.customerIDs.count
+        let active = UnsafeMutablePointer<UInt64>.allocate(capacity: max(n, 1))
+        active.initialize(repeating: 0, count: max(n, 1))
+        let firstPurchase = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        firstPurchase.initialize(repeating: Int32.max, count: max(n, 1))
+        defer { active.deallocate(); firstPurchase.deallocate() }
+        let activeP = UnsafeSendablePointer(active), firstP = UnsafeSendablePointer(firstPurchase)
+
+        // Pass 1: a purchase on day t makes the customer active at boundaries b with t <= b < t + window.
+        try view.forEachChunk { customers, c in
+            guard let chunk = ChunkPointers(c, customers: customers) else { return }
+            DispatchQueue.concurrentPerform(iterations: 2) { w in
+                let active = activeP.value, firstPurchase = firstP.value
+                boundaries.withUnsafeBufferPointer { b in
+                    for i in 0..<chunk.count {
+                        let cust = Int(chunk.customers[i])
+                        guard cust >= 0, cust & 1 == w, chunk.amount[i] > 0 else { continue }
+                        let t = chunk.day[i]
+                        if t < firstPurchase[cust] { firstPurchase[cust] = t }
+                        var j = lowerBound(b, t)
+                        while j < b.count && b[j] < t + window { active[cust] |= 1 << UInt64(j); j += 1 }
+                    }
+                }
+            }
+        }
+
+        // Pass 2: sales and profit of retained customers in each period, and of S in its base.
+        let k = periods.count
+        let sums = (0..<2).map { _ in UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: 4 * k)) }
+        for s in sums { s.value.initialize(repeating: 0, count: 4 * k) }
+        defer { for s in sums { s.value.deallocate() } }
+        let margin = settings.defaultMarginRate
+        try view.forEachChunk { customers, c in
+            guard let chunk = ChunkPointers(c, customers: customers) else { return }
+            DispatchQueue.concurrentPerform(iterations: 2) { w in
+                let active = activeP.value, out = sums[w].value
+                for i in 0..<chunk.count {
+                    let cust = Int(chunk.customers[i])
+                    guard cust >= 0, cust & 1 == w else { continue }
+                    let t = chunk.day[i], v = chunk.amount[i]
+                    var profit = v
+                    if hasCost, let cost = chunk.cost, !cost[i].isNaN { profit -= cost[i] } else if !hasCost { profit = v * margin }
+                    if hasService, let service = chunk.service, !service[i].isNaN { profit -= service[i] }
+                    let bits = active[cust]
+                    for p in 0..<k {
+                        let inStart = bits & (1 << UInt64(p)) != 0
+                        guard inStart else { continue }
+                        if t >= periods[p].start && t <= periods[p].end && bits & (1 << UInt64(p + 1)) != 0 {
+                            out[4 * p] += v; out[4 * p + 1] += profit
+                        }
+                        if t >= bases[p].0 && t <= bases[p].1 { out[4 * p + 2] += v; out[4 * p + 3] += profit }
+                    }
+                }
+            }
+        }
+
+        var rows = periods.map { Row(start: $0.start, end: $0.end) }
+        for cust in 0..<n {
+            let bits = active[cust], f = firstPurchase[cust]
+            for p in 0..<k {
+                let s = bits & (1 << UInt64(p)) != 0, e = bits & (1 << UInt64(p + 1)) != 0
+                if s { rows[p].customersStart += 1 }
+                if e { rows[p].customersEnd += 1 }
+                if s && e { rows[p].retained += 1 }
+                if s && !e { rows[p].lost += 1 }
+                if f >= periods[p].start && f <= periods[p].end { rows[p].newCustomers += 1 }
+            }
+        }
+        for p in 0..<k {
+            for s in sums {
+                rows[p].salesRetained += s.value[4 * p]
+                rows[p].profitRetained += s.value[4 * p + 1]
+                rows[p].salesBase += s.value[4 * p + 2]
+                rows[p].profitBase += s.value[4 * p + 3]
+            }
+        }
+        return RetentionHistory(rows: rows, profitBasis: basis)
+    }
+}
+
+/// The first index whose value is >= x in ascending `b`.
+@inline(__always) func lowerBound(_ b: UnsafeBufferPointer<Int32>, _ x: Int32) -> Int {
+    var lo = 0, hi = b.count
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if b[mid] < x { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+}

@@ -1,0 +1,17 @@
+/// Errors of the segment stage, each naming the file and line and saying what to do.
+public enum SegmentationError: Error, CustomStringConvertible, Sendable {
+    case strategicAccountsUnreadable(path: String, reason: String)
+    case strategicAccountsMalformed(path: String, line: Int, message: String)
+    case missingColumn(file: String, column: String)
+
+    public var description: String {
+        switch self {
+        case .strategicAccountsUnreadable(let path, let reason):
+            return "cannot read the strategic accounts file \(path) (segment.strategic_accounts): \(reason)"
+        case .strategicAccountsMalformed(let path, let line, let message):
+            return "\(path):\(line): \(message); the file needs a header customer_id,role and one account per line"
+        case .missingColumn(let file, let column):
+            return "\(file) has no column \(column); rerun the score stage (retain run PIPELINE --from score)"
+        }
+    }
+}
