@@ -67,3 +67,37 @@ struct UnsafeSendable<T>: @unchecked Sendable {
     }
     return nil
 }
+
+/// Where records end, when a quoted field may hold line breaks (RFC 4180): a newline
+/// counts only outside quotes, judged by the parity of the quotes since a known record
+/// start. Files without a quote (nearly all logs) take the plain newline search; only a
+/// block that holds a quote is scanned byte by byte. On input whose quotes do not pair
+/// up, the plain newline is used, and the parser rejects the lines that do not parse.
+enum RecordBoundary {
+    /// Just past the last record-ending newline in `[0, count)` (0 is a record start).
+    static func last(_ p: UnsafeMutableRawPointer, _ count: Int) -> Int? {
+        let plain = lastNewline(p, count).map { UnsafeRawPointer(p).distance(to: UnsafeRawPointer($0)) + 1 }
+        guard count > 0, memchr(p, 0x22, count) != nil else { return plain }
+        var inside = false
+        var last: Int? = nil
+        for i in 0..<count {
+            let c = p.load(fromByteOffset: i, as: UInt8.self)
+            if c == 0x22 { inside.toggle() } else if c == 0x0A && !inside { last = i + 1 }
+        }
+        return last ?? plain
+    }
+
+    /// Just past the first record-ending newline at or after `from` in `[start, end)`
+    /// (`start` is a record start).
+    static func next(_ p: UnsafeMutableRawPointer, start: Int, from: Int, end: Int) -> Int? {
+        let plain = memchr(p + from, 0x0A, end - from).map { UnsafeRawPointer(p).distance(to: UnsafeRawPointer($0)) + 1 }
+        guard end > start, memchr(p + start, 0x22, end - start) != nil else { return plain }
+        var inside = false
+        for i in start..<from where p.load(fromByteOffset: i, as: UInt8.self) == 0x22 { inside.toggle() }
+        for i in from..<end {
+            let c = p.load(fromByteOffset: i, as: UInt8.self)
+            if c == 0x22 { inside.toggle() } else if c == 0x0A && !inside { return i + 1 }
+        }
+        return plain
+    }
+}

@@ -100,7 +100,7 @@ public struct Ingestor: Sendable {
             // Cut at the last newline; the tail starts the next block.
             var end = a.filled
             if !a.eof {
-                guard let nl = lastNewline(a.data, a.filled) else {
+                guard let cut = RecordBoundary.last(a.data, a.filled) else {
                     // One line longer than the block: grow both buffers (a line is never split).
                     io.sync {}  // also brings the line count up to date
                     guard a.capacity < 1 << 30 else {
@@ -111,7 +111,7 @@ public struct Ingestor: Sendable {
                     try a.fill(from: source)
                     continue
                 }
-                end = UnsafeRawPointer(a.data).distance(to: UnsafeRawPointer(nl)) + 1
+                end = cut
             }
             var start = 0
             if parser == nil {
@@ -143,9 +143,7 @@ public struct Ingestor: Sendable {
             var split = end
             if total >= parallelThreshold {
                 let mid = start + total / 2
-                if let nl = memchr(a.data + mid, 0x0A, end - mid) {
-                    split = UnsafeRawPointer(a.data).distance(to: UnsafeRawPointer(nl)) + 1
-                }
+                if let cut = RecordBoundary.next(a.data, start: start, from: mid, end: end) { split = cut }
             }
             let ranges = [(start, split), (split, end)]
             let blockRef = UnsafeSendable(a.data)

@@ -129,6 +129,9 @@ struct RowParser: @unchecked Sendable {
         numberSlots = slots
     }
 
+    /// A record may run over at most this many extra lines inside a quoted field.
+    static let maxLinesPerRecord: Int32 = 1000
+
     /// Parses the lines in `[from, to)` of `block` (`to` is just past a newline, or the
     /// end of the data) into `b`. Line numbers are local: 1 is the first line of the range.
     /// The block must have 16 readable bytes after `to` (short ids are loaded as words).
@@ -151,6 +154,7 @@ struct RowParser: @unchecked Sendable {
             if case .byte(let d) = format.delimiter { delimPattern = UInt64(d) &* 0x0101_0101_0101_0101 }
             var pos = from
             var line: Int32 = 0
+            var extraLines: Int32 = 0  // lines the previous record ran over (quoted line breaks)
             var fields = 0
             while pos < to {
                 let lineStart = pos
@@ -164,8 +168,10 @@ struct RowParser: @unchecked Sendable {
                 if lineEnd > lineStart && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0A { lineEnd -= 1 }
                 if lineEnd > lineStart && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
                 pos = next
-                line += 1
+                line += 1 + extraLines
+                extraLines = 0
                 if lineEnd == lineStart { b.blankLines += 1; continue }
+                let firstNext = next, firstEnd = lineEnd
 
                 // Split into fields: one pass over the line's bytes.
                 fields = 0
@@ -198,16 +204,33 @@ struct RowParser: @unchecked Sendable {
                         if i < lineEnd && base.load(fromByteOffset: i, as: UInt8.self) == 0x22 {
                             i += 1; s = i
                             var closed = false
-                            while i < lineEnd {
-                                if base.load(fromByteOffset: i, as: UInt8.self) == 0x22 {
-                                    if i + 1 < lineEnd && base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x22 {
-                                        escaped = true; i += 2; continue
+                            while true {
+                                while i < lineEnd {
+                                    if base.load(fromByteOffset: i, as: UInt8.self) == 0x22 {
+                                        if i + 1 < lineEnd && base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x22 {
+                                            escaped = true; i += 2; continue
+                                        }
+                                        closed = true; break
                                     }
-                                    closed = true; break
+                                    i += 1
                                 }
-                                i += 1
+                                // A quoted field may hold line breaks (RFC 4180): the record
+                                // goes on over the next line, up to a limit, so that one stray
+                                // quote cannot swallow the rest of the file.
+                                guard !closed, pos < to, extraLines < Self.maxLinesPerRecord else { break }
+                                var next = to
+                                if let nl = memchr(base + pos, 0x0A, to - pos) { next = base.distance(to: UnsafeRawPointer(nl)) + 1 }
+                                lineEnd = next
+                                if lineEnd > pos && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0A { lineEnd -= 1 }
+                                if lineEnd > pos && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
+                                pos = next
+                                extraLines += 1
                             }
-                            if !closed { bad = (.unterminatedQuote, "field \(fields + 1) opens a quote that is not closed on this line"); break }
+                            if !closed {
+                                // Not closed within the limit: only the first line is rejected.
+                                pos = firstNext; lineEnd = firstEnd; extraLines = 0
+                                bad = (.unterminatedQuote, "field \(fields + 1) opens a quote that is not closed on this line"); break
+                            }
                             e = i
                             i += 1
                             if i < lineEnd && base.load(fromByteOffset: i, as: UInt8.self) != delim {
@@ -241,7 +264,7 @@ struct RowParser: @unchecked Sendable {
                     b.rejects.append((line, reason, Int32(lineStart), Int32(lineEnd - lineStart), detail))
                 }
             }
-            b.lines = Int(line)
+            b.lines = Int(line + extraLines)
         }}}}
     }
 

@@ -40,11 +40,12 @@ struct ReportStage {
         for t in targets {
             let seg = t["segment"] ?? "?"
             let reduction = (Double(t["target_churn_reduction"] ?? "") ?? 0) * 100
-            lines.append("  \(seg.padding(toLength: 16, withPad: " ", startingAt: 0)) \(grouped(Int(t["customers"] ?? "") ?? 0)) customers, "
+            let count = Int(t["customers"] ?? "") ?? 0
+            lines.append("  \(seg.padding(toLength: 16, withPad: " ", startingAt: 0)) " + (count == 0 ? "no customers" : "\(grouped(count)) customers, "
                 + "\(t["expected_churners"] ?? "?") expected churners, revenue at risk \(t["revenue_at_risk"] ?? "?"); "
                 + (reduction > 0 ? "target: keep \(formatPercent(reduction)) of them (\(t["target_retained_customers"] ?? "?") customers, "
                     + "\(t["target_retained_revenue"] ?? "?") revenue), spend at most \(t["max_spend_per_customer"] ?? "?") per customer"
-                    : "no retention spend"))
+                    : "no retention spend")))
             md.append("| \(seg) | \(t["customers"] ?? "") | \(t["expected_churners"] ?? "") | \(t["revenue_at_risk"] ?? "") | \(formatPercent(reduction)) | "
                 + "\(t["target_retained_customers"] ?? "") | \(t["target_retained_revenue"] ?? "") | \(t["max_spend_per_customer"] ?? "") |")
         }

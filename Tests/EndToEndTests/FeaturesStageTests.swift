@@ -50,7 +50,7 @@ struct FeaturesStageTests {
         let stale = try RetainBinary.run(["run", p, "--only", "features"])
         #expect(stale.status == 78)
         #expect(stale.stderr.contains("stale") && stale.stderr.contains("in.csv"))
-        let fresh = try RetainBinary.run(["run", p, "--from", "ingest"])
+        let fresh = try RetainBinary.run(["run", p, "--from", "ingest", "--to", "features"])
         #expect(fresh.status == 0, "\(fresh.stderr)")
     }
 

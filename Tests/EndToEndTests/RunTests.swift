@@ -22,7 +22,12 @@ struct RunTests {
         #expect(r.lines.contains { $0.contains("69,659 rows") && $0.contains("23,570 customers") })
         // Nothing left behind but the outputs and the lock file.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).sorted()
-        #expect(names == [".retain.lock", "features.csv", "ledger", "rejects.csv", "run.json", "snapshots"])
+        #expect(names == [".retain.lock", "coefficients.csv", "customers.csv", "features.csv", "ledger", "model.json", "rejects.csv",
+                          "report.md", "retention_history.csv", "retention_targets.csv", "run.json", "scores.csv", "segments",
+                          "snapshots", "training_matrix.csv"])
+        // The whole pipeline ran, and said which segment rules the log cannot support.
+        #expect(r.stderr.contains("unavailable: costly-switcher by cost to serve: the log has no service_cost column"))
+        #expect(r.stderr.contains("report: 8,332 active customers scored as of 1998-06-30"))
     }
 
     @Test("rejects over the limit: exit 65, one line, previous outputs untouched, last-failure/ explains")
