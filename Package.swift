@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Ledger", "RetainIO", "RetainTestSupport"]),
         // Runs the built `retain` binary on real files; depends on it so `swift test` builds it.
-        .testTarget(name: "EndToEndTests", dependencies: ["retain", "Synth", "Ledger", "RetainTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["retain", "Synth", "Ledger", "RetainIO", "RetainTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
