@@ -1,30 +1,34 @@
 #!/usr/bin/env bash
-# Benchmarks, each measured in the same run on the same file, printed as Markdown tables:
+# Benchmarks, each tool measured in the same run on the same generated file, printed as
+# Markdown tables (see bench/README.md):
+# - scale (the default): `retain run` whole and per stage at 1, 10 and 30 million rows,
+#   against DuckDB's feature query, pandas + lifetimes' summary (up to 10 million) and
+#   statsmodels' Newton fit; writes bench/results/latest.md and bench/results/scaling.svg;
 # - ingest: `retain run --only ingest` against DuckDB loading the CSV into a table;
-# - features: `retain run --to features` (ingest + features) against DuckDB computing the
-#   same features and label from the CSV in one SQL query, written to CSV.
+# - features: `retain run --to features` against DuckDB's feature query;
+# - train: the train stage's fit against statsmodels' on the same matrix (2.6 M customers:
+#   1.4 M in the training snapshot).
 #
-#   bench/run.sh [--customers N] [--repeats R] [--seed S] [--only ingest|features|train]
+#   bench/run.sh [--only scale|ingest|features|train[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S]
 #
-# - train: the train stage's logistic fit against statsmodels' Newton fit of the same
-#   matrix (default 2,600,000 customers: about 1.4 million in the training snapshot).
-#
-# Default: 1,900,000 customers (about 10 million rows, 650 MB). The generated log is kept
-# in bench/work/ and reused while its size and seed are unchanged.
+# --sizes (millions of rows) is for scale; --customers for the others (default 1,900,000:
+# about 10.5 million rows, 684 MB). Generated logs are kept in bench/work/ and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 customers=""
-repeats=5
+repeats=3
 seed=7
-modes="ingest features train"
+sizes="1,10,30"
+modes="scale"
 while [ $# -gt 0 ]; do
   case "$1" in
     --customers) customers="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
-    --only) modes="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--customers N] [--repeats R] [--seed S] [--only ingest|features|train]" >&2; exit 64 ;;
+    --sizes) sizes="$2"; shift 2 ;;
+    --only) modes="${2//,/ }"; shift 2 ;;
+    *) echo "usage: bench/run.sh [--only scale|ingest|features|train[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S]" >&2; exit 64 ;;
   esac
 done
 
@@ -32,10 +36,15 @@ scripts/install-deps
 swift build -c release --product retain >&2
 retain="$(swift build -c release --show-bin-path)/retain"
 
-python="$(scripts/python-env)"   # DuckDB, statsmodels, pandas from PyPI, in a private virtual environment
+python="$(scripts/python-env)"   # DuckDB, statsmodels, pandas, lifetimes from PyPI, in a private virtual environment
 
 mkdir -p bench/work
 for mode in $modes; do
+  if [ "$mode" = scale ]; then
+    "$python" bench/scale.py --retain "$retain" --sizes "$sizes" --repeats "$repeats" --seed "$seed"
+    echo
+    continue
+  fi
   n="$customers"
   [ -n "$n" ] || { [ "$mode" = train ] && n=2600000 || n=1900000; }
   log="bench/work/log-${n}-${seed}.csv"
