@@ -60,7 +60,7 @@ struct SegmentStage {
             guard let c = scores.column(name) else { throw SegmentationError.missingColumn(file: scores.path, column: name) }
             return c
         }
-        func row(_ i: Int, _ b: OutputBuffer) throws {
+        @Sendable func row(_ i: Int, _ b: OutputBuffer) throws {
             let pl = result.placements[i]
             try scores.rawKey(i).withUnsafeBytes { try b.append($0) }
             try b.append(byte: UInt8(ascii: ","))
@@ -68,8 +68,10 @@ struct SegmentStage {
             for c in columns { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(c[i]) }
             try b.append(byte: UInt8(ascii: ","))
             try b.appendFixed(pl.value.expectedValue, decimals: 2)
-            try b.append(byte: UInt8(ascii: ","))
-            try CSVText.appendField(pl.reason, to: b)
+            // The reason is our own text without quotes: always quoted (it holds commas).
+            try b.append(",\"")
+            try result.writeReason(i, to: b)
+            try b.append("\"")
             for v in [pl.value.revenueAtRisk, pl.value.profitAtRisk] { try b.append(byte: UInt8(ascii: ",")); try b.appendFixed(v, decimals: 2) }
             try b.append(byte: UInt8(ascii: ","))
             try b.appendFixed(pl.value.ordersPerYear, decimals: 2)
@@ -79,12 +81,17 @@ struct SegmentStage {
         }
         try AtomicFile.write(try folder.stagedPath(Self.customersFile)) { out in
             try CSVText.appendHeader(header, to: out)
-            for i in 0..<scores.count { try row(i, out) }
+            try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: out) { lo, hi, b in
+                for i in lo..<hi { try row(i, b) }
+            }
         }
         for seg in Segment.allCases {
+            let members = result.placements.indices.filter { result.placements[$0].segment == seg }
             try AtomicFile.write(try folder.stagedPath(Self.segmentFile(seg))) { out in
                 try CSVText.appendHeader(header, to: out)
-                for i in 0..<scores.count where result.placements[i].segment == seg { try row(i, out) }
+                try ParallelRows.write(rows: members.count, bytesPerRow: 200, to: out) { lo, hi, b in
+                    for k in lo..<hi { try row(members[k], b) }
+                }
             }
         }
     }

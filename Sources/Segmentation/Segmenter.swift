@@ -71,11 +71,25 @@ public struct Segmenter: Sendable {
         self.accounts = accounts
     }
 
+    /// Which rule placed a customer; the reason text is written from it on demand (a
+    /// formatted sentence per customer cost more than the whole rest of the stage).
+    public enum Rule: Sendable, Equatable {
+        case strategicAccount(StrategicRole)
+        case topValue
+        case topVolume
+        case costToServe
+        case discountDependence(Double)
+        case noRule
+    }
+
     public struct Placement: Sendable {
         public var segment: Segment
         public var value: CustomerValue
-        public var reason: String
-        public var role: StrategicRole?
+        public var rule: Rule
+        public var role: StrategicRole? {
+            if case .strategicAccount(let r) = rule { return r }
+            return nil
+        }
     }
 
     public struct Result: Sendable {
@@ -88,6 +102,81 @@ public struct Segmenter: Sendable {
         public var unavailable: [String]
         /// Strategic accounts listed but not among the scored customers.
         public var accountsNotScored: Int
+        public let settings: SegmentSettings
+        /// Whether cost-to-serve or discount data existed (the drop reason mentions them).
+        let hadCostRules: Bool
+
+        /// `reason` of CONTRACT.md for placement `i`: which rule, in words and numbers.
+        public func reason(_ i: Int) -> String {
+            let b = OutputBuffer(memoryCapacity: 256)
+            try? writeReason(i, to: b)
+            return String(decoding: b.contents, as: UTF8.self)
+        }
+
+        /// Writes the reason of placement `i` (plain text; callers quote it as a CSV field).
+        public func writeReason(_ i: Int, to b: OutputBuffer) throws {
+            let pl = placements[i], v = pl.value, s = settings
+            switch pl.rule {
+            case .strategicAccount(let role):
+                try b.append("strategic account (\(role.rawValue)); expected value ")
+                try b.appendFixed(v.expectedValue, decimals: 2)
+                try b.append(" over \(s.targetDays) days")
+            case .topValue:
+                try b.append("expected value ")
+                try b.appendFixed(v.expectedValue, decimals: 2)
+                try b.append(" over \(s.targetDays) days is in the top ")
+                try appendPercent(1 - s.strategicValueQuantile, b)
+                try b.append(" (at least ")
+                try b.appendFixed(valueThreshold, decimals: 2)
+                try b.append(")")
+            case .topVolume:
+                try b.appendFixed(v.ordersPerYear, decimals: 1)
+                try b.append(" orders a year is in the top ")
+                try appendPercent(1 - s.highVolumeQuantile, b)
+                try b.append(" (at least ")
+                try b.appendFixed(volumeThreshold, decimals: 1)
+                try b.append("); expected value ")
+                try b.appendFixed(v.expectedValue, decimals: 2)
+            case .costToServe:
+                try b.append("cost to serve ")
+                try b.appendFixed(v.serviceCostPerOrder ?? .nan, decimals: 2)
+                if v.marginPerOrder > 0 {
+                    try b.append(" per order takes ")
+                    try appendPercent((v.serviceCostPerOrder ?? 0) / v.marginPerOrder, b)
+                    try b.append(" of its margin ")
+                    try b.appendFixed(v.marginPerOrder, decimals: 2)
+                } else {
+                    try b.append(" per order while the order earns no margin (")
+                    try b.appendFixed(v.marginPerOrder, decimals: 2)
+                    try b.append(")")
+                }
+                try b.append(" (limit ")
+                try appendPercent(s.costlyCostShare, b)
+                try b.append(")")
+            case .discountDependence(let d):
+                try appendPercent(d, b)
+                try b.append(" of spend bought on discount (limit ")
+                try appendPercent(s.switcherDiscountShare, b)
+                try b.append("): a deal-driven switcher")
+            case .noRule:
+                try b.append("no keep rule holds: expected value ")
+                try b.appendFixed(v.expectedValue, decimals: 2)
+                try b.append(" below ")
+                try b.appendFixed(valueThreshold, decimals: 2)
+                try b.append(", ")
+                try b.appendFixed(v.ordersPerYear, decimals: 1)
+                try b.append(" orders a year below ")
+                try b.appendFixed(volumeThreshold, decimals: 1)
+                if hadCostRules { try b.append(", cost to serve and discount use within limits") }
+            }
+        }
+
+        /// A share as a percentage with at most one decimal ("10%", "12.5%").
+        private func appendPercent(_ share: Double, _ b: OutputBuffer) throws {
+            let p = (share * 1000).rounded() / 10  // 1 - 0.9 is 0.0999...: shown as 10%
+            try b.appendFixed(p, decimals: p == p.rounded() ? 0 : 1)
+            try b.append(byte: UInt8(ascii: "%"))
+        }
     }
 
     /// `scores`: `scores.csv` (customer_id, churn_probability, the snapshot's features).
@@ -120,75 +209,56 @@ public struct Segmenter: Sendable {
         }
         let valueThreshold = n > 0 ? Quantile.of(values.map(\.expectedValue), s.strategicValueQuantile) : .nan
         let volumeThreshold = n > 0 ? Quantile.of(values.map(\.ordersPerYear), s.highVolumeQuantile) : .nan
-        let topValue = "top \(percent(1 - s.strategicValueQuantile))", topVolume = "top \(percent(1 - s.highVolumeQuantile))"
-
         var matchedAccounts = 0
         var placements: [Placement] = []
         placements.reserveCapacity(n)
+        let roles = accounts?.roles ?? [:]
         for i in 0..<n {
             let v = values[i]
-            let role = accounts.flatMap { $0.roles.isEmpty ? nil : $0.roles[scores.key(i)] }
-            if role != nil { matchedAccounts += 1 }
-            // 1. keep-strategic
+            let role = roles.isEmpty ? nil : roles[scores.key(i)]
+            let rule: Rule
+            let segment: Segment
             if let role {
-                placements.append(Placement(segment: .keepStrategic, value: v, reason: "strategic account (\(role.rawValue)); "
-                    + "expected value \(money(v.expectedValue)) over \(s.targetDays) days", role: role))
-                continue
+                matchedAccounts += 1
+                (segment, rule) = (.keepStrategic, .strategicAccount(role))
+            } else if v.expectedValue > 0 && v.expectedValue >= valueThreshold {
+                (segment, rule) = (.keepStrategic, .topValue)
+            } else if v.ordersPerYear >= volumeThreshold {
+                (segment, rule) = (.highVolume, .topVolume)
+            } else if let cost = v.serviceCostPerOrder, v.marginPerOrder <= 0 || cost >= s.costlyCostShare * v.marginPerOrder {
+                (segment, rule) = (.costlySwitcher, .costToServe)
+            } else if let d = discount?[i], d.isFinite, d >= s.switcherDiscountShare {
+                (segment, rule) = (.costlySwitcher, .discountDependence(d))
+            } else {
+                (segment, rule) = (.drop, .noRule)
             }
-            if v.expectedValue > 0 && v.expectedValue >= valueThreshold {
-                placements.append(Placement(segment: .keepStrategic, value: v, reason: "expected value \(money(v.expectedValue)) over "
-                    + "\(s.targetDays) days is in the \(topValue) (at least \(money(valueThreshold)))", role: nil))
-                continue
-            }
-            // 2. high-volume
-            if v.ordersPerYear >= volumeThreshold {
-                placements.append(Placement(segment: .highVolume, value: v, reason: "\(number(v.ordersPerYear)) orders a year is in the "
-                    + "\(topVolume) (at least \(number(volumeThreshold))); expected value \(money(v.expectedValue))", role: nil))
-                continue
-            }
-            // 3. costly-switcher
-            if let cost = v.serviceCostPerOrder, v.marginPerOrder <= 0 || cost >= s.costlyCostShare * v.marginPerOrder {
-                let share = v.marginPerOrder > 0 ? "takes \(percent(cost / v.marginPerOrder)) of its margin \(money(v.marginPerOrder))"
-                    : "while the order earns no margin (\(money(v.marginPerOrder)))"
-                placements.append(Placement(segment: .costlySwitcher, value: v, reason: "cost to serve \(money(cost)) per order \(share) "
-                    + "(limit \(percent(s.costlyCostShare)))", role: nil))
-                continue
-            }
-            if let d = discount?[i], d.isFinite, d >= s.switcherDiscountShare {
-                placements.append(Placement(segment: .costlySwitcher, value: v, reason: "\(percent(d)) of spend bought on discount "
-                    + "(limit \(percent(s.switcherDiscountShare))): a deal-driven switcher", role: nil))
-                continue
-            }
-            // 4. drop
-            var why = ["expected value \(money(v.expectedValue)) below \(money(valueThreshold))",
-                       "\(number(v.ordersPerYear)) orders a year below \(number(volumeThreshold))"]
-            if service != nil || discount != nil { why.append("cost to serve and discount use within limits") }
-            placements.append(Placement(segment: .drop, value: v, reason: "no keep rule holds: " + why.joined(separator: ", "), role: nil))
+            placements.append(Placement(segment: segment, value: v, rule: rule))
         }
 
-        let targets = Segment.allCases.map { seg -> SegmentTarget in
-            var t = SegmentTarget(segment: seg, customers: 0, expectedChurners: 0, revenueAtRisk: 0, profitAtRisk: 0,
-                                  targetChurnReduction: s.targetChurnReduction[seg] ?? 0, targetRetainedCustomers: 0,
-                                  targetRetainedRevenue: 0, maxSpendPerCustomer: 0)
-            for (i, pl) in placements.enumerated() where pl.segment == seg {
-                t.customers += 1
-                t.expectedChurners += p[i]
-                t.revenueAtRisk += pl.value.revenueAtRisk
-                t.profitAtRisk += pl.value.profitAtRisk
-            }
-            let rho = t.targetChurnReduction
-            t.targetRetainedCustomers = rho * t.expectedChurners
-            t.targetRetainedRevenue = rho * t.revenueAtRisk
-            t.maxSpendPerCustomer = t.customers > 0 ? max(0, rho * t.profitAtRisk / Double(t.customers)) : 0
-            return t
+        var targets = Segment.allCases.map { seg in
+            SegmentTarget(segment: seg, customers: 0, expectedChurners: 0, revenueAtRisk: 0, profitAtRisk: 0,
+                          targetChurnReduction: s.targetChurnReduction[seg] ?? 0, targetRetainedCustomers: 0,
+                          targetRetainedRevenue: 0, maxSpendPerCustomer: 0)
+        }
+        for (i, pl) in placements.enumerated() {
+            let k = Segment.allCases.firstIndex(of: pl.segment) ?? 0
+            targets[k].customers += 1
+            targets[k].expectedChurners += p[i]
+            targets[k].revenueAtRisk += pl.value.revenueAtRisk
+            targets[k].profitAtRisk += pl.value.profitAtRisk
+        }
+        for k in targets.indices {
+            let rho = targets[k].targetChurnReduction
+            targets[k].targetRetainedCustomers = rho * targets[k].expectedChurners
+            targets[k].targetRetainedRevenue = rho * targets[k].revenueAtRisk
+            targets[k].maxSpendPerCustomer = targets[k].customers > 0 ? max(0, rho * targets[k].profitAtRisk / Double(targets[k].customers)) : 0
         }
         return Result(placements: placements, targets: targets, valueThreshold: valueThreshold, volumeThreshold: volumeThreshold,
-                      unavailable: unavailable, accountsNotScored: (accounts?.roles.count ?? 0) - matchedAccounts)
+                      unavailable: unavailable, accountsNotScored: (accounts?.roles.count ?? 0) - matchedAccounts,
+                      settings: s, hadCostRules: service != nil || discount != nil)
     }
 }
 
-func money(_ x: Double) -> String { x.isFinite ? String(format: "%.2f", x) : "n/a" }
-func number(_ x: Double) -> String { x.isFinite ? String(format: "%.1f", x) : "n/a" }
 func percent(_ share: Double) -> String {
     guard share.isFinite else { return "n/a" }
     let p = (share * 1000).rounded() / 10  // one decimal: 1 - 0.9 is 0.0999..., shown as 10%
