@@ -30,11 +30,15 @@ public struct TermRecipe: Codable, Sendable, Equatable {
         self.clipLower = clipLower; self.clipUpper = clipUpper; self.fill = fill
     }
 
-    /// The transformed value of a raw snapshot value `x` (NaN = empty).
+    /// The transformed value of a raw snapshot value `x` (NaN = empty). A log is rounded to
+    /// 9 decimals (as are clip bounds), so that every value of the design has an exact
+    /// short decimal form and `training_matrix.csv` holds the very doubles fitted, written
+    /// fast; 5e-10 is far below any effect on the model.
     @inline(__always) public func value(_ x: Double) -> Double {
         if kind == .missingIndicator { return x.isNaN ? 1 : 0 }
         guard !x.isNaN else { return fill ?? .nan }
-        var v = log1p ? Self.signedLog1p(x) : x
+        guard log1p || clipLower != nil || clipUpper != nil else { return x }
+        var v = log1p ? FixedPoint.rounded(Self.signedLog1p(x), decimals: 9) : x
         if let lo = clipLower, v < lo { v = lo }
         if let hi = clipUpper, v > hi { v = hi }
         return v
@@ -158,20 +162,22 @@ public struct DesignMatrix: Sendable {
             }
             if empty == raw.count { leftOut.append((f, "empty for every customer")); continue }
             let missing = empty > 0
-            // Sorted values only where quantiles are needed.
+            // Quantiles by selection, only where needed.
             var present: [Double] = []
+            var median = Double.nan
             if transform.clip || missing {
                 present.reserveCapacity(raw.count - empty)
                 for x in raw where !x.isNaN { present.append(t.value(x)) }
-                present.sort()
-            }
-            if transform.clip {
-                t.clipLower = Quantile.sorted(present, settings.clipLower)
-                t.clipUpper = Quantile.sorted(present, settings.clipUpper)
+                let q = Quantile.selecting(&present, [settings.clipLower, settings.clipUpper, 0.5])
+                if transform.clip { t.clipLower = FixedPoint.rounded(q[0], decimals: 9); t.clipUpper = FixedPoint.rounded(q[1], decimals: 9) }
+                median = q[2]
             }
             if missing {
-                // The median after clipping is the clipped median.
-                t.fill = t.value(Quantile.sorted(present, 0.5))
+                // The median of the transformed values, clipped like them.
+                var fill = FixedPoint.rounded(median, decimals: 9)
+                if let lo = t.clipLower, fill < lo { fill = lo }
+                if let hi = t.clipUpper, fill > hi { fill = hi }
+                t.fill = fill
                 let mask = raw.map(\.isNaN)
                 if empty < Self.minimumEmptyForIndicator(rows: raw.count) {
                     terms.append(t)

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Linalg
+import RetainIO
 
 /// A fitted logistic regression, on the scale of the design matrix's columns.
 public struct LogisticFit: Sendable {
@@ -312,16 +313,5 @@ struct Pass: Sendable {
             start += m
         }
         return result
-    }
-}
-
-/// One result slot per concurrent worker.
-final class Slots<T: Sendable>: @unchecked Sendable {
-    private var items: [T?]
-    private let lock = NSLock()
-    init(count: Int) { items = Array(repeating: nil, count: count) }
-    subscript(i: Int) -> T? {
-        get { lock.lock(); defer { lock.unlock() }; return items[i] }
-        set { lock.lock(); items[i] = newValue; lock.unlock() }
     }
 }

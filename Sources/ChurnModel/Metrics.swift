@@ -41,28 +41,30 @@ public struct Metrics: Codable, Sendable, Equatable {
         }
         logLoss = ll / Double(n)
         brier = brierSum / Double(n)
-        // Ascending by prediction; ties get the average of their ranks.
-        let order = (0..<n).sorted { predicted[$0] < predicted[$1] }
+        // Ascending by prediction (pairs sort faster than indices into two arrays); ties
+        // get the average of their ranks.
+        var pairs = zip(predicted, observed).map { (p: $0, y: $1) }
+        pairs.sort { $0.p < $1.p }
         var rankSum = 0.0
         var i = 0
         while i < n {
             var j = i
-            while j + 1 < n && predicted[order[j + 1]] == predicted[order[i]] { j += 1 }
+            while j + 1 < n && pairs[j + 1].p == pairs[i].p { j += 1 }
             let averageRank = Double(i + j) / 2 + 1
-            for k in i...j where observed[order[k]] == 1 { rankSum += averageRank }
+            for k in i...j where pairs[k].y == 1 { rankSum += averageRank }
             i = j + 1
         }
         let negatives = Double(n) - positives
         auc = positives > 0 && negatives > 0 ? (rankSum - positives * (positives + 1) / 2) / (positives * negatives) : .nan
         let top = max(1, Int((Double(n) / 10).rounded(.up)))
         var topChurn = 0.0
-        for k in (n - top)..<n { topChurn += observed[order[k]] }
+        for k in (n - top)..<n { topChurn += pairs[k].y }
         topDecileLift = baseRate > 0 ? (topChurn / Double(top)) / baseRate : .nan
         calibration = (0..<10).compactMap { d in
             let lo = n * d / 10, hi = n * (d + 1) / 10
             guard hi > lo else { return nil }
             var sp = 0.0, sy = 0.0
-            for k in lo..<hi { sp += predicted[order[k]]; sy += observed[order[k]] }
+            for k in lo..<hi { sp += pairs[k].p; sy += pairs[k].y }
             return CalibrationBin(decile: d + 1, customers: hi - lo, meanPredicted: sp / Double(hi - lo), observedRate: sy / Double(hi - lo))
         }
     }

@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -77,18 +78,77 @@ public struct CSVTable: Sendable {
         let header = String(decoding: UnsafeRawBufferPointer(rebasing: b[0..<headerEnd]), as: UTF8.self)
             .split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard header.count >= 1 else { throw IOError.malformed(path: path, line: 1, message: "empty header") }
-        i += 1
+        let body = i + 1
+        // Two halves on two cores, split at a record boundary (a quoted id may hold a line
+        // break: the split newline must be outside quotes, judged by quote parity).
+        var split = n
+        if n - body >= 1 << 20, let base = b.baseAddress {
+            let mid = body + (n - body) / 2
+            if memchr(base + body, 0x22, n - body) == nil {
+                if let nl = memchr(base + mid, 0x0A, n - mid) { split = base.distance(to: UnsafeRawPointer(nl)) + 1 }
+            } else {
+                var inside = false
+                for k in body..<mid where b[k] == 0x22 { inside.toggle() }
+                var k = mid
+                while k < n {
+                    if b[k] == 0x22 { inside.toggle() } else if b[k] == 0x0A && !inside { split = k + 1; break }
+                    k += 1
+                }
+            }
+        }
+        let ranges = split < n ? [(body, split), (split, n)] : [(body, n)]
+        let parts = Slots<Result<Rows, RowError>>(count: ranges.count)
+        let shared = UnsafeSendableRaw(b)
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { w in
+            parts[w] = parseRows(shared.value, from: ranges[w].0, to: ranges[w].1, header: header)
+        }
+        var rows: [Rows] = []
+        for (w, r) in ranges.enumerated() {
+            switch parts[w] ?? .failure(RowError(line: 0, message: "not parsed")) {
+            case .success(let part): rows.append(part)
+            case .failure(let e):
+                // Line numbers are local to the half: add the lines before it.
+                var before = 1
+                for k in 0..<r.0 where b[k] == 0x0A { before += 1 }
+                throw IOError.malformed(path: path, line: before + e.line - 1, message: e.message)
+            }
+        }
+        var first = rows[0]
+        for more in rows.dropFirst() {
+            for c in 0..<first.columns.count { first.columns[c].append(contentsOf: more.columns[c]) }
+            let shift = first.keyBytes.count
+            first.keyBytes.append(contentsOf: more.keyBytes)
+            first.keyEnds.append(contentsOf: more.keyEnds.map { $0 + shift })
+        }
+        return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()), columns: first.columns,
+                        keyBytes: first.keyBytes, keyEnds: first.keyEnds)
+    }
+
+    struct Rows: Sendable {
+        var columns: [[Double]]
+        var keyBytes: [UInt8]
+        var keyEnds: [Int]
+    }
+
+    struct RowError: Error, Sendable {
+        let line: Int  // 1 = the first line of the range
+        let message: String
+    }
+
+    /// The records in `[from, to)`.
+    static func parseRows(_ b: UnsafeRawBufferPointer, from: Int, to n: Int, header: [String]) -> Result<Rows, RowError> {
         let p = header.count - 1
+        var i = from
         // Rows are counted first so every array is allocated once.
-        var rows = 0
-        for k in i..<n where b[k] == 0x0A { rows += 1 }
+        var count = 0
+        for k in from..<n where b[k] == 0x0A { count += 1 }
         var columns = [[Double]](repeating: [], count: p)
-        for c in 0..<p { columns[c].reserveCapacity(rows) }
+        for c in 0..<p { columns[c].reserveCapacity(count) }
         var keyBytes: [UInt8] = []
-        keyBytes.reserveCapacity(n / 4)
+        keyBytes.reserveCapacity((n - from) / 4)
         var keyEnds: [Int] = []
-        keyEnds.reserveCapacity(rows)
-        var line = 1
+        keyEnds.reserveCapacity(count)
+        var line = 0
         while i < n {
             line += 1
             // Key field, possibly quoted (quotes may enclose commas and newlines).
@@ -96,7 +156,7 @@ public struct CSVTable: Sendable {
             if b[i] == UInt8(ascii: "\"") {
                 i += 1
                 while true {
-                    guard i < n else { throw IOError.malformed(path: path, line: line, message: "a quoted customer_id is not closed") }
+                    guard i < n else { return .failure(RowError(line: line, message: "a quoted customer_id is not closed")) }
                     if b[i] == 0x0A { line += 1 }
                     if b[i] == UInt8(ascii: "\"") {
                         if i + 1 < n && b[i + 1] == UInt8(ascii: "\"") { i += 2; continue }
@@ -112,25 +172,24 @@ public struct CSVTable: Sendable {
             keyEnds.append(keyBytes.count)
             for c in 0..<p {
                 guard i < n, b[i] == UInt8(ascii: ",") else {
-                    throw IOError.malformed(path: path, line: line, message: "has \(c + 1) fields, the header \(header.count)")
+                    return .failure(RowError(line: line, message: "has \(c + 1) fields, the header \(header.count)"))
                 }
                 i += 1
                 let fieldStart = i
                 while i < n && b[i] != UInt8(ascii: ",") && b[i] != 0x0A && b[i] != 0x0D { i += 1 }
                 guard let v = parseNumber(UnsafeRawBufferPointer(rebasing: b[fieldStart..<i])) else {
                     let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[fieldStart..<i]), as: UTF8.self)
-                    throw IOError.malformed(path: path, line: line, message: "column \(c + 2) (\(header[c + 1])) holds '\(text)', not a number")
+                    return .failure(RowError(line: line, message: "column \(c + 2) (\(header[c + 1])) holds '\(text)', not a number"))
                 }
                 columns[c].append(v)
             }
             if i < n && b[i] == 0x0D { i += 1 }
             guard i >= n || b[i] == 0x0A else {
-                throw IOError.malformed(path: path, line: line, message: "has more fields than the header's \(header.count)")
+                return .failure(RowError(line: line, message: "has more fields than the header's \(header.count)"))
             }
             i += 1
         }
-        return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()), columns: columns,
-                        keyBytes: keyBytes, keyEnds: keyEnds)
+        return .success(Rows(columns: columns, keyBytes: keyBytes, keyEnds: keyEnds))
     }
 
     /// A decimal number as Retain writes them ("-12.5", "3", "0.333333333"); empty = NaN.
@@ -178,4 +237,21 @@ public struct CSVTable: Sendable {
             }
         }
     }
+}
+
+/// One result slot per concurrent worker.
+public final class Slots<T: Sendable>: @unchecked Sendable {
+    private var items: [T?]
+    private let lock = Mutex()
+    public init(count: Int) { items = Array(repeating: nil, count: count) }
+    public subscript(i: Int) -> T? {
+        get { lock.lock(); defer { lock.unlock() }; return items[i] }
+        set { lock.lock(); items[i] = newValue; lock.unlock() }
+    }
+}
+
+/// A read-only byte buffer handed to concurrent workers.
+struct UnsafeSendableRaw: @unchecked Sendable {
+    let value: UnsafeRawBufferPointer
+    init(_ v: UnsafeRawBufferPointer) { value = v }
 }

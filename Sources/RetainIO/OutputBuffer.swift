@@ -185,7 +185,10 @@ public final class OutputBuffer: @unchecked Sendable {
     public func appendExact(_ v: Double) throws {
         guard v.isFinite else { return }
         if let scaled = Self.scaledRounded(v, 9), scaled / FixedPoint.powersOfTen[9] == v {
-            try appendDecimal(v)
+            var m = Int64(scaled).magnitude
+            var d = 9
+            while d > 0 && m % 10 == 0 { m /= 10; d -= 1 }
+            try appendScaled(m, decimals: d, negative: scaled < 0 && m != 0)
         } else {
             try append(v.description)
         }
@@ -246,6 +249,13 @@ public final class OutputBuffer: @unchecked Sendable {
 }
 
 public enum FixedPoint {
+    /// `v` correctly rounded to `decimals` (0...9) digits after the point, as the double
+    /// nearest that decimal (what reading `appendFixed`'s text gives back).
+    public static func rounded(_ v: Double, decimals: Int) -> Double {
+        guard v.isFinite, let m = OutputBuffer.scaledRounded(v, decimals) else { return v }
+        return m / powersOfTen[decimals]
+    }
+
     public static let powersOfTen: [Double] = (0...22).map { k in
         var p = 1.0
         for _ in 0..<k { p *= 10 }

@@ -159,11 +159,24 @@ struct DesignTests {
         // log1p of 2^k - 1 is k·log 2; -1 maps to -log 2. Sorted: -log2, 0, log2, ..., 9 log2.
         // numpy quantile (type 7) of 11 values: 0.1 → the 2nd value (0), 0.9 → the 10th (8 log 2).
         #expect(isClose(terms[0].clipLower ?? .nan, 0, abs: 1e-15))
-        #expect(isClose(terms[0].clipUpper ?? .nan, 8 * log(2), rel: 1e-14))
+        // Logs and bounds are rounded to 9 decimals (so training_matrix.csv holds them exactly).
+        #expect(terms[0].clipUpper == 5.545177444)  // 8 log 2 = 5.5451774444795...
         let d = try DesignMatrix.build(t, terms: terms)
-        #expect(isClose(d.column(0)[9], 8 * log(2), rel: 1e-14))   // 511 clipped
+        #expect(d.column(0)[9] == 5.545177444)   // 511 clipped
+        #expect(d.column(0)[3] == 2.079441542)   // log1p(7) = 3 log 2 = 2.0794415416798...
         #expect(d.column(0)[10] == 0)                               // -1 → -log 2 → clipped to 0
         #expect(TermTransform(spec: "log1p+clip") == TermTransform(log1p: true, clip: true))
+
+        // An empty value of a log feature is filled with the median of the logs (not the
+        // log of it): 30 customers, 10 empty, present 2^k - 1 for k = 1...20 → logs k·log 2,
+        // median (10 + 11)/2 · log 2 = 10.5 log 2 = 7.2779...
+        var withGaps: [Double] = (1...20).map { pow(2, Double($0)) - 1 }
+        withGaps += Array(repeating: .nan, count: 10)
+        var s2 = ModelSettings()
+        s2.transforms = ["money": TermTransform(log1p: true)]
+        let t2 = table([("money", withGaps), ("churned", (0..<30).map { Double($0 % 2) })])
+        let (terms2, _) = try DesignMatrix.recipes(for: t2, settings: s2)
+        #expect(isClose(terms2[0].fill ?? .nan, 10.5 * log(2), abs: 1e-9))
         #expect(TermTransform(spec: "sqrt") == nil)
     }
 
