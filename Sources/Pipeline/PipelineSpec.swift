@@ -170,16 +170,9 @@ public struct PipelineSpec: Sendable {
         }
 
         var features = FeatureSettings()
-        func days(_ key: String, _ set: (Int32) -> Void) throws {
-            guard let (v, line) = try keys.number(key) else { return }
-            guard v >= 1, v <= 36_500, v == v.rounded() else {
-                throw PipelineError.invalidValue(file: path, key: key, line: line, message: "must be a whole number of days, 1 or more")
-            }
-            set(Int32(v))
-        }
-        try days("features.horizon_days") { features.horizonDays = $0 }
-        try days("features.active_window_days") { features.activeWindowDays = $0 }
-        try days("features.trend_window_days") { features.trendWindowDays = $0 }
+        if let d = try keys.days("features.horizon_days") { features.horizonDays = d }
+        if let d = try keys.days("features.active_window_days") { features.activeWindowDays = d }
+        if let d = try keys.days("features.trend_window_days") { features.trendWindowDays = d }
 
         let model = try Self.modelSettings(keys, file: path)
         let segment = try Self.segmentSettings(keys, file: path, folder: folder, horizon: features.horizonDays)
@@ -197,27 +190,15 @@ public struct PipelineSpec: Sendable {
     static func segmentSettings(_ keys: KeyReader, file path: String, folder: String, horizon: Int32) throws -> SegmentSettings {
         var s = SegmentSettings()
         s.targetDays = horizon
-        func share(_ key: String, _ set: (Double) -> Void) throws {
-            guard let (v, line) = try keys.number(key) else { return }
-            guard v >= 0, v <= 1 else { throw PipelineError.invalidValue(file: path, key: key, line: line, message: "must be a share between 0 and 1") }
-            set(v)
-        }
-        func days(_ key: String, _ set: (Int32) -> Void) throws {
-            guard let (v, line) = try keys.number(key) else { return }
-            guard v >= 1, v <= 36_500, v == v.rounded() else {
-                throw PipelineError.invalidValue(file: path, key: key, line: line, message: "must be a whole number of days, 1 or more")
-            }
-            set(Int32(v))
-        }
-        try days("segment.target_days") { s.targetDays = $0 }
-        try days("segment.minimum_tenure_days") { s.minimumTenureDays = $0 }
-        try share("segment.default_margin_rate") { s.defaultMarginRate = $0 }
-        try share("segment.strategic_value_quantile") { s.strategicValueQuantile = $0 }
-        try share("segment.high_volume_quantile") { s.highVolumeQuantile = $0 }
-        try share("segment.costly_cost_share") { s.costlyCostShare = $0 }
-        try share("segment.switcher_discount_share") { s.switcherDiscountShare = $0 }
+        if let d = try keys.days("segment.target_days") { s.targetDays = d }
+        if let d = try keys.days("segment.minimum_tenure_days") { s.minimumTenureDays = d }
+        if let v = try keys.share("segment.default_margin_rate") { s.defaultMarginRate = v }
+        if let v = try keys.share("segment.strategic_value_quantile") { s.strategicValueQuantile = v }
+        if let v = try keys.share("segment.high_volume_quantile") { s.highVolumeQuantile = v }
+        if let v = try keys.share("segment.costly_cost_share") { s.costlyCostShare = v }
+        if let v = try keys.share("segment.switcher_discount_share") { s.switcherDiscountShare = v }
         for seg in Segment.allCases {
-            try share("segment.target_churn_reduction.\(seg.rawValue)") { s.targetChurnReduction[seg] = $0 }
+            if let v = try keys.share("segment.target_churn_reduction.\(seg.rawValue)") { s.targetChurnReduction[seg] = v }
         }
         if let (v, _) = try keys.string("segment.strategic_accounts") {
             s.strategicAccounts = v.hasPrefix("/") ? v : URL(fileURLWithPath: folder).appendingPathComponent(v).standardizedFileURL.path
@@ -349,6 +330,22 @@ struct KeyReader {
             return (out, e.line)
         default: throw wrong(key, e, "a list of strings")
         }
+    }
+
+    /// A whole number of days, 1 to 100 years.
+    func days(_ key: String) throws -> Int32? {
+        guard let (v, line) = try number(key) else { return nil }
+        guard v >= 1, v <= 36_500, v == v.rounded() else {
+            throw PipelineError.invalidValue(file: file, key: key, line: line, message: "must be a whole number of days, 1 or more")
+        }
+        return Int32(v)
+    }
+
+    /// A share, 0 to 1.
+    func share(_ key: String) throws -> Double? {
+        guard let (v, line) = try number(key) else { return nil }
+        guard v >= 0, v <= 1 else { throw PipelineError.invalidValue(file: file, key: key, line: line, message: "must be a share between 0 and 1") }
+        return v
     }
 
     func numberArray(_ key: String) throws -> ([Double], Int)? {
