@@ -9,9 +9,9 @@
 # - train: the train stage's fit against statsmodels' on the same matrix (2.6 M customers:
 #   1.4 M in the training snapshot).
 #
-#   bench/run.sh [--only scale|ingest|features|train[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S]
+#   bench/run.sh [--only scale|ingest|features|train[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S] [--results DIR]
 #
-# --sizes (millions of rows) is for scale; --customers for the others (default 1,900,000:
+# --sizes (millions of rows) and --results (default bench/results) are for scale; --customers for the others (default 1,900,000:
 # about 10.5 million rows, 684 MB). Generated logs are kept in bench/work/ and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ repeats=3
 seed=7
 sizes="1,10,30"
 modes="scale"
+results="bench/results"
 while [ $# -gt 0 ]; do
   case "$1" in
     --customers) customers="$2"; shift 2 ;;
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --seed) seed="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
     --only) modes="${2//,/ }"; shift 2 ;;
+    --results) results="$2"; shift 2 ;;
     *) echo "usage: bench/run.sh [--only scale|ingest|features|train[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S]" >&2; exit 64 ;;
   esac
 done
@@ -41,7 +43,7 @@ python="$(scripts/python-env)"   # DuckDB, statsmodels, pandas, lifetimes from P
 mkdir -p bench/work
 for mode in $modes; do
   if [ "$mode" = scale ]; then
-    "$python" bench/scale.py --retain "$retain" --sizes "$sizes" --repeats "$repeats" --seed "$seed"
+    "$python" bench/scale.py --retain "$retain" --sizes "$sizes" --repeats "$repeats" --seed "$seed" --results "$results"
     echo
     continue
   fi

@@ -55,7 +55,11 @@ struct ReportStage {
                 let line = "model: out of time (fitted as of \(v.fittedOn.asOf), judged on \(v.evaluatedOn.asOf)) AUC \(fixed(v.metrics.auc, 3)), "
                     + "log loss \(fixed(v.metrics.logLoss, 3)), Brier \(fixed(v.metrics.brier, 3)), top-decile lift \(fixed(v.metrics.topDecileLift, 2))"
                 lines.append(line)
-                md += ["Model quality, " + line.dropFirst("model: ".count) + ".", ""]
+                md += ["Model quality, " + line.dropFirst("model: ".count) + ".", "",
+                       "Calibration out of time (customers in tenths by predicted churn probability):", "",
+                       "| tenth | customers | mean predicted | observed churn |", "|---:|---:|---:|---:|"]
+                md += v.metrics.calibration.map { "| \($0.decile) | \($0.customers) | \(fixed($0.meanPredicted, 3)) | \(fixed($0.observedRate, 3)) |" }
+                md.append("")
             } else {
                 let line = "model: no out-of-time validation (\(m.validationSkipped ?? "unknown reason")); in-sample AUC \(fixed(m.trainingMetrics.auc, 3))"
                 lines.append(line)
