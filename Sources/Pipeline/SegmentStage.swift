@@ -79,20 +79,22 @@ struct SegmentStage {
             if let r = pl.role { try b.append(r.rawValue) }
             try b.append(byte: 0x0A)
         }
+        // Each row is formatted once: written to customers.csv, and copied into its
+        // segment's file (held in memory meanwhile: as large as customers.csv).
+        var bySegment: [Segment: OutputBuffer] = [:]
+        for seg in Segment.allCases { bySegment[seg] = OutputBuffer(memoryCapacity: 1 << 20) }
         try AtomicFile.write(try folder.stagedPath(Self.customersFile)) { out in
             try CSVText.appendHeader(header, to: out)
-            try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: out) { lo, hi, b in
-                for i in lo..<hi { try row(i, b) }
+            try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: out, formatRow: row) { i, bytes in
+                try bySegment[result.placements[i].segment]?.append(bytes)
             }
         }
         for seg in Segment.allCases {
-            let members = result.placements.indices.filter { result.placements[$0].segment == seg }
             try AtomicFile.write(try folder.stagedPath(Self.segmentFile(seg))) { out in
                 try CSVText.appendHeader(header, to: out)
-                try ParallelRows.write(rows: members.count, bytesPerRow: 200, to: out) { lo, hi, b in
-                    for k in lo..<hi { try row(members[k], b) }
-                }
+                if let b = bySegment[seg] { try out.append(b.contents) }
             }
+            bySegment[seg] = nil
         }
     }
 

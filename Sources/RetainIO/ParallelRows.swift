@@ -23,6 +23,44 @@ public enum ParallelRows {
     }
 }
 
+extension ParallelRows {
+    /// As `write`, with one row formatted at a time (`formatRow(i, buffer)`), and every
+    /// row's bytes handed, in order, to `rowWritten(i, bytes)` once its piece is written:
+    /// a second file made of some of the same rows copies them instead of formatting again.
+    public static func write(rows m: Int, bytesPerRow: Int, to out: OutputBuffer,
+                             formatRow: @Sendable (Int, OutputBuffer) throws -> Void,
+                             rowWritten: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        let pieces = m < 4096 ? 1 : 8
+        let width = min(2, pieces)
+        for round in stride(from: 0, to: pieces, by: width) {
+            let buffers = (0..<width).map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * bytesPerRow)) }
+            let ends = Slots<[Int]>(count: width)
+            let failures = FirstError()
+            DispatchQueue.concurrentPerform(iterations: width) { k in
+                let p = round + k
+                var rowEnds: [Int] = []
+                do {
+                    for i in (m * p / pieces)..<(m * (p + 1) / pieces) {
+                        try formatRow(i, buffers[k])
+                        rowEnds.append(buffers[k].contents.count)
+                    }
+                } catch { failures.record(error) }
+                ends[k] = rowEnds
+            }
+            if let e = failures.first { throw e }
+            for (k, b) in buffers.enumerated() {
+                try out.append(b.contents)
+                var start = 0
+                let first = m * (round + k) / pieces
+                for (r, end) in (ends[k] ?? []).enumerated() {
+                    try rowWritten(first + r, UnsafeRawBufferPointer(rebasing: b.contents[start..<end]))
+                    start = end
+                }
+            }
+        }
+    }
+}
+
 /// The first error raised by concurrent workers.
 public final class FirstError: @unchecked Sendable {
     private var error: (any Error)?

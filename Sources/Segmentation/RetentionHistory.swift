@@ -119,33 +119,55 @@ public struct RetentionHistory: Sendable {
         }
 
         // Pass 2: sales and profit of retained customers in each period, and of S in its base.
+        // Day tables over the covered days: the period a day falls in (-1: none), and the
+        // periods whose base window holds it (a bit each; windows of unequal periods overlap).
         let k = periods.count
+        let firstDay = bases.map(\.0).min() ?? periods[0].start, lastCovered = periods[k - 1].end
+        let span = Int(lastCovered - firstDay) + 1
+        var periodOf = [Int8](repeating: -1, count: span)
+        var baseBits = [UInt64](repeating: 0, count: span)
+        for p in 0..<k {
+            for d in periods[p].start...periods[p].end { periodOf[Int(d - firstDay)] = Int8(p) }
+            for d in bases[p].0...bases[p].1 { baseBits[Int(d - firstDay)] |= 1 << UInt64(p) }
+        }
         let sums = (0..<2).map { _ in UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: 4 * k)) }
         for s in sums { s.value.initialize(repeating: 0, count: 4 * k) }
         defer { for s in sums { s.value.deallocate() } }
         let margin = settings.defaultMarginRate
-        try view.forEachChunk { customers, c in
-            guard let chunk = ChunkPointers(c, customers: customers) else { return }
-            DispatchQueue.concurrentPerform(iterations: 2) { w in
-                let active = activeP.value, out = sums[w].value
-                for i in 0..<chunk.count {
-                    let cust = Int(chunk.customers[i])
-                    guard cust >= 0, cust & 1 == w else { continue }
-                    let t = chunk.day[i], v = chunk.amount[i]
-                    var profit = v
-                    if hasCost, let cost = chunk.cost, !cost[i].isNaN { profit -= cost[i] } else if !hasCost { profit = v * margin }
-                    if hasService, let service = chunk.service, !service[i].isNaN { profit -= service[i] }
-                    let bits = active[cust]
-                    for p in 0..<k {
-                        let inStart = bits & (1 << UInt64(p)) != 0
-                        guard inStart else { continue }
-                        if t >= periods[p].start && t <= periods[p].end && bits & (1 << UInt64(p + 1)) != 0 {
-                            out[4 * p] += v; out[4 * p + 1] += profit
+        try periodOf.withUnsafeBufferPointer { periodOf in
+        try baseBits.withUnsafeBufferPointer { baseBits in
+            let tables = UnsafeSendableTables(periodOf: periodOf, baseBits: baseBits)
+            try view.forEachChunk { customers, c in
+                guard let chunk = ChunkPointers(c, customers: customers) else { return }
+                DispatchQueue.concurrentPerform(iterations: 2) { w in
+                    let active = activeP.value, out = sums[w].value
+                    let periodOf = tables.periodOf, baseBits = tables.baseBits
+                    for i in 0..<chunk.count {
+                        let cust = Int(chunk.customers[i])
+                        guard cust >= 0, cust & 1 == w else { continue }
+                        let d = Int(chunk.day[i] - firstDay)
+                        guard d >= 0, d < span else { continue }
+                        let bits = active[cust]
+                        let p = Int(periodOf[d])
+                        // Retained in period p: active at its start (bit p) and end (bit p + 1).
+                        let retained = p >= 0 && (bits >> UInt64(p)) & 3 == 3
+                        // Base windows of periods this customer started active in (bit p: S of p).
+                        var inBase = baseBits[d] & bits
+                        guard retained || inBase != 0 else { continue }
+                        let v = chunk.amount[i]
+                        var profit = v
+                        if hasCost, let cost = chunk.cost, !cost[i].isNaN { profit -= cost[i] } else if !hasCost { profit = v * margin }
+                        if hasService, let service = chunk.service, !service[i].isNaN { profit -= service[i] }
+                        if retained { out[4 * p] += v; out[4 * p + 1] += profit }
+                        while inBase != 0 {
+                            let q = inBase.trailingZeroBitCount
+                            out[4 * q + 2] += v; out[4 * q + 3] += profit
+                            inBase &= inBase - 1
                         }
-                        if t >= bases[p].0 && t <= bases[p].1 { out[4 * p + 2] += v; out[4 * p + 3] += profit }
                     }
                 }
             }
+        }
         }
 
         var rows = periods.map { Row(start: $0.start, end: $0.end) }
@@ -170,6 +192,12 @@ public struct RetentionHistory: Sendable {
         }
         return RetentionHistory(rows: rows, profitBasis: basis)
     }
+}
+
+/// The day tables of pass 2, shared read-only by both workers.
+struct UnsafeSendableTables: @unchecked Sendable {
+    let periodOf: UnsafeBufferPointer<Int8>
+    let baseBits: UnsafeBufferPointer<UInt64>
 }
 
 /// The first index whose value is >= x in ascending `b`.
