@@ -1,8 +1,11 @@
 import Ledger
 import RetainIO
+import Segmentation
 
 /// `retain validate`: the pipeline file is already checked by `PipelineSpec.load`; this
-/// resolves the inputs and runs their header and first rows through the ingest parser.
+/// resolves the inputs and runs their header and first rows through the ingest parser,
+/// and reads the strategic accounts file if one is named (so a nightly run cannot fail
+/// on it after an hour of work).
 public enum Validation {
     public static func check(spec: PipelineSpec, rows: Int, reporter: Reporter) throws {
         let files = try Inputs.resolve(spec.inputPatterns)
@@ -22,6 +25,10 @@ public enum Validation {
             if p.rowsChecked > 0 && p.rowsAccepted == 0, let r = p.rejects.first {
                 throw LedgerError.inputMismatch(path: file, line: r.line, reason: "no row of the first \(p.rowsChecked) is usable: \(r.reason.rawValue): \(r.detail)")
             }
+        }
+        if let path = spec.segment.strategicAccounts {
+            let accounts = try StrategicAccounts.load(path)
+            reporter.info("validate: \(path): \(accounts.roles.count) strategic account(s)")
         }
         if checked > 0 && Double(rejectedTotal) / Double(checked) > spec.maxRejectShare {
             throw PipelineError.tooManyRejects(rejected: rejectedTotal, read: checked, limit: spec.maxRejectShare,

@@ -125,5 +125,8 @@ struct SegmentStageTests {
         let bad = try RetainBinary.run(["run", p, "--out", out, "--only", "segment"])
         #expect(bad.status == 65)
         #expect(bad.stderr.contains("accounts.csv:2: role 'friend'") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        // validate finds it before any run does.
+        let checked = try RetainBinary.run(["validate", p])
+        #expect(checked.status == 65 && checked.stderr.contains("accounts.csv:2: role 'friend'"), "\(checked.stderr)")
     }
 }
