@@ -4,7 +4,7 @@ import RetainTestSupport
 import Testing
 
 /// Against statsmodels on a fixed data set. The expected numbers were printed once by
-/// `.venv/bin/python scripts/model/reference_data.py` (statsmodels 0.15.0
+/// `.venv/bin/python scripts/model_reference_data.py` (statsmodels 0.15.0
 /// `Logit(y, add_constant(X)).fit(method="newton", tol=1e-12)`; scikit-learn 1.9.1
 /// `roc_auc_score`), which builds the same rows with the same generator as `rows()` here.
 @Suite("Logistic fit against statsmodels")

@@ -1,6 +1,6 @@
 """The small deterministic data set that Tests/ChurnModelTests/StatsmodelsTests.swift
 rebuilds: an LCG (Knuth's MMIX constants), so Python and Swift make identical doubles.
-Run: .venv/bin/python scripts/model/reference_data.py  (prints statsmodels' fit)."""
+Run: .venv/bin/python scripts/model_reference_data.py  (prints statsmodels' fit)."""
 import numpy as np
 import statsmodels.api as sm
 from sklearn.metrics import roc_auc_score

@@ -1,6 +1,6 @@
 """Refits retain's training_matrix.csv with statsmodels and compares.
 
-  python scripts/model/check_model.py OUTPUT_DIR
+  python scripts/check_model.py OUTPUT_DIR
 
 Checks, against coefficients.csv and model.json of OUTPUT_DIR (a run with model.l2 = 0):
 coefficients, standard errors and the log-likelihood to 1e-6 relative (statsmodels
