@@ -36,6 +36,10 @@ struct FeaturesStage {
             throw PipelineError.invalidOption("\(spec.file): features.horizon_days: the data spans \(end - start + 1) days (\(CivilDate.iso(start)) to \(CivilDate.iso(end))); "
                 + "a horizon of \(s.horizonDays) days needs more than \(2 * s.horizonDays): shorten it")
         }
+        if let a = asOf, a > end {
+            reporter.warning("features: --as-of \(CivilDate.iso(a)) is after the data's last day \(CivilDate.iso(end)): "
+                + "customers look inactive for want of data, not for want of purchases")
+        }
         let (present, missing) = Feature.available(with: view.columns)
         if !missing.isEmpty {
             reporter.info("features: left out \(missing.map(\.rawValue).joined(separator: ", ")) (the log has no "

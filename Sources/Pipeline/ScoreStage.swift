@@ -23,6 +23,10 @@ struct ScoreStage {
         }
         let model = try ModelFile.load(modelPath)
         let snapshot = try CSVTable.read(snapshotPath)
+        guard snapshot.count > 0 else {
+            throw PipelineError.noCustomers(detail: "nobody in \(FeaturesStage.scoringFile) is active (bought in the features.active_window_days "
+                + "before the scoring date); check --as-of against the data's dates")
+        }
         let p = model.probabilities(try DesignMatrix.build(snapshot, terms: model.terms))
         try AtomicFile.write(try folder.stagedPath(Self.scoresFile)) { out in
             try CSVText.appendHeader(["customer_id", "churn_probability"] + snapshot.names, to: out)

@@ -69,6 +69,16 @@ struct ModelStageTests {
         #expect(broken.status == 78 && broken.stderr.contains("not a Retain model file"))
     }
 
+    @Test("scoring as of a date nobody is active: exit 65 naming --as-of")
+    func nobodyToScore() throws {
+        let dir = TemporaryFolder()
+        let sample = RepoPaths.path("pipelines/sample.toml")
+        let r = try RetainBinary.run(["run", sample, "--out", dir.file("out"), "--as-of", "2027-06-01"])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("is after the data's last day 2025-12-31"))
+        #expect(r.stderr.contains("no usable customers") && r.stderr.contains("--as-of"))
+    }
+
     @Test("nobody churned: exit 65 with a sentence saying so")
     func noChurners() throws {
         let dir = TemporaryFolder()
