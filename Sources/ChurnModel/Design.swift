@@ -65,24 +65,49 @@ public struct DesignMatrix: Sendable {
     /// Per column: mean, population standard deviation, minimum and maximum, in two
     /// row-wise passes (column-wise loops over a row-major matrix miss the cache).
     public func moments() -> (mean: [Double], sd: [Double], min: [Double], max: [Double]) {
-        let q = width
-        var sum = [Double](repeating: 0, count: q), ss = [Double](repeating: 0, count: q)
-        var lo = [Double](repeating: .infinity, count: q), hi = [Double](repeating: -.infinity, count: q)
-        values.withUnsafeBufferPointer { v in
-            for i in 0..<rows {
-                for j in 0..<q {
-                    let x = v[i * q + j]
-                    sum[j] += x
-                    if x < lo[j] { lo[j] = x }
-                    if x > hi[j] { hi[j] = x }
+        let q = width, n = rows
+        let workers = n >= 65_536 ? 2 : 1
+        struct Part: Sendable { var sum, ss, lo, hi: [Double] }
+        let parts = Slots<Part>(count: workers)
+        // Pass 1 on both cores: sums, minima and maxima of each half.
+        values.withUnsafeBufferPointer { vb in
+            let v = UnsafeSendableBuffer(vb)
+            DispatchQueue.concurrentPerform(iterations: workers) { k in
+                var part = Part(sum: [Double](repeating: 0, count: q), ss: [Double](repeating: 0, count: q),
+                                lo: [Double](repeating: .infinity, count: q), hi: [Double](repeating: -.infinity, count: q))
+                for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                    for j in 0..<q {
+                        let x = v.value[i * q + j]
+                        part.sum[j] += x
+                        if x < part.lo[j] { part.lo[j] = x }
+                        if x > part.hi[j] { part.hi[j] = x }
+                    }
                 }
-            }
-            for j in 0..<q { sum[j] /= Double(max(rows, 1)) }
-            for i in 0..<rows {
-                for j in 0..<q { let d = v[i * q + j] - sum[j]; ss[j] += d * d }
+                parts[k] = part
             }
         }
-        return (sum, ss.map { ($0 / Double(max(rows, 1))).squareRoot() }, lo, hi)
+        var mean = [Double](repeating: 0, count: q)
+        var lo = [Double](repeating: .infinity, count: q), hi = [Double](repeating: -.infinity, count: q)
+        for k in 0..<workers {
+            guard let p = parts[k] else { continue }
+            for j in 0..<q { mean[j] += p.sum[j]; lo[j] = Swift.min(lo[j], p.lo[j]); hi[j] = Swift.max(hi[j], p.hi[j]) }
+        }
+        for j in 0..<q { mean[j] /= Double(Swift.max(n, 1)) }
+        // Pass 2: squared deviations from the mean (two passes: no cancellation).
+        let means = mean
+        values.withUnsafeBufferPointer { vb in
+            let v = UnsafeSendableBuffer(vb)
+            DispatchQueue.concurrentPerform(iterations: workers) { k in
+                var ss = [Double](repeating: 0, count: q)
+                for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                    for j in 0..<q { let d = v.value[i * q + j] - means[j]; ss[j] += d * d }
+                }
+                parts[k]?.ss = ss
+            }
+        }
+        var ss = [Double](repeating: 0, count: q)
+        for k in 0..<workers { if let p = parts[k] { for j in 0..<q { ss[j] += p.ss[j] } } }
+        return (mean, ss.map { ($0 / Double(Swift.max(n, 1))).squareRoot() }, lo, hi)
     }
 
     /// The column of term `j`.
@@ -193,6 +218,12 @@ public struct DesignMatrix: Sendable {
         }
         return (terms + indicators.map(\.term), leftOut)
     }
+}
+
+/// A read-only buffer handed to concurrent workers.
+struct UnsafeSendableBuffer: @unchecked Sendable {
+    let value: UnsafeBufferPointer<Double>
+    init(_ v: UnsafeBufferPointer<Double>) { value = v }
 }
 
 extension DesignMatrix {
