@@ -71,7 +71,7 @@ public struct DesignMatrix: Sendable {
         let parts = Slots<Part>(count: workers)
         // Pass 1 on both cores: sums, minima and maxima of each half.
         values.withUnsafeBufferPointer { vb in
-            let v = UnsafeSendableBuffer(vb)
+            let v = UnsafeSendable(vb)
             DispatchQueue.concurrentPerform(iterations: workers) { k in
                 var part = Part(sum: [Double](repeating: 0, count: q), ss: [Double](repeating: 0, count: q),
                                 lo: [Double](repeating: .infinity, count: q), hi: [Double](repeating: -.infinity, count: q))
@@ -96,7 +96,7 @@ public struct DesignMatrix: Sendable {
         // Pass 2: squared deviations from the mean (two passes: no cancellation).
         let means = mean
         values.withUnsafeBufferPointer { vb in
-            let v = UnsafeSendableBuffer(vb)
+            let v = UnsafeSendable(vb)
             DispatchQueue.concurrentPerform(iterations: workers) { k in
                 var ss = [Double](repeating: 0, count: q)
                 for i in (n * k / workers)..<(n * (k + 1) / workers) {
@@ -138,7 +138,7 @@ public struct DesignMatrix: Sendable {
             values.withUnsafeMutableBufferPointer { vb in
                 sources[j].withUnsafeBufferPointer { sb in
                     guard let out = vb.baseAddress, let src = sb.baseAddress else { return }
-                    let o = UnsafeSendablePointer(out), si = UnsafeSendablePointer(UnsafeMutablePointer(mutating: src))
+                    let o = UnsafeSendable(out), si = UnsafeSendable(UnsafeMutablePointer(mutating: src))
                     DispatchQueue.concurrentPerform(iterations: workers) { k in
                         let out = o.value, src = si.value
                         var firstBadRow = -1
@@ -220,11 +220,6 @@ public struct DesignMatrix: Sendable {
     }
 }
 
-/// A read-only buffer handed to concurrent workers.
-struct UnsafeSendableBuffer: @unchecked Sendable {
-    let value: UnsafeBufferPointer<Double>
-    init(_ v: UnsafeBufferPointer<Double>) { value = v }
-}
 
 extension DesignMatrix {
     /// An indicator is made only when at least this many rows are empty (10, or 0.1% of

@@ -135,11 +135,11 @@ public struct SnapshotBuilder: Sendable {
         // One pass, both cores on halves of the members: each member's cell is read once
         // and every feature computed from it.
         let m = members.count
-        let out = (0..<features.count).map { _ in UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))) }
-        let cells = UnsafeSendablePointer(acc.cells)
+        let out = (0..<features.count).map { _ in UnsafeSendable(UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))) }
+        let cells = UnsafeSendable(acc.cells)
         members.withUnsafeBufferPointer { mem in
             guard let base = mem.baseAddress else { return }  // no members
-            let memRef = UnsafeSendablePointer(UnsafeMutablePointer(mutating: base))
+            let memRef = UnsafeSendable(UnsafeMutablePointer(mutating: base))
             DispatchQueue.concurrentPerform(iterations: 2) { half in
                 let lo = half == 0 ? 0 : m / 2, hi = half == 0 ? m / 2 : m
                 for row in lo..<hi {

@@ -52,11 +52,6 @@ final class Tally: @unchecked Sendable {
     var error: (any Error)?
 }
 
-/// Hands a pointer to worker closures; the workers write disjoint ranges.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ v: T) { value = v }
-}
 
 /// The last `\n` in the first `count` bytes (Glibc's `memrchr` is not imported into Swift).
 @inline(__always) func lastNewline(_ p: UnsafeMutableRawPointer, _ count: Int) -> UnsafeMutableRawPointer? {

@@ -40,7 +40,7 @@ public struct RunOptions: Sendable {
 /// together. A failed run publishes nothing but `last-failure/` (its `run.json`, and
 /// `rejects.csv` when rows were rejected), so the previous good outputs stay consistent.
 public struct Runner {
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 
     public static func run(spec: PipelineSpec, options: RunOptions, reporter: Reporter) throws -> RunManifest {
         if options.only != nil && options.from != nil {

@@ -28,6 +28,7 @@ struct ScoreStage {
                 + "before the scoring date); check --as-of against the data's dates")
         }
         let p = model.probabilities(try DesignMatrix.build(snapshot, terms: model.terms))
+        let width = snapshot.columns.count
         try AtomicFile.write(try folder.stagedPath(Self.scoresFile)) { out in
             try CSVText.appendHeader(["customer_id", "churn_probability"] + snapshot.names, to: out)
             try ParallelRows.write(rows: snapshot.count, bytesPerRow: 8 * (snapshot.names.count + 3), to: out) { lo, hi, b in
@@ -35,7 +36,9 @@ struct ScoreStage {
                     try snapshot.rawKey(i).withUnsafeBytes { try b.append($0) }
                     try b.append(byte: UInt8(ascii: ","))
                     try b.appendDecimal(p[i], maxDecimals: 9)
-                    for c in snapshot.columns { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(c[i]) }
+                    // By index: iterating the columns would copy (retain) each inner array per
+                    // row, and two cores contending on those counts took half the stage.
+                    for j in 0..<width { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(snapshot.columns[j][i]) }
                     try b.append(byte: 0x0A)
                 }
             }

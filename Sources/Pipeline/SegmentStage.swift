@@ -65,7 +65,7 @@ struct SegmentStage {
             try scores.rawKey(i).withUnsafeBytes { try b.append($0) }
             try b.append(byte: UInt8(ascii: ","))
             try b.append(pl.segment.rawValue)
-            for c in columns { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(c[i]) }
+            for j in 0..<columns.count { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(columns[j][i]) }  // by index: see ScoreStage
             try b.append(byte: UInt8(ascii: ","))
             try b.appendFixed(pl.value.expectedValue, decimals: 2)
             // The reason is our own text without quotes: always quoted (it holds commas).

@@ -98,7 +98,7 @@ public struct CSVTable: Sendable {
         }
         let ranges = split < n ? [(body, split), (split, n)] : [(body, n)]
         let parts = Slots<Result<Rows, RowError>>(count: ranges.count)
-        let shared = UnsafeSendableRaw(b)
+        let shared = UnsafeSendable(b)
         DispatchQueue.concurrentPerform(iterations: ranges.count) { w in
             parts[w] = parseRows(shared.value, from: ranges[w].0, to: ranges[w].1, header: header)
         }
@@ -250,8 +250,3 @@ public final class Slots<T: Sendable>: @unchecked Sendable {
     }
 }
 
-/// A read-only byte buffer handed to concurrent workers.
-struct UnsafeSendableRaw: @unchecked Sendable {
-    let value: UnsafeRawBufferPointer
-    init(_ v: UnsafeRawBufferPointer) { value = v }
-}

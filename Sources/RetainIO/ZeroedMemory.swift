@@ -25,8 +25,9 @@ public enum ZeroedMemory {
 }
 
 
-/// A pointer handed to concurrent workers that write disjoint elements of its memory.
-public struct UnsafeSendablePointer<T>: @unchecked Sendable {
-    public let value: UnsafeMutablePointer<T>
-    public init(_ v: UnsafeMutablePointer<T>) { value = v }
+/// A pointer or buffer handed to concurrent workers, which read it or write disjoint parts
+/// of its memory (the compiler cannot see that; the callers guarantee it).
+public struct UnsafeSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ v: T) { value = v }
 }

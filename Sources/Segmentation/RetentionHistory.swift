@@ -98,7 +98,7 @@ public struct RetentionHistory: Sendable {
         let firstPurchase = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
         firstPurchase.initialize(repeating: Int32.max, count: max(n, 1))
         defer { active.deallocate(); firstPurchase.deallocate() }
-        let activeP = UnsafeSendablePointer(active), firstP = UnsafeSendablePointer(firstPurchase)
+        let activeP = UnsafeSendable(active), firstP = UnsafeSendable(firstPurchase)
 
         // Pass 1: a purchase on day t makes the customer active at boundaries b with t <= b < t + window.
         try view.forEachChunk { customers, c in
@@ -130,18 +130,18 @@ public struct RetentionHistory: Sendable {
             for d in periods[p].start...periods[p].end { periodOf[Int(d - firstDay)] = Int8(p) }
             for d in bases[p].0...bases[p].1 { baseBits[Int(d - firstDay)] |= 1 << UInt64(p) }
         }
-        let sums = (0..<2).map { _ in UnsafeSendablePointer(UnsafeMutablePointer<Double>.allocate(capacity: 4 * k)) }
+        let sums = (0..<2).map { _ in UnsafeSendable(UnsafeMutablePointer<Double>.allocate(capacity: 4 * k)) }
         for s in sums { s.value.initialize(repeating: 0, count: 4 * k) }
         defer { for s in sums { s.value.deallocate() } }
         let margin = settings.defaultMarginRate
         try periodOf.withUnsafeBufferPointer { periodOf in
         try baseBits.withUnsafeBufferPointer { baseBits in
-            let tables = UnsafeSendableTables(periodOf: periodOf, baseBits: baseBits)
+            let tables = UnsafeSendable((periodOf: periodOf, baseBits: baseBits))
             try view.forEachChunk { customers, c in
                 guard let chunk = ChunkPointers(c, customers: customers) else { return }
                 DispatchQueue.concurrentPerform(iterations: 2) { w in
                     let active = activeP.value, out = sums[w].value
-                    let periodOf = tables.periodOf, baseBits = tables.baseBits
+                    let periodOf = tables.value.periodOf, baseBits = tables.value.baseBits
                     for i in 0..<chunk.count {
                         let cust = Int(chunk.customers[i])
                         guard cust >= 0, cust & 1 == w else { continue }
@@ -194,11 +194,6 @@ public struct RetentionHistory: Sendable {
     }
 }
 
-/// The day tables of pass 2, shared read-only by both workers.
-struct UnsafeSendableTables: @unchecked Sendable {
-    let periodOf: UnsafeBufferPointer<Int8>
-    let baseBits: UnsafeBufferPointer<UInt64>
-}
 
 /// The first index whose value is >= x in ascending `b`.
 @inline(__always) func lowerBound(_ b: UnsafeBufferPointer<Int32>, _ x: Int32) -> Int {
