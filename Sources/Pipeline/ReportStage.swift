@@ -16,10 +16,7 @@ struct ReportStage {
 
     func run() throws -> RunManifest.Stage {
         let clock = StageClock()
-        let targetsPath = folder.latest(SegmentStage.targetsFile)
-        guard FilePath.exists(targetsPath) else {
-            throw PipelineError.upstreamMissing(stage: "report", needs: "segment", detail: "no \(SegmentStage.targetsFile) in \(folder.path)")
-        }
+        let targetsPath = try folder.upstream(SegmentStage.targetsFile, for: .report, from: .segment)
         let targets = try records(targetsPath)
         let history = try records(folder.latest(SegmentStage.historyFile))
         let modelPath = folder.latest(TrainStage.modelFile)

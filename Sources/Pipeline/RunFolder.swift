@@ -77,6 +77,16 @@ public final class RunFolder {
         return FilePath.exists(staged) ? staged : publishedPath(relative)
     }
 
+    /// `latest(relative)`, which stage `stage` needs from stage `needs`; its absence is the
+    /// error that names the stage to run first.
+    func upstream(_ relative: String, for stage: Stage, from needs: Stage) throws -> String {
+        let p = latest(relative)
+        guard FilePath.exists(p) else {
+            throw PipelineError.upstreamMissing(stage: stage.rawValue, needs: needs.rawValue, detail: "no \(relative) in \(path)")
+        }
+        return p
+    }
+
     /// Marks a published file for deletion at publish time (e.g. a ledger part no longer used).
     public func removeOnPublish(_ relative: String) { removals.append(relative) }
 

@@ -13,14 +13,8 @@ struct ScoreStage {
 
     func run() throws -> RunManifest.Stage {
         let clock = StageClock()
-        let modelPath = folder.latest(TrainStage.modelFile)
-        guard FilePath.exists(modelPath) else {
-            throw PipelineError.upstreamMissing(stage: "score", needs: "train", detail: "no \(TrainStage.modelFile) in \(folder.path)")
-        }
-        let snapshotPath = folder.latest(FeaturesStage.scoringFile)
-        guard FilePath.exists(snapshotPath) else {
-            throw PipelineError.upstreamMissing(stage: "score", needs: "features", detail: "no \(FeaturesStage.scoringFile) in \(folder.path)")
-        }
+        let modelPath = try folder.upstream(TrainStage.modelFile, for: .score, from: .train)
+        let snapshotPath = try folder.upstream(FeaturesStage.scoringFile, for: .score, from: .features)
         let model = try ModelFile.load(modelPath)
         let snapshot = try CSVTable.read(snapshotPath)
         guard snapshot.count > 0 else {

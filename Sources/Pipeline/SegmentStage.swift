@@ -19,10 +19,7 @@ struct SegmentStage {
 
     func run() throws -> RunManifest.Stage {
         let clock = StageClock()
-        let scoresPath = folder.latest(ScoreStage.scoresFile)
-        guard FilePath.exists(scoresPath) else {
-            throw PipelineError.upstreamMissing(stage: "segment", needs: "score", detail: "no \(ScoreStage.scoresFile) in \(folder.path)")
-        }
+        let scoresPath = try folder.upstream(ScoreStage.scoresFile, for: .segment, from: .score)
         let scores = try CSVTable.read(scoresPath)
         let accounts = try spec.segment.strategicAccounts.map { try StrategicAccounts.load($0) }
         let result = try Segmenter(settings: spec.segment, accounts: accounts).segment(scores)

@@ -21,11 +21,8 @@ struct TrainStage {
 
     func run() throws -> RunManifest.Stage {
         let clock = StageClock()
-        let trainingPath = folder.latest(FeaturesStage.trainingFile)
+        let trainingPath = try folder.upstream(FeaturesStage.trainingFile, for: .train, from: .features)
         let validationPath = folder.latest(FeaturesStage.validationFile)
-        guard FilePath.exists(trainingPath) else {
-            throw PipelineError.upstreamMissing(stage: "train", needs: "features", detail: "no \(FeaturesStage.trainingFile) in \(folder.path)")
-        }
         let dates = features?.dates ?? [:]
         let training = try CSVTable.read(trainingPath)
         guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
