@@ -77,8 +77,10 @@ public struct ModelFile: Codable, Sendable {
         public var fittedOn: SnapshotInfo
         public var evaluatedOn: SnapshotInfo
         public var metrics: Metrics
-        public init(fittedOn: SnapshotInfo, evaluatedOn: SnapshotInfo, metrics: Metrics) {
-            self.fittedOn = fittedOn; self.evaluatedOn = evaluatedOn; self.metrics = metrics
+        /// What the out-of-time fit had to do about its data (see `TrainedModel.warnings`).
+        public var warnings: [String]
+        public init(fittedOn: SnapshotInfo, evaluatedOn: SnapshotInfo, metrics: Metrics, warnings: [String]) {
+            self.fittedOn = fittedOn; self.evaluatedOn = evaluatedOn; self.metrics = metrics; self.warnings = warnings
         }
     }
 

@@ -50,6 +50,7 @@ public enum Trainer {
         }
         design = design.selecting(keep)
         var means = keep.map { range.mean[$0] }, scales = keep.map { range.sd[$0] }
+        var origin = keep  // design column -> column of `range`
         guard design.width > 0 else { throw .noTerms(file: table.path) }
 
         var weights: [Double]? = nil
@@ -62,6 +63,14 @@ public enum Trainer {
         var l2 = settings.l2
         let ridge = max(settings.l2, settings.separationRidge)
         var fitted: LogisticFit? = nil
+        /// For design column j with a value over 50 standard deviations from its mean (a
+        /// ratio whose denominator nears zero, typically), the sentence naming it and the fix.
+        func outlier(_ j: Int) -> String? {
+            let z = max(abs(range.max[origin[j]] - means[j]), abs(range.min[origin[j]] - means[j])) / max(scales[j], .leastNormalMagnitude)
+            guard z > 50 else { return nil }
+            return "\(design.terms[j].name) has a value \(String(format: "%.0f", z)) standard deviations from its mean: "
+                + "clip it (model.transforms.\(design.terms[j].features[0]) = \"clip\")"
+        }
         while fitted == nil {
             guard n > design.width + 1 else { throw .tooFewRows(customers: n, terms: design.width + 1, file: table.path) }
             let attempt = Result { () throws(Logistic.Failure) -> LogisticFit in
@@ -81,13 +90,17 @@ public enum Trainer {
                 let gone = Set(dependent.map(\.column))
                 let kept = (0..<design.width).filter { !gone.contains($0) }
                 design = design.selecting(kept)
-                means = kept.map { means[$0] }; scales = kept.map { scales[$0] }
+                means = kept.map { means[$0] }; scales = kept.map { scales[$0] }; origin = kept.map { origin[$0] }
             case .failure(.separation(let j, let iterations)) where l2 == 0:
+                let hint = outlier(j).map { "; \($0)" } ?? ""
                 warnings.append("model: churners and stayers are (almost) perfectly separated by \(design.terms[j].name) "
-                    + "(its coefficient ran off after \(iterations) iterations): fitted with an L2 penalty of \(ridge) instead")
+                    + "(its coefficient ran off after \(iterations) iterations\(hint)): fitted with an L2 penalty of \(ridge) instead")
                 l2 = ridge
             case .failure(.singular) where l2 == 0:
-                warnings.append("model: X'WX became singular during the fit (fitted probabilities of 0 or 1): "
+                // The usual cause in real logs: a ratio whose denominator nears zero puts a
+                // customer thousands of standard deviations out. Name the worst column.
+                let worst = (0..<design.width).compactMap { j in outlier(j).map { (j, $0) } }.first
+                warnings.append("model: X'WX became singular during the fit (\(worst?.1 ?? "fitted probabilities of 0 or 1")): "
                     + "fitted with an L2 penalty of \(ridge) instead")
                 l2 = ridge
             case .failure(.separation(_, let iterations)), .failure(.notConverged(let iterations)):

@@ -24,7 +24,14 @@ struct TrainStage {
         let trainingPath = try folder.upstream(FeaturesStage.trainingFile, for: .train, from: .features)
         let validationPath = folder.latest(FeaturesStage.validationFile)
         let dates = features?.dates ?? [:]
+        var lap = ResourceUse.now()
+        func step(_ what: String) {
+            let t = ResourceUse.now()
+            reporter.detail("train: \(what) in \(seconds(t - lap))")
+            lap = t
+        }
         let training = try CSVTable.read(trainingPath)
+        step("read \(FeaturesStage.trainingFile)")
         guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
         let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: dates["training_as_of"] ?? "",
                                                   customers: training.count, churned: Int(labels.reduce(0, +)))
@@ -37,7 +44,9 @@ struct TrainStage {
             switch Result(catching: { () throws(ChurnModelError) -> ModelFile.Validation in
                 try outOfTime(earlier, training: training, labels: labels, trainingInfo: trainingInfo, asOf: dates["validation_as_of"] ?? "")
             }) {
-            case .success(let v): validation = v
+            case .success(let v):
+                validation = v
+                for w in v.warnings { reporter.warning("(out-of-time model) " + w) }
             case .failure(let e):
                 skipped = e.description
                 reporter.warning("train: no out-of-time validation: \(e)")
@@ -45,11 +54,13 @@ struct TrainStage {
         } else {
             skipped = "no \(FeaturesStage.validationFile) (rerun the features stage)"
         }
+        step("out-of-time model (read, fit, judge)")
 
         let fitStart = ResourceUse.now()
         let model = try Trainer.train(training, settings: spec.model)
         let fitSeconds = ResourceUse.now() - fitStart
         for w in model.warnings { reporter.warning(w) }
+        step("final fit")
         let inSample = Metrics(predicted: model.fit.probabilities(model.design), observed: labels)
         let file = ModelFile(model: model, retainVersion: Runner.version, horizonDays: Int(spec.features.horizonDays),
                              trainingSnapshot: trainingInfo, tolerance: spec.model.tolerance, trainingMetrics: inSample,
@@ -67,6 +78,7 @@ struct TrainStage {
             try writeMatrix(model.design, keys: training, to: out)
         }
         try AtomicFile.write(try folder.stagedPath(Self.modelFile), contents: String(decoding: try file.encoded(), as: UTF8.self) + "\n")
+        step("metrics, coefficients.csv, training_matrix.csv, model.json")
 
         let f = model.fit
         var line = "train: \(grouped(training.count)) customers, \(model.terms.count) terms, \(f.iterations) Newton iterations"
@@ -101,7 +113,7 @@ struct TrainStage {
         let p = try m.probabilities(training)
         return .init(fittedOn: .init(file: FeaturesStage.validationFile, asOf: asOf, customers: earlier.count,
                                      churned: Int(earlier.column("churned")?.reduce(0, +) ?? 0)),
-                     evaluatedOn: trainingInfo, metrics: Metrics(predicted: p, observed: labels))
+                     evaluatedOn: trainingInfo, metrics: Metrics(predicted: p, observed: labels), warnings: m.warnings)
     }
 
     /// `training_matrix.csv`: customer_id, one column per term (after transforms), churned;

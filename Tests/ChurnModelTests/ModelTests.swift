@@ -220,3 +220,28 @@ struct MetricsTests {
         #expect(isClose(m.calibration[0].meanPredicted, (1.0 / 21 + 2.0 / 21) / 2))
     }
 }
+
+@Suite("Extreme values")
+struct ExtremeValueTests {
+    /// A ratio whose denominator nears zero (margin on a net amount of cents) puts one
+    /// customer a thousand standard deviations out; the fit must survive and say which
+    /// column and what to do.
+    @Test func anOutlierColumnIsNamedWithItsFix() throws {
+        let n = 5000
+        let d = StatsmodelsTests.rows(n)
+        var ratio = d.x3.map { 0.3 + $0 / 10 }
+        ratio[17] = -4.0e6  // (net - cost) / net with net = 0.01
+        let m = try Trainer.train(table([("x1", d.x1), ("x2", d.x2), ("margin_rate", ratio), ("churned", d.y)]), settings: ModelSettings())
+        #expect(m.fit.coefficients.allSatisfy { $0.isFinite })
+        // Here the outlier alone separates (its customer churned): either way, the warning
+        // names the column and the fix.
+        #expect(m.warnings.count == 1)
+        let w = m.warnings.first ?? ""
+        #expect(w.contains("margin_rate has a value") && w.contains("model.transforms.margin_rate = \"clip\""), "\(w)")
+        // Clipped, the same data fits without any warning.
+        var s = ModelSettings()
+        s.transforms = ["margin_rate": TermTransform(clip: true)]
+        let clipped = try Trainer.train(table([("x1", d.x1), ("x2", d.x2), ("margin_rate", ratio), ("churned", d.y)]), settings: s)
+        #expect(clipped.warnings.isEmpty && clipped.fit.l2 == 0)
+    }
+}
