@@ -65,8 +65,11 @@ public enum Trainer {
         var fitted: LogisticFit? = nil
         /// For design column j with a value over 50 standard deviations from its mean (a
         /// ratio whose denominator nears zero, typically), the sentence naming it and the fix.
+        func spread(_ j: Int) -> Double {
+            max(abs(range.max[origin[j]] - means[j]), abs(range.min[origin[j]] - means[j])) / max(scales[j], .leastNormalMagnitude)
+        }
         func outlier(_ j: Int) -> String? {
-            let z = max(abs(range.max[origin[j]] - means[j]), abs(range.min[origin[j]] - means[j])) / max(scales[j], .leastNormalMagnitude)
+            let z = spread(j)
             guard z > 50 else { return nil }
             return "\(design.terms[j].name) has a value \(String(format: "%.0f", z)) standard deviations from its mean: "
                 + "clip it (model.transforms.\(design.terms[j].features[0]) = \"clip\")"
@@ -99,8 +102,8 @@ public enum Trainer {
             case .failure(.singular) where l2 == 0:
                 // The usual cause in real logs: a ratio whose denominator nears zero puts a
                 // customer thousands of standard deviations out. Name the worst column.
-                let worst = (0..<design.width).compactMap { j in outlier(j).map { (j, $0) } }.first
-                warnings.append("model: X'WX became singular during the fit (\(worst?.1 ?? "fitted probabilities of 0 or 1")): "
+                let worst = (0..<design.width).max { spread($0) < spread($1) }.flatMap(outlier)
+                warnings.append("model: X'WX became singular during the fit (\(worst ?? "fitted probabilities of 0 or 1")): "
                     + "fitted with an L2 penalty of \(ridge) instead")
                 l2 = ridge
             case .failure(.separation(_, let iterations)), .failure(.notConverged(let iterations)):
