@@ -111,6 +111,21 @@ struct StageClock {
     }
 }
 
+/// Says how long each step of a stage took, with `--verbose`.
+final class StepTimer {
+    private var lap = ResourceUse.now()
+    private let stage: String
+    private let reporter: Reporter
+
+    init(_ stage: Stage, reporter: Reporter) { self.stage = stage.rawValue; self.reporter = reporter }
+
+    func done(_ what: String) {
+        let t = ResourceUse.now()
+        reporter.detail("\(stage): \(what) in \(seconds(t - lap))")
+        lap = t
+    }
+}
+
 /// Resource use of this process so far.
 enum ResourceUse {
     static func cpuSeconds() -> Double {

@@ -20,17 +20,12 @@ struct SegmentStage {
     func run() throws -> RunManifest.Stage {
         let clock = StageClock()
         let scoresPath = try folder.upstream(ScoreStage.scoresFile, for: .segment, from: .score)
-        var lap = ResourceUse.now()
-        func step(_ what: String) {
-            let t = ResourceUse.now()
-            reporter.detail("segment: \(what) in \(seconds(t - lap))")
-            lap = t
-        }
+        let steps = StepTimer(.segment, reporter: reporter)
         let scores = try CSVTable.read(scoresPath)
-        step("read \(ScoreStage.scoresFile)")
+        steps.done("read \(ScoreStage.scoresFile)")
         let accounts = try spec.segment.strategicAccounts.map { try StrategicAccounts.load($0) }
         let result = try Segmenter(settings: spec.segment, accounts: accounts).segment(scores)
-        step("values and groups")
+        steps.done("values and groups")
         for line in result.unavailable { reporter.info("segment: unavailable: \(line)") }
         if result.accountsNotScored > 0 {
             reporter.warning("segment: \(result.accountsNotScored) of \(accounts?.roles.count ?? 0) strategic accounts are not among the scored (active) customers")
@@ -38,14 +33,14 @@ struct SegmentStage {
 
         try writeCustomers(scores, result)
         try writeTargets(result.targets)
-        step("wrote customers.csv, segments/ and the targets")
+        steps.done("wrote customers.csv, segments/ and the targets")
 
         let manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(folder.staging, LedgerManifest.relativePath)) ? folder.staging : folder.path)
         let view = try manifest.view(outputDir: folder.path, alsoIn: [folder.staging])
-        step("opened the ledger")
+        steps.done("opened the ledger")
         let history = try RetentionHistory.compute(view, settings: spec.segment, activeWindowDays: activeWindowDays)
         try writeHistory(history)
-        step("retention history")
+        steps.done("retention history")
 
         var counts: [String: Int] = ["customers": scores.count, "history_periods": history.rows.count]
         for t in result.targets { counts["customers_\(t.segment.rawValue)"] = t.customers }

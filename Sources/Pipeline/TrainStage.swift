@@ -24,14 +24,9 @@ struct TrainStage {
         let trainingPath = try folder.upstream(FeaturesStage.trainingFile, for: .train, from: .features)
         let validationPath = folder.latest(FeaturesStage.validationFile)
         let dates = features?.dates ?? [:]
-        var lap = ResourceUse.now()
-        func step(_ what: String) {
-            let t = ResourceUse.now()
-            reporter.detail("train: \(what) in \(seconds(t - lap))")
-            lap = t
-        }
+        let steps = StepTimer(.train, reporter: reporter)
         let training = try CSVTable.read(trainingPath)
-        step("read \(FeaturesStage.trainingFile)")
+        steps.done("read \(FeaturesStage.trainingFile)")
         guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
         let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: dates["training_as_of"] ?? "",
                                                   customers: training.count, churned: Int(labels.reduce(0, +)))
@@ -54,13 +49,13 @@ struct TrainStage {
         } else {
             skipped = "no \(FeaturesStage.validationFile) (rerun the features stage)"
         }
-        step("out-of-time model (read, fit, judge)")
+        steps.done("out-of-time model (read, fit, judge)")
 
         let fitStart = ResourceUse.now()
         let model = try Trainer.train(training, settings: spec.model)
         let fitSeconds = ResourceUse.now() - fitStart
         for w in model.warnings { reporter.warning(w) }
-        step("final fit")
+        steps.done("final fit")
         let inSample = Metrics(predicted: model.fit.probabilities(model.design), observed: labels)
         let file = ModelFile(model: model, retainVersion: Runner.version, horizonDays: Int(spec.features.horizonDays),
                              trainingSnapshot: trainingInfo, tolerance: spec.model.tolerance, trainingMetrics: inSample,
@@ -78,7 +73,7 @@ struct TrainStage {
             try writeMatrix(model.design, keys: training, to: out)
         }
         try AtomicFile.write(try folder.stagedPath(Self.modelFile), contents: String(decoding: try file.encoded(), as: UTF8.self) + "\n")
-        step("metrics, coefficients.csv, training_matrix.csv, model.json")
+        steps.done("metrics, coefficients.csv, training_matrix.csv, model.json")
 
         let f = model.fit
         var line = "train: \(grouped(training.count)) customers, \(model.terms.count) terms, \(f.iterations) Newton iterations"
