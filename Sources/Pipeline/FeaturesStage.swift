@@ -21,11 +21,7 @@ struct FeaturesStage {
 
     func run() throws -> RunManifest.Stage {
         let clock = StageClock()
-        let manifest: LedgerManifest
-        do { manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(folder.staging, LedgerManifest.relativePath)) ? folder.staging : folder.path) } catch {
-            throw PipelineError.upstreamMissing(stage: "features", needs: "ingest", detail: "no ledger in \(folder.path)")
-        }
-        let view = try manifest.view(outputDir: folder.path, alsoIn: [folder.staging])
+        let view = try folder.ledgerView(for: .features)
         guard let end = view.lastDay, let start = view.firstDay else {
             throw PipelineError.noCustomers(detail: "the ledger holds no transaction")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import RetainIO
 #if canImport(Glibc)
 import Glibc
@@ -75,6 +76,16 @@ public final class RunFolder {
     public func latest(_ relative: String) -> String {
         let staged = FilePath.join(staging, relative)
         return FilePath.exists(staged) ? staged : publishedPath(relative)
+    }
+
+    /// The ledger as ingest left it (staged by this run, or published earlier), for
+    /// `stage`; its absence is the error that names ingest.
+    func ledgerView(for stage: Stage) throws -> LedgerView {
+        let manifest: LedgerManifest
+        do { manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(staging, LedgerManifest.relativePath)) ? staging : path) } catch {
+            throw PipelineError.upstreamMissing(stage: stage.rawValue, needs: Stage.ingest.rawValue, detail: "no ledger in \(path)")
+        }
+        return try manifest.view(outputDir: path, alsoIn: [staging])
     }
 
     /// `latest(relative)`, which stage `stage` needs from stage `needs`; its absence is the

@@ -35,8 +35,7 @@ struct SegmentStage {
         try writeTargets(result.targets)
         steps.done("wrote customers.csv, segments/ and the targets")
 
-        let manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(folder.staging, LedgerManifest.relativePath)) ? folder.staging : folder.path)
-        let view = try manifest.view(outputDir: folder.path, alsoIn: [folder.staging])
+        let view = try folder.ledgerView(for: .segment)
         steps.done("opened the ledger")
         let history = try RetentionHistory.compute(view, settings: spec.segment, activeWindowDays: activeWindowDays)
         try writeHistory(history)
