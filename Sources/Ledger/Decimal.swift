@@ -45,23 +45,8 @@ public enum Decimal {
         }
         guard digits > 0 else { return nil }
         guard digits <= 19, m < (1 << 53) else { return slow(p, n, mark) }
-        let v = Double(m) / pow10(fraction)
+        let v = Double(m) / FixedPoint.pow10(fraction)
         return negative ? -v : v
-    }
-
-    /// 10^k for k in 0...22, exact; a switch, so no global table's lazy-initialisation
-    /// check on every number.
-    @inline(__always) static func pow10(_ k: Int) -> Double {
-        switch k {
-        case 0: return 1
-        case 1: return 10
-        case 2: return 100
-        case 3: return 1e3
-        case 4: return 1e4
-        case 5: return 1e5
-        case 6: return 1e6
-        default: return FixedPoint.powersOfTen[k]
-        }
     }
 
     private static func slow(_ p: UnsafeRawPointer, _ n: Int, _ mark: UInt8) -> Double? {

@@ -163,7 +163,7 @@ public final class OutputBuffer: @unchecked Sendable {
         guard v.isFinite else { return }
         let d = min(max(decimals, 0), 9)
         guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
-        try appendScaled(Int64(scaled).magnitude, decimals: d, negative: scaled < 0)
+        try appendScaled(scaled.magnitude, decimals: d, negative: scaled < 0)
     }
 
     /// Appends `v` correctly rounded to at most `maxDecimals` digits after the point,
@@ -171,11 +171,10 @@ public final class OutputBuffer: @unchecked Sendable {
     /// to reproduce, short for common values. NaN writes nothing (an empty field).
     public func appendDecimal(_ v: Double, maxDecimals: Int = 9) throws {
         guard v.isFinite else { return }
-        var d = min(max(maxDecimals, 0), 9)
+        let d = min(max(maxDecimals, 0), 9)
         guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
-        var m = Int64(scaled).magnitude
-        while d > 0 && m % 10 == 0 { m /= 10; d -= 1 }
-        try appendScaled(m, decimals: d, negative: scaled < 0 && m != 0)
+        let (m, kept) = Self.trimmed(scaled.magnitude, decimals: d)
+        try appendScaled(m, decimals: kept, negative: scaled < 0)
     }
 
     /// Appends `v` so that it reads back as exactly the same double: as `appendDecimal`
@@ -184,53 +183,99 @@ public final class OutputBuffer: @unchecked Sendable {
     /// "1.5e-10"). For matrices another tool must refit to the last digit.
     public func appendExact(_ v: Double) throws {
         guard v.isFinite else { return }
-        if let scaled = Self.scaledRounded(v, 9), scaled / FixedPoint.powersOfTen[9] == v {
-            var m = Int64(scaled).magnitude
-            var d = 9
-            while d > 0 && m % 10 == 0 { m /= 10; d -= 1 }
-            try appendScaled(m, decimals: d, negative: scaled < 0 && m != 0)
+        if let scaled = Self.scaledRounded(v, 9), Double(scaled) / 1e9 == v {
+            let (m, kept) = Self.trimmed(scaled.magnitude, decimals: 9)
+            try appendScaled(m, decimals: kept, negative: scaled < 0)
         } else {
             try append(v.description)
         }
     }
 
-    /// v·10^d rounded to an integer as the exact decimal value of v would round (ties to
-    /// even), or nil when it is too large for the fixed-point path. p = v·10^d is the
-    /// product rounded to a double and p + e is exact (10^d is exact); only when p sits on
-    /// a tie can rounding p differ from rounding the exact product, and e's sign settles it.
-    static func scaledRounded(_ v: Double, _ d: Int) -> Double? {
-        let scale = FixedPoint.powersOfTen[d]
-        let p = v * scale
-        var scaled = p.rounded(.toNearestOrAwayFromZero)
-        if abs(p - p.rounded(.towardZero)) == 0.5 {
-            let exactError = fmaError(v, scale, p)
-            if exactError == 0 {
-                scaled = p.rounded(.toNearestOrEven)
-            } else if (exactError > 0) != (p > 0) {
-                scaled = p.rounded(.towardZero)
-            }
-        }
-        guard abs(scaled) < 9.0e15 else { return nil }
-        return scaled == 0 ? 0 : scaled  // no "-0.00"
+    /// m / 10^d with trailing zeros of the fraction dropped: (m, d) reduced.
+    @inline(__always) static func trimmed(_ m: UInt64, decimals: Int) -> (UInt64, Int) {
+        var m = m, d = decimals
+        if m == 0 { return (0, 0) }
+        while d > 0 && m % 10 == 0 { m /= 10; d -= 1 }
+        return (m, d)
     }
 
-    /// Writes m / 10^decimals with exactly `decimals` digits after the point, on the stack.
-    private func appendScaled(_ m: UInt64, decimals d: Int, negative: Bool) throws {
-        var m = m
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes
-        try withUnsafeMutableBytes(of: &scratch) { b in
-            var i = 32
-            var written = 0
-            repeat {
-                if written == d && d > 0 { i -= 1; b[i] = UInt8(ascii: ".") }
-                i -= 1
-                b[i] = UInt8(ascii: "0") &+ UInt8(m % 10)
-                m /= 10
-                written += 1
-            } while m > 0 || written <= d
-            if negative { i -= 1; b[i] = UInt8(ascii: "-") }
-            try append(UnsafeRawBufferPointer(rebasing: b[i..<32]))
+    /// v·10^d rounded to an integer as the exact decimal value of v would round (ties to
+    /// even), or nil when it is too large for the fixed-point path (|v·10^d| >= 9e15).
+    ///
+    /// p = v·10^d is the product rounded to a double. Below 2^53 its integer part t (one
+    /// truncating conversion) and the remainder p - t are exact, so rounding is integer
+    /// work, without a libm call. Only when p sits exactly on a tie can rounding p differ
+    /// from rounding the exact product, and the product's exact error (one fused
+    /// multiply-add; 10^d is exact) settles it.
+    @inline(__always) static func scaledRounded(_ v: Double, _ d: Int) -> Int64? {
+        let p = v * FixedPoint.pow10(d)
+        guard abs(p) < 9.0e15 else { return nil }  // NaN fails too
+        var t = Int64(p)  // toward zero
+        let r = p - Double(t)  // exact, in (-1, 1)
+        let away: Int64 = p < 0 ? -1 : 1
+        if abs(r) > 0.5 {
+            t += away
+        } else if abs(r) == 0.5 {
+            let exactError = fmaError(v, FixedPoint.pow10(d), p)
+            if exactError == 0 {
+                if t & 1 != 0 { t += away }  // a true tie: to even
+            } else if (exactError > 0) == (p > 0) {
+                t += away  // the exact product lies beyond the tie
+            }
         }
+        return t
+    }
+
+    /// Writes m / 10^decimals with exactly `decimals` digits after the point, two digits
+    /// per step from a pair table, straight into the buffer.
+    @inline(__always) private func appendScaled(_ m: UInt64, decimals d: Int, negative: Bool) throws {
+        try ensure(24)
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes
+        let n = withUnsafeMutableBytes(of: &scratch) { b -> Int in
+            let digits = UnsafeMutableRawPointer(b.baseAddress!)  // a tuple's storage always has an address
+            var i = 32
+            var m = m
+            var left = d  // fraction digits still to write
+            while left >= 2 {
+                i -= 2
+                digits.storeBytes(of: Self.digitPair(Int(m % 100)), toByteOffset: i, as: UInt16.self)
+                m /= 100
+                left -= 2
+            }
+            if left == 1 {
+                i -= 1
+                digits.storeBytes(of: UInt8(ascii: "0") &+ UInt8(m % 10), toByteOffset: i, as: UInt8.self)
+                m /= 10
+            }
+            if d > 0 { i -= 1; digits.storeBytes(of: UInt8(ascii: "."), toByteOffset: i, as: UInt8.self) }
+            // Integer part: at least one digit.
+            while m >= 100 {
+                i -= 2
+                digits.storeBytes(of: Self.digitPair(Int(m % 100)), toByteOffset: i, as: UInt16.self)
+                m /= 100
+            }
+            if m >= 10 {
+                i -= 2
+                digits.storeBytes(of: Self.digitPair(Int(m)), toByteOffset: i, as: UInt16.self)
+            } else {
+                i -= 1
+                digits.storeBytes(of: UInt8(ascii: "0") &+ UInt8(m), toByteOffset: i, as: UInt8.self)
+            }
+            if negative { i -= 1; digits.storeBytes(of: UInt8(ascii: "-"), toByteOffset: i, as: UInt8.self) }
+            let count = 32 - i
+            (storage + used).copyMemory(from: digits + i, byteCount: count)
+            return count
+        }
+        if hashing { hasher.update(UnsafeRawBufferPointer(start: storage + used, count: n)) }
+        used += n
+        bytesWritten += n
+    }
+
+    /// The two ASCII digits of 0...99 as one little-endian 16-bit store. The table is a
+    /// string literal: static storage, no lazy initialisation to check on every number.
+    @inline(__always) static func digitPair(_ k: Int) -> UInt16 {
+        let table: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        return UnsafeRawPointer(table.utf8Start).loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)
     }
 
     /// Flushes, `fsync`s and closes the descriptor.
@@ -252,8 +297,28 @@ public enum FixedPoint {
     /// `v` correctly rounded to `decimals` (0...9) digits after the point, as the double
     /// nearest that decimal (what reading `appendFixed`'s text gives back).
     public static func rounded(_ v: Double, decimals: Int) -> Double {
-        guard v.isFinite, let m = OutputBuffer.scaledRounded(v, decimals) else { return v }
-        return m / powersOfTen[decimals]
+        let d = min(max(decimals, 0), 9)
+        guard v.isFinite, let m = OutputBuffer.scaledRounded(v, d) else { return v }
+        return Double(m) / pow10(d)
+    }
+
+    /// 10^k for k in 0...22, exact (each is a double without rounding). A switch over
+    /// literals for the common small k: no global table whose lazy initialisation is
+    /// checked on every number.
+    @inline(__always) public static func pow10(_ k: Int) -> Double {
+        switch k {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1e3
+        case 4: return 1e4
+        case 5: return 1e5
+        case 6: return 1e6
+        case 7: return 1e7
+        case 8: return 1e8
+        case 9: return 1e9
+        default: return powersOfTen[k]
+        }
     }
 
     public static let powersOfTen: [Double] = (0...22).map { k in

@@ -75,6 +75,29 @@ struct OutputTests {
         for (v, text) in short { #expect(try render { try $0.appendDecimal(v) } == text, "\(v)") }
     }
 
+    /// glibc's printf rounds the double's exact binary value correctly (ties to even), so
+    /// it is the reference for every precision; values span cents to 10^15 and include
+    /// exact ties (k/2^n) where the fixed-point path takes its tie branch.
+    @Test("fixed-point numbers agree with printf at every precision, and appendExact round-trips")
+    func fixedAgainstPrintf() throws {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = []
+        for _ in 0..<1000 {
+            let magnitude = Double.random(in: -3...7, using: &rng)
+            values.append((Bool.random(using: &rng) ? -1 : 1) * pow(10, magnitude) * Double.random(in: 1..<10, using: &rng))
+            values.append(Double(Int.random(in: -1_000_000...1_000_000, using: &rng)) / 1024)  // exact binary fractions: ties
+        }
+        for v in values {
+            let d = Int.random(in: 0...9, using: &rng)
+            guard abs(v) * pow(10, Double(d)) < 9e15 else { continue }
+            var expected = String(format: "%.\(d)f", v)
+            if expected.hasPrefix("-"), expected.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { expected.removeFirst() }
+            #expect(try render { try $0.appendFixed(v, decimals: d) } == expected, "\(v) with \(d) decimals")
+            let exact = try render { try $0.appendExact(v) }
+            #expect(Double(exact) == v, "\(v) written as \(exact)")
+        }
+    }
+
     @Test("CSV fields: RFC 4180 quoting and formula neutralising")
     func csv() throws {
         let cases: [(String, String)] = [
