@@ -1,61 +1,98 @@
 import Dispatch
 
 /// Writes a large CSV body on both cores: rows are formatted in pieces into memory, two
-/// pieces at a time (one per core), and written in order before the next two, so only
-/// a quarter of the text is ever in memory and the file is identical to a serial write.
+/// pieces at a time (one per core), and written in order. While the calling thread writes
+/// one round's two pieces, the workers already format the next two, so the kernel's copy
+/// into the page cache (a third of the time for a few hundred megabytes of text) overlaps
+/// the formatting instead of leaving a core idle. At most four pieces of sixteen (a
+/// quarter of the text) are in memory, and the file is identical to a serial write.
 public enum ParallelRows {
     /// `format(lo, hi, buffer)` appends rows lo..<hi to `buffer`; `bytesPerRow` sizes the
     /// buffers (they grow if a piece needs more).
     public static func write(rows m: Int, bytesPerRow: Int, to out: OutputBuffer,
                              _ format: @Sendable (Int, Int, OutputBuffer) throws -> Void) throws {
-        let pieces = m < 4096 ? 1 : 8
-        let width = min(2, pieces)
-        for round in stride(from: 0, to: pieces, by: width) {
-            let buffers = (0..<width).map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * bytesPerRow)) }
-            let failures = FirstError()
-            DispatchQueue.concurrentPerform(iterations: width) { k in
-                let p = round + k
-                do { try format(m * p / pieces, m * (p + 1) / pieces, buffers[k]) } catch { failures.record(error) }
+        try withoutActuallyEscaping(format) { format in
+            try pipelined(rows: m, bytesPerRow: bytesPerRow, format: { lo, hi, b in try format(lo, hi, b); return [] }) { _, b, _ in
+                try out.append(b.contents)
             }
-            if let e = failures.first { throw e }
-            for b in buffers { try out.append(b.contents) }
         }
     }
-}
 
-extension ParallelRows {
     /// As `write`, with one row formatted at a time (`formatRow(i, buffer)`), and every
     /// row's bytes handed, in order, to `rowWritten(i, bytes)` once its piece is written:
     /// a second file made of some of the same rows copies them instead of formatting again.
     public static func write(rows m: Int, bytesPerRow: Int, to out: OutputBuffer,
                              formatRow: @Sendable (Int, OutputBuffer) throws -> Void,
                              rowWritten: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        let pieces = m < 4096 ? 1 : 8
-        let width = min(2, pieces)
-        for round in stride(from: 0, to: pieces, by: width) {
-            let buffers = (0..<width).map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * bytesPerRow)) }
-            let ends = Slots<[Int]>(count: width)
-            let failures = FirstError()
-            DispatchQueue.concurrentPerform(iterations: width) { k in
-                let p = round + k
+        try withoutActuallyEscaping(formatRow) { formatRow in
+            try pipelined(rows: m, bytesPerRow: bytesPerRow, format: { lo, hi, b in
                 var rowEnds: [Int] = []
-                do {
-                    for i in (m * p / pieces)..<(m * (p + 1) / pieces) {
-                        try formatRow(i, buffers[k])
-                        rowEnds.append(buffers[k].contents.count)
-                    }
-                } catch { failures.record(error) }
-                ends[k] = rowEnds
-            }
-            if let e = failures.first { throw e }
-            for (k, b) in buffers.enumerated() {
+                rowEnds.reserveCapacity(hi - lo)
+                for i in lo..<hi {
+                    try formatRow(i, b)
+                    rowEnds.append(b.contents.count)
+                }
+                return rowEnds
+            }) { first, b, rowEnds in
                 try out.append(b.contents)
                 var start = 0
-                let first = m * (round + k) / pieces
-                for (r, end) in (ends[k] ?? []).enumerated() {
+                for (r, end) in rowEnds.enumerated() {
                     try rowWritten(first + r, UnsafeRawBufferPointer(rebasing: b.contents[start..<end]))
                     start = end
                 }
+            }
+        }
+    }
+
+    /// One round: up to two pieces being formatted on worker threads.
+    private final class Round: @unchecked Sendable {
+        let group = DispatchGroup()
+        let firstPiece: Int
+        let buffers: [OutputBuffer]
+        let firstRows: [Int]
+        let results: Slots<[Int]>
+        let failures = FirstError()
+
+        init(firstPiece: Int, buffers: [OutputBuffer], firstRows: [Int]) {
+            self.firstPiece = firstPiece
+            self.buffers = buffers
+            self.firstRows = firstRows
+            results = Slots(count: buffers.count)
+        }
+    }
+
+    /// The shared mechanism: pieces formatted two at a time on the workers, each round
+    /// started before the previous one is written on the calling thread. `format` only
+    /// looks escaping: every round is waited for before this returns, even on an error.
+    private static func pipelined(rows m: Int, bytesPerRow: Int,
+                                  format: @escaping @Sendable (Int, Int, OutputBuffer) throws -> [Int],
+                                  write: (Int, OutputBuffer, [Int]) throws -> Void) throws {
+        let pieces = m < 4096 ? 1 : 16
+        let width = min(2, pieces)
+        func start(_ first: Int) -> Round {
+            let ps = Array(first..<min(first + width, pieces))
+            let r = Round(firstPiece: first,
+                          buffers: ps.map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * bytesPerRow)) },
+                          firstRows: ps.map { m * $0 / pieces })
+            for (k, p) in ps.enumerated() {
+                let lo = m * p / pieces, hi = m * (p + 1) / pieces
+                DispatchQueue.global().async(group: r.group) {
+                    do { r.results[k] = try format(lo, hi, r.buffers[k]) } catch { r.failures.record(error) }
+                }
+            }
+            return r
+        }
+        var pending: Round? = start(0)
+        // Never return while a round still writes into its buffers.
+        defer { pending?.group.wait() }
+        while let current = pending {
+            current.group.wait()
+            pending = nil
+            if let e = current.failures.first { throw e }
+            let next = current.firstPiece + width
+            if next < pieces { pending = start(next) }
+            for (k, b) in current.buffers.enumerated() {
+                try write(current.firstRows[k], b, current.results[k] ?? [])
             }
         }
     }
