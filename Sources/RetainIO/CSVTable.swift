@@ -136,59 +136,104 @@ public struct CSVTable: Sendable {
     }
 
     /// The records in `[from, to)`.
+    ///
+    /// Each numeric field is scanned and converted in one pass over its bytes (digits are
+    /// gathered while looking for the delimiter), and each value is stored by row into its
+    /// column's plain buffer: appending to an array of arrays checked both arrays'
+    /// uniqueness per value. Fields that are not plain `[-]digits[.digits]` go to
+    /// `parseNumber`, so every value is exactly what `parseNumber` gives.
     static func parseRows(_ b: UnsafeRawBufferPointer, from: Int, to n: Int, header: [String]) -> Result<Rows, RowError> {
         let p = header.count - 1
+        guard let base = b.baseAddress, from < n else {
+            return .success(Rows(columns: [[Double]](repeating: [], count: p), keyBytes: [], keyEnds: []))
+        }
         var i = from
-        // Rows are counted first so every array is allocated once.
+        // Rows are counted first so every buffer is allocated once.
         var count = 0
-        for k in from..<n where b[k] == 0x0A { count += 1 }
-        var columns = [[Double]](repeating: [], count: p)
-        for c in 0..<p { columns[c].reserveCapacity(count) }
+        var k = from
+        while k < n, let nl = memchr(base + k, 0x0A, n - k) { count += 1; k = base.distance(to: UnsafeRawPointer(nl)) + 1 }
+        if k < n { count += 1 }  // a last line without a newline
+        let buffers = (0..<p).map { _ in UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1)) }
+        defer { for buf in buffers { buf.deallocate() } }
         var keyBytes: [UInt8] = []
         keyBytes.reserveCapacity((n - from) / 4)
         var keyEnds: [Int] = []
         keyEnds.reserveCapacity(count)
+        let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), minus = UInt8(ascii: "-"), point = UInt8(ascii: ".")
+        @inline(__always) func at(_ j: Int) -> UInt8 { base.load(fromByteOffset: j, as: UInt8.self) }
         var line = 0
+        var row = 0
         while i < n {
             line += 1
             // Key field, possibly quoted (quotes may enclose commas and newlines).
             let start = i
-            if b[i] == UInt8(ascii: "\"") {
+            if at(i) == quote {
                 i += 1
                 while true {
                     guard i < n else { return .failure(RowError(line: line, message: "a quoted customer_id is not closed")) }
-                    if b[i] == 0x0A { line += 1 }
-                    if b[i] == UInt8(ascii: "\"") {
-                        if i + 1 < n && b[i + 1] == UInt8(ascii: "\"") { i += 2; continue }
+                    let c = at(i)
+                    if c == 0x0A { line += 1 }
+                    if c == quote {
+                        if i + 1 < n && at(i + 1) == quote { i += 2; continue }
                         i += 1
                         break
                     }
                     i += 1
                 }
             } else {
-                while i < n && b[i] != UInt8(ascii: ",") && b[i] != 0x0A && b[i] != 0x0D { i += 1 }
+                while i < n { let c = at(i); if c == comma || c == 0x0A || c == 0x0D { break }; i += 1 }
             }
-            keyBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<i]))
+            keyBytes.append(contentsOf: UnsafeRawBufferPointer(start: base + start, count: i - start))
             keyEnds.append(keyBytes.count)
+            guard row < count else { return .failure(RowError(line: line, message: "more records than lines")) }
             for c in 0..<p {
-                guard i < n, b[i] == UInt8(ascii: ",") else {
+                guard i < n, at(i) == comma else {
                     return .failure(RowError(line: line, message: "has \(c + 1) fields, the header \(header.count)"))
                 }
                 i += 1
                 let fieldStart = i
-                while i < n && b[i] != UInt8(ascii: ",") && b[i] != 0x0A && b[i] != 0x0D { i += 1 }
-                guard let v = parseNumber(UnsafeRawBufferPointer(rebasing: b[fieldStart..<i])) else {
-                    let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[fieldStart..<i]), as: UTF8.self)
+                var m: UInt64 = 0
+                var digits = 0, fraction = 0
+                var negative = false, seenPoint = false, anyDigit = false, plain = true
+                if i < n && at(i) == minus { negative = true; i += 1 }
+                while i < n {
+                    let ch = at(i)
+                    let d = ch &- 0x30
+                    if d < 10 {
+                        anyDigit = true
+                        if digits > 0 || d != 0 { digits += 1 }
+                        m = m &* 10 &+ UInt64(d)
+                        if seenPoint { fraction += 1 }
+                    } else if ch == point && !seenPoint {
+                        seenPoint = true
+                    } else if ch == comma || ch == 0x0A || ch == 0x0D {
+                        break
+                    } else {
+                        plain = false
+                    }
+                    i += 1
+                }
+                let value: Double?
+                if plain && anyDigit && digits <= 15 && fraction <= 22 {
+                    let v = Double(m) / FixedPoint.pow10(fraction)
+                    value = negative ? -v : v
+                } else {
+                    value = parseNumber(UnsafeRawBufferPointer(start: base + fieldStart, count: i - fieldStart))
+                }
+                guard let v = value else {
+                    let text = String(decoding: UnsafeRawBufferPointer(start: base + fieldStart, count: i - fieldStart), as: UTF8.self)
                     return .failure(RowError(line: line, message: "column \(c + 2) (\(header[c + 1])) holds '\(text)', not a number"))
                 }
-                columns[c].append(v)
+                buffers[c][row] = v
             }
-            if i < n && b[i] == 0x0D { i += 1 }
-            guard i >= n || b[i] == 0x0A else {
+            if i < n && at(i) == 0x0D { i += 1 }
+            guard i >= n || at(i) == 0x0A else {
                 return .failure(RowError(line: line, message: "has more fields than the header's \(header.count)"))
             }
             i += 1
+            row += 1
         }
+        let columns = buffers.map { Array(UnsafeBufferPointer(start: $0, count: row)) }
         return .success(Rows(columns: columns, keyBytes: keyBytes, keyEnds: keyEnds))
     }
 
@@ -220,7 +265,7 @@ public struct CSVTable: Sendable {
         }
         guard anyDigit else { return nil }
         guard digits <= 15, fraction <= 22 else { return slowParse(f) }
-        let v = Double(m) / FixedPoint.powersOfTen[fraction]
+        let v = Double(m) / FixedPoint.pow10(fraction)
         return negative ? -v : v
     }
 
