@@ -137,11 +137,13 @@ public struct CSVTable: Sendable {
 
     /// The records in `[from, to)`.
     ///
-    /// Each numeric field is scanned and converted in one pass over its bytes (digits are
-    /// gathered while looking for the delimiter), and each value is stored by row into its
-    /// column's plain buffer: appending to an array of arrays checked both arrays'
-    /// uniqueness per value. Fields that are not plain `[-]digits[.digits]` go to
-    /// `parseNumber`, so every value is exactly what `parseNumber` gives.
+    /// Each numeric field is a decimal number as Retain writes them ("-12.5", "3",
+    /// "0.333333333"), or empty (NaN). It is scanned and converted in one pass over its
+    /// bytes (digits gathered while looking for the delimiter): with at most 15
+    /// significant digits the value is m / 10^k with both exact doubles, so the one
+    /// division is correctly rounded, as `strtod` would give; longer or other forms
+    /// (exponents) go to `strtod`. Each value is stored by row into its column's plain
+    /// buffer: appending to an array of arrays checked both arrays' uniqueness per value.
     static func parseRows(_ b: UnsafeRawBufferPointer, from: Int, to n: Int, header: [String]) -> Result<Rows, RowError> {
         let p = header.count - 1
         guard let base = b.baseAddress, from < n else {
@@ -213,15 +215,22 @@ public struct CSVTable: Sendable {
                     }
                     i += 1
                 }
+                let field = UnsafeRawBufferPointer(start: base + fieldStart, count: i - fieldStart)
                 let value: Double?
-                if plain && anyDigit && digits <= 15 && fraction <= 22 {
+                if field.isEmpty {
+                    value = .nan
+                } else if !plain {
+                    value = slowParse(field)
+                } else if !anyDigit {
+                    value = nil  // "-", "." or "-."
+                } else if digits <= 15 && fraction <= 22 {
                     let v = Double(m) / FixedPoint.pow10(fraction)
                     value = negative ? -v : v
                 } else {
-                    value = parseNumber(UnsafeRawBufferPointer(start: base + fieldStart, count: i - fieldStart))
+                    value = slowParse(field)
                 }
                 guard let v = value else {
-                    let text = String(decoding: UnsafeRawBufferPointer(start: base + fieldStart, count: i - fieldStart), as: UTF8.self)
+                    let text = String(decoding: field, as: UTF8.self)
                     return .failure(RowError(line: line, message: "column \(c + 2) (\(header[c + 1])) holds '\(text)', not a number"))
                 }
                 buffers[c][row] = v
@@ -235,38 +244,6 @@ public struct CSVTable: Sendable {
         }
         let columns = buffers.map { Array(UnsafeBufferPointer(start: $0, count: row)) }
         return .success(Rows(columns: columns, keyBytes: keyBytes, keyEnds: keyEnds))
-    }
-
-    /// A decimal number as Retain writes them ("-12.5", "3", "0.333333333"); empty = NaN.
-    /// With at most 15 significant digits the value is m / 10^k with both exact doubles,
-    /// so the one division is correctly rounded, as `strtod` would give; longer or
-    /// exponent forms go to `strtod`.
-    @inline(__always) static func parseNumber(_ f: UnsafeRawBufferPointer) -> Double? {
-        if f.isEmpty { return .nan }
-        var j = 0
-        var negative = false
-        if f[0] == UInt8(ascii: "-") { negative = true; j = 1 }
-        var m: UInt64 = 0
-        var digits = 0, fraction = 0
-        var seenPoint = false, anyDigit = false
-        while j < f.count {
-            let c = f[j]
-            if c &- 0x30 < 10 {
-                anyDigit = true
-                if digits > 0 || c != 0x30 { digits += 1 }
-                m = m &* 10 &+ UInt64(c &- 0x30)
-                if seenPoint { fraction += 1 }
-            } else if c == UInt8(ascii: "."), !seenPoint {
-                seenPoint = true
-            } else {
-                return slowParse(f)
-            }
-            j += 1
-        }
-        guard anyDigit else { return nil }
-        guard digits <= 15, fraction <= 22 else { return slowParse(f) }
-        let v = Double(m) / FixedPoint.pow10(fraction)
-        return negative ? -v : v
     }
 
     static func slowParse(_ f: UnsafeRawBufferPointer) -> Double? {
