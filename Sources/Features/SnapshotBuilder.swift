@@ -83,10 +83,12 @@ public struct SnapshotBuilder: Sendable {
     ///
     /// The rows are first put in order of customer bucket (128 adjacent customer numbers,
     /// a stable counting sort into `scratch`), then added up in that order. Rows arrive in
-    /// random customer order, so adding them as they come touches a random cell of half a
-    /// gigabyte per row (a cache and TLB miss each); in bucket order the cells are walked
-    /// forward, a few kilobytes at a time. The sort is stable, so each customer's rows are
-    /// still added in file order (the same sums to the last bit).
+    /// random customer order; in bucket order the cells (half a gigabyte at 10 M rows) are
+    /// walked forward, so page walks stay local and the prefetches of the next rows' cells
+    /// overlap. Each row's cell is still a cache miss (a chunk holds too few rows per
+    /// customer to reuse a line): measured, this saves about a tenth of the stage's CPU.
+    /// The sort is stable, so each customer's rows are still added in file order (the same
+    /// sums to the last bit).
     private static func accumulate(_ c: ChunkPointers, customers range: Range<Int>, scratch: BucketScratch,
                                    cells: UnsafeMutablePointer<Cell>, orders: OrderFirstDays,
                                    dates: [Int32], window w: Int32, horizon h: Int32, hasOrders: Bool) {
