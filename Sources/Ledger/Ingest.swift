@@ -26,7 +26,7 @@ public struct PartSummary: Sendable, Codable, Equatable {
 /// Reads one transaction log into a ledger part (see `LedgerFormat`), validating every row.
 ///
 /// Two passes per block, each split over both cores:
-/// 1. each worker parses half of the block's lines into typed columns (`RowParser`);
+/// 1. the workers parse the block's lines, in eight pieces, into typed columns (`RowParser`);
 /// 2. each worker takes the rows whose customer-id hash falls in its half of the hash
 ///    space and maps the id to a dense slot (the workers never share a table).
 /// Meanwhile a serial I/O queue writes the previous block (rows, rejects, and the order
@@ -39,6 +39,8 @@ public struct Ingestor: Sendable {
     public var blockBytes = 16 << 20
     /// Blocks below this are parsed on one core (thread hand-off costs more than it saves).
     public var parallelThreshold = 1 << 18
+    /// Pieces per block in pass 1.
+    static let pieces = 8
     /// Memory the duplicate-line check may use before it spills to disk (16 bytes per
     /// order line in memory; 256 MiB is 16 million lines).
     public var duplicateMemoryLimit = 256 << 20
@@ -68,7 +70,7 @@ public struct Ingestor: Sendable {
     private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink, keysPath: String?) throws -> PartSummary {
         let path = source.path
         let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
-        let batchSets = [[Batch(), Batch()], [Batch(), Batch()]]
+        let batchSets = (0..<2).map { _ in (0..<Self.pieces).map { _ in Batch() } }
         let tables = [CustomerTable(), CustomerTable()]
         let duplicateLog = DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
                                          memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords)
@@ -136,20 +138,34 @@ public struct Ingestor: Sendable {
                 } catch { tally.error = error }
             }
 
-            // Pass 1: parse halves in parallel.
+            // Pass 1: parse pieces in parallel.
             let batches = batchSets[cur]
             for b in batches { b.reset() }
             let total = end - start
-            var split = end
+            // Pieces, not halves: the I/O queue shares the cores, and a worker that finishes
+            // early takes the next piece instead of waiting at the barrier.
+            var cuts = [start]
             if total >= parallelThreshold {
-                let mid = start + total / 2
-                if let cut = RecordBoundary.next(a.data, start: start, from: mid, end: end) { split = cut }
+                if memchr(a.data + start, 0x22, total) == nil {
+                    // No quotes: every newline ends a record.
+                    for q in 1..<Self.pieces {
+                        let at = max(start + total * q / Self.pieces, cuts[cuts.count - 1])
+                        guard let nl = memchr(a.data + at, 0x0A, end - at) else { break }
+                        let c = UnsafeRawPointer(a.data).distance(to: UnsafeRawPointer(nl)) + 1
+                        if c < end { cuts.append(c) }
+                    }
+                } else if let c = RecordBoundary.next(a.data, start: start, from: start + total / 2, end: end), c < end {
+                    // Quotes: a boundary is judged by quote parity from the block start, so
+                    // the block is cut once, in the middle.
+                    cuts.append(c)
+                }
             }
-            let ranges = [(start, split), (split, end)]
+            cuts.append(end)
+            let bounds = cuts
+            let workers = bounds.count - 1
             let blockRef = UnsafeSendable(a.data)
-            let workers = split < end ? 2 : 1
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                parser.parse(block: blockRef.value, from: ranges[w].0, to: ranges[w].1, into: batches[w])
+                parser.parse(block: blockRef.value, from: bounds[w], to: bounds[w + 1], into: batches[w])
             }
 
             // After the first block, size the tables for the whole input once: doubling
