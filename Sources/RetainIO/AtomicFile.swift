@@ -134,12 +134,33 @@ public enum FilePath {
         }
     }
 
-    /// Reads a whole (small) file: pipeline files, manifests.
+    /// Reads a whole file: pipeline files, manifests, and the CSVs a later stage reads back.
+    /// The buffer is sized once from `fstat` and filled by large reads: growing an array
+    /// 64 KiB at a time would copy an 80 MB CSV about twice over, into fresh memory each time.
     public static func readAll(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw IOError.cannotRead(path: path, reason: IOError.systemReason()) }
         defer { close(fd) }
-        var result: [UInt8] = []
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw IOError.cannotRead(path: path, reason: IOError.systemReason()) }
+        let expected = max(Int(st.st_size), 0)
+        var failure: Int32 = 0
+        var result = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            while count < expected {
+                let n = read(fd, base + count, min(expected - count, 1 << 30))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { return }  // shorter than it was: what is there
+                count += n
+            }
+        }
+        if failure != 0 { throw IOError.cannotRead(path: path, reason: IOError.systemReason(failure)) }
+        // A file that grew meanwhile (or reports no size, as some special files do): the rest.
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
