@@ -82,21 +82,17 @@ struct SegmentStage {
             try b.append(byte: 0x0A)
         }
         // Each row is formatted once: written to customers.csv, and copied into its
-        // segment's file (held in memory meanwhile: as large as customers.csv).
-        var bySegment: [Segment: OutputBuffer] = [:]
-        for seg in Segment.allCases { bySegment[seg] = OutputBuffer(memoryCapacity: 1 << 20) }
-        try AtomicFile.write(try folder.stagedPath(Self.customersFile)) { out in
-            try CSVText.appendHeader(header, to: out)
-            try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: out, formatRow: row) { i, bytes in
-                try bySegment[result.placements[i].segment]?.append(bytes)
+        // segment's file, all five open at once (none is read back by a later stage, so
+        // they leave the page cache as they go: see `OutputBuffer.dropBehind`).
+        let segments = Segment.allCases
+        let paths = try [folder.stagedPath(Self.customersFile)] + segments.map { try folder.stagedPath(Self.segmentFile($0)) }
+        try AtomicFile.write(paths, dropBehind: true) { outs in
+            for out in outs { try CSVText.appendHeader(header, to: out) }
+            var fileOf: [Segment: OutputBuffer] = [:]
+            for (k, seg) in segments.enumerated() { fileOf[seg] = outs[k + 1] }
+            try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: outs[0], formatRow: row) { i, bytes in
+                try fileOf[result.placements[i].segment]?.append(bytes)
             }
-        }
-        for seg in Segment.allCases {
-            try AtomicFile.write(try folder.stagedPath(Self.segmentFile(seg))) { out in
-                try CSVText.appendHeader(header, to: out)
-                if let b = bySegment[seg] { try out.append(b.contents) }
-            }
-            bySegment[seg] = nil
         }
     }
 

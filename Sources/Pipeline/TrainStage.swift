@@ -69,7 +69,7 @@ struct TrainStage {
                 try out.append(byte: 0x0A)
             }
         }
-        try AtomicFile.write(try folder.stagedPath(Self.matrixFile)) { out in
+        try AtomicFile.write(try folder.stagedPath(Self.matrixFile), dropBehind: true) { out in
             try writeMatrix(model.design, keys: training, to: out)
         }
         try AtomicFile.write(try folder.stagedPath(Self.modelFile), contents: String(decoding: try file.encoded(), as: UTF8.self) + "\n")

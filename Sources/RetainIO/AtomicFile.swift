@@ -10,13 +10,15 @@ import Darwin
 /// is `fsync`ed so the rename survives a crash.
 public enum AtomicFile {
     /// Writes through `body` into a temporary beside `path`, then renames it into place.
-    /// On any error the temporary is removed and `path` is untouched.
+    /// On any error the temporary is removed and `path` is untouched. `dropBehind`: for a
+    /// large output that no later stage reads back (see `OutputBuffer.dropBehind`).
     @discardableResult
-    public static func write<R>(_ path: String, hashing: Bool = false, _ body: (OutputBuffer) throws -> R) throws -> R {
+    public static func write<R>(_ path: String, hashing: Bool = false, dropBehind: Bool = false,
+                                _ body: (OutputBuffer) throws -> R) throws -> R {
         let tmp = temporaryPath(for: path)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw IOError.cannotWrite(path: path, reason: IOError.systemReason()) }
-        let out = OutputBuffer(fd: fd, path: path, hashing: hashing)
+        let out = OutputBuffer(fd: fd, path: path, hashing: hashing, dropBehind: dropBehind)
         do {
             let r = try body(out)
             try out.close()
@@ -27,6 +29,16 @@ public enum AtomicFile {
             unlink(tmp)
             throw error
         }
+    }
+
+    /// Writes several files at once, each as `write` does: `body` gets their buffers in
+    /// the order of `paths`. If `body` throws, none of them is touched.
+    public static func write(_ paths: [String], dropBehind: Bool = false, _ body: ([OutputBuffer]) throws -> Void) throws {
+        func open(_ k: Int, _ outs: [OutputBuffer]) throws {
+            guard k < paths.count else { return try body(outs) }
+            try write(paths[k], dropBehind: dropBehind) { out in try open(k + 1, outs + [out]) }
+        }
+        try open(0, [])
     }
 
     /// Writes a whole string atomically.

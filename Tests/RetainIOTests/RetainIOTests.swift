@@ -121,4 +121,28 @@ struct OutputTests {
         #expect(try dir.read("f") == "old")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["f"])
     }
+
+    @Test("several files written at once, dropped from the page cache as they go: whole, or none if the body fails")
+    func atomicSeveral() throws {
+        let dir = TemporaryFolder()
+        try AtomicFile.write(dir.file("a"), contents: "old a")
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try AtomicFile.write([dir.file("a"), dir.file("b")], dropBehind: true) { outs in
+                try outs[0].append("new a"); try outs[1].append("new b"); throw Boom()
+            }
+        }
+        #expect(try dir.read("a") == "old a")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["a"])
+        // 20 MiB through one append and through many: past the 8 MiB steps that drop behind.
+        let big = [UInt8](repeating: 0x41, count: 20 << 20)
+        try AtomicFile.write([dir.file("a"), dir.file("b")], dropBehind: true) { outs in
+            try big.withUnsafeBytes { try outs[0].append($0) }
+            for k in 0..<(20 << 10) { try outs[1].append(byte: UInt8(65 + k % 26)) ; for _ in 0..<1023 { try outs[1].append(byte: 0x2E) } }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["a", "b"])
+        #expect(try FilePath.readAll(dir.file("a")) == big)
+        let b = try FilePath.readAll(dir.file("b"))
+        #expect(b.count == 20 << 20 && b[0] == 65 && b[1024] == 66 && b[(20 << 20) - 1024] == UInt8(65 + ((20 << 10) - 1) % 26))
+    }
 }

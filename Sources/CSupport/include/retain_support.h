@@ -1,6 +1,6 @@
 #ifndef RETAIN_SUPPORT_H
 #define RETAIN_SUPPORT_H
-/* Two system facilities Swift cannot spell directly, as inline C functions. */
+/* System facilities Swift cannot spell directly. */
 
 /* A software prefetch: asks the cache for the line at p without waiting for it and
    without holding a slot in the reorder buffer (a plain load would). */
@@ -9,4 +9,12 @@ static inline void retain_prefetch(const void *p) { __builtin_prefetch(p, 1, 3);
 /* Starts writeback of a file range without waiting (Linux sync_file_range, which needs
    _GNU_SOURCE and so is not visible through Swift's Glibc module). Elsewhere a no-op. */
 int retain_start_writeback(int fd, long long offset, long long length);
+
+/* Waits until a written range is on disk and drops it from the page cache (Linux; elsewhere
+   only the advice), so the next writes reuse those pages (see OutputBuffer). */
+int retain_drop_written(int fd, long long offset, long long length);
+
+/* Read advice on a range: drop = 0 asks the kernel to read it ahead now (WILLNEED),
+   drop = 1 lets it forget a range already consumed (DONTNEED). */
+int retain_advise_read(int fd, long long offset, long long length, int drop);
 #endif
