@@ -97,37 +97,88 @@ public struct CSVTable: Sendable {
             }
         }
         let ranges = split < n ? [(body, split), (split, n)] : [(body, n)]
-        let parts = Slots<Result<Rows, RowError>>(count: ranges.count)
-        let shared = UnsafeSendable(b)
-        DispatchQueue.concurrentPerform(iterations: ranges.count) { w in
-            parts[w] = parseRows(shared.value, from: ranges[w].0, to: ranges[w].1, header: header)
+        guard let base = b.baseAddress else {
+            return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()),
+                            columns: [[Double]](repeating: [], count: header.count - 1), keyBytes: [], keyEnds: [])
         }
-        var rows: [Rows] = []
-        for (w, r) in ranges.enumerated() {
-            switch parts[w] ?? .failure(RowError(line: 0, message: "not parsed")) {
-            case .success(let part): rows.append(part)
-            case .failure(let e):
-                // Line numbers are local to the half: add the lines before it.
-                var before = 1
-                for k in 0..<r.0 where b[k] == 0x0A { before += 1 }
-                throw IOError.malformed(path: path, line: before + e.line - 1, message: e.message)
+        // Every record ends at a newline, so newlines bound the rows of each range (a
+        // quoted id holding a line break makes it an over-estimate, closed up below). Each
+        // range is parsed straight into its place in the final columns: no buffer per half
+        // to copy and then join.
+        let bounds = ranges.map { r in lineCount(base, from: r.0, to: r.1) }
+        let capacity = bounds.reduce(0, +)
+        let parts = Slots<Result<Keys, RowError>>(count: ranges.count)
+        let shared = UnsafeSendable(b)
+        var parsed = [Int](repeating: 0, count: ranges.count)
+        let columns = try withColumns(header.count - 1, capacity: capacity) { buffers -> Int in
+            let targets = UnsafeSendable(buffers)
+            DispatchQueue.concurrentPerform(iterations: ranges.count) { w in
+                let first = bounds[..<w].reduce(0, +)
+                parts[w] = parseRows(shared.value, from: ranges[w].0, to: ranges[w].1, header: header,
+                                     into: targets.value, at: first, capacity: bounds[w])
+            }
+            var rows = 0
+            for (w, r) in ranges.enumerated() {
+                switch parts[w] ?? .failure(RowError(line: 0, message: "not parsed")) {
+                case .success(let keys): parsed[w] = keys.ends.count
+                case .failure(let e):
+                    // Line numbers are local to the range: add the lines before it.
+                    var before = 1
+                    for k in 0..<r.0 where b[k] == 0x0A { before += 1 }
+                    throw IOError.malformed(path: path, line: before + e.line - 1, message: e.message)
+                }
+                // Close up the rows a range's over-estimate left empty.
+                let first = bounds[..<w].reduce(0, +)
+                if first != rows { for buffer in buffers { (buffer + rows).update(from: buffer + first, count: parsed[w]) } }
+                rows += parsed[w]
+            }
+            return rows
+        }
+        var keyBytes: [UInt8] = [], keyEnds: [Int] = []
+        keyEnds.reserveCapacity(parsed.reduce(0, +))
+        for w in 0..<ranges.count {
+            guard case .success(let keys) = parts[w] else { continue }
+            let shift = keyBytes.count
+            if w == 0 { keyBytes = keys.bytes; keyEnds = keys.ends } else {
+                keyBytes.append(contentsOf: keys.bytes)
+                keyEnds.append(contentsOf: keys.ends.lazy.map { $0 + shift })
             }
         }
-        var first = rows[0]
-        for more in rows.dropFirst() {
-            for c in 0..<first.columns.count { first.columns[c].append(contentsOf: more.columns[c]) }
-            let shift = first.keyBytes.count
-            first.keyBytes.append(contentsOf: more.keyBytes)
-            first.keyEnds.append(contentsOf: more.keyEnds.map { $0 + shift })
-        }
-        return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()), columns: first.columns,
-                        keyBytes: first.keyBytes, keyEnds: first.keyEnds)
+        return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()), columns: columns,
+                        keyBytes: keyBytes, keyEnds: keyEnds)
     }
 
-    struct Rows: Sendable {
-        var columns: [[Double]]
-        var keyBytes: [UInt8]
-        var keyEnds: [Int]
+    /// Lines in `[from, to)`, counting a last one without a newline.
+    static func lineCount(_ base: UnsafeRawPointer, from: Int, to n: Int) -> Int {
+        var count = 0, k = from
+        while k < n, let nl = memchr(base + k, 0x0A, n - k) { count += 1; k = base.distance(to: UnsafeRawPointer(nl)) + 1 }
+        return k < n ? count + 1 : count
+    }
+
+    /// `p` arrays of up to `capacity` doubles, handed to `fill` as uninitialised buffers
+    /// together; `fill` returns how many rows it wrote (the same in all).
+    static func withColumns(_ p: Int, capacity: Int,
+                            _ fill: ([UnsafeMutablePointer<Double>]) throws -> Int) throws -> [[Double]] {
+        var buffers: [UnsafeMutablePointer<Double>] = []
+        var rows = 0
+        func make(_ c: Int) throws -> [[Double]] {
+            guard c < p else { rows = try fill(buffers); return [] }
+            var rest: [[Double]] = []
+            let column = try [Double](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, count in
+                guard let start = buffer.baseAddress else { return }
+                buffers.append(start)
+                rest = try make(c + 1)
+                count = rows
+            }
+            return [column] + rest
+        }
+        return try make(0)
+    }
+
+    /// The key fields of a range: raw bytes back to back, and where each ends.
+    struct Keys: Sendable {
+        var bytes: [UInt8]
+        var ends: [Int]
     }
 
     struct RowError: Error, Sendable {
@@ -144,19 +195,12 @@ public struct CSVTable: Sendable {
     /// division is correctly rounded, as `strtod` would give; longer or other forms
     /// (exponents) go to `strtod`. Each value is stored by row into its column's plain
     /// buffer: appending to an array of arrays checked both arrays' uniqueness per value.
-    static func parseRows(_ b: UnsafeRawBufferPointer, from: Int, to n: Int, header: [String]) -> Result<Rows, RowError> {
+    static func parseRows(_ b: UnsafeRawBufferPointer, from: Int, to n: Int, header: [String],
+                          into columns: [UnsafeMutablePointer<Double>], at first: Int, capacity count: Int) -> Result<Keys, RowError> {
         let p = header.count - 1
-        guard let base = b.baseAddress, from < n else {
-            return .success(Rows(columns: [[Double]](repeating: [], count: p), keyBytes: [], keyEnds: []))
-        }
+        guard let base = b.baseAddress, from < n else { return .success(Keys(bytes: [], ends: [])) }
+        let buffers = columns.map { $0 + first }
         var i = from
-        // Rows are counted first so every buffer is allocated once.
-        var count = 0
-        var k = from
-        while k < n, let nl = memchr(base + k, 0x0A, n - k) { count += 1; k = base.distance(to: UnsafeRawPointer(nl)) + 1 }
-        if k < n { count += 1 }  // a last line without a newline
-        let buffers = (0..<p).map { _ in UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1)) }
-        defer { for buf in buffers { buf.deallocate() } }
         var keyBytes: [UInt8] = []
         keyBytes.reserveCapacity((n - from) / 4)
         var keyEnds: [Int] = []
@@ -242,8 +286,7 @@ public struct CSVTable: Sendable {
             i += 1
             row += 1
         }
-        let columns = buffers.map { Array(UnsafeBufferPointer(start: $0, count: row)) }
-        return .success(Rows(columns: columns, keyBytes: keyBytes, keyEnds: keyEnds))
+        return .success(Keys(bytes: keyBytes, ends: keyEnds))
     }
 
     static func slowParse(_ f: UnsafeRawBufferPointer) -> Double? {

@@ -146,3 +146,56 @@ struct OutputTests {
         #expect(b.count == 20 << 20 && b[0] == 65 && b[1024] == 66 && b[(20 << 20) - 1024] == UInt8(65 + ((20 << 10) - 1) % 26))
     }
 }
+
+@Suite("Reading CSV tables back")
+struct CSVTableTests {
+    /// Rows of a table over 1 MiB, so it is parsed in two ranges on two cores. Every 97th
+    /// key is quoted and holds a comma, a doubled quote and a line break: the line count
+    /// then over-estimates the rows, and the second range's rows must close up the gap.
+    func text(rows: Int) -> (String, [String], [[Double]]) {
+        var out = "customer_id,a,b,c\n"
+        var keys: [String] = [], a: [Double] = [], b: [Double] = [], c: [Double] = []
+        for i in 0..<rows {
+            let key = i % 97 == 0 ? "id,\"\(i)\"\nx" : "id\(i)"
+            keys.append(i % 97 == 0 ? "\"id,\"\"\(i)\"\"\nx\"" : key)
+            // Expected values are what strtod makes of the text (Double(String) is correctly rounded).
+            let ta = String(Double(i) / 8), tb = String(format: "%.3f", -Double(i % 1000) * 0.001)
+            let tc = i % 5 == 0 ? "" : String(format: "%.4e", 1.5e3 * Double(i % 7) + 0.1)
+            a.append(Double(ta) ?? 0); b.append(Double(tb) ?? 0); c.append(tc.isEmpty ? .nan : Double(tc) ?? 0)
+            out += keys[i] + "," + ta + "," + tb + "," + tc + "\n"
+        }
+        return (out, keys, [a, b, c])
+    }
+
+    @Test("a large table with quoted multi-line keys, empty fields and exponents reads back exactly, in order")
+    func largeTable() throws {
+        let dir = TemporaryFolder()
+        let (csv, keys, columns) = text(rows: 40_000)
+        #expect(csv.utf8.count > 1 << 20)
+        let t = try CSVTable.read(try dir.write("t.csv", csv))
+        #expect(t.count == keys.count && t.names == ["a", "b", "c"])
+        var wrongKeys = 0, wrongValues = 0
+        for i in 0..<t.count where String(decoding: t.rawKey(i), as: UTF8.self) != keys[i] { wrongKeys += 1 }
+        for c in 0..<3 {
+            for i in 0..<t.count {
+                let (x, y) = (t.columns[c][i], columns[c][i])
+                if !(x == y || (x.isNaN && y.isNaN)) { wrongValues += 1 }
+            }
+        }
+        #expect(wrongKeys == 0 && wrongValues == 0)
+        #expect(t.key(97) == "id,\"97\"\nx")
+    }
+
+    @Test("a malformed field in the second range is reported with its line in the file")
+    func errorLine() throws {
+        let dir = TemporaryFolder()
+        var (csv, _, _) = text(rows: 40_000)
+        csv += "late,1,2,x3\n"
+        let lines = csv.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        #expect {
+            _ = try CSVTable.read(try dir.write("t.csv", csv))
+        } throws: { error in
+            String(describing: error).contains("t.csv:\(lines):") && String(describing: error).contains("x3")
+        }
+    }
+}
