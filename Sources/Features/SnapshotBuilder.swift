@@ -63,16 +63,9 @@ public struct SnapshotBuilder: Sendable {
             }
         }
         if hasOrders {
-            for orders in orderTables {
-                orders.forEach { cust, d in
-                    let row = acc.cells + cust * k
-                    for s in 0..<k {
-                        let a = dates[s]
-                        guard d <= a else { continue }
-                        row[s].orders += 1
-                        if d > a - w_ { row[s].ordersLast += 1 } else if d > a - 2 * w_ { row[s].ordersPrevious += 1 }
-                    }
-                }
+            // Each worker's table holds only its half's customers: both add at once.
+            DispatchQueue.concurrentPerform(iterations: 2) { w in
+                Self.countOrders(orderTables[w], cells: acc.cells, dates: datesCopy, window: w_)
             }
         }
 
@@ -132,6 +125,33 @@ public struct SnapshotBuilder: Sendable {
                     }
                     if !r.service.isNaN { row[s].service += r.service }
                     if !r.cost.isNaN { row[s].cost += r.cost; row[s].costedAmount += v }
+                }
+            }
+        }
+    }
+
+    /// Adds each distinct order, dated by its first line, to its customer's cells. The
+    /// table is walked in groups of 16 orders whose cells are prefetched first: the
+    /// customers come in hash order, so every cell is a cache miss, and a group's misses
+    /// overlap (serially and one at a time this took 0.22 s at 10 M rows).
+    private static func countOrders(_ orders: OrderFirstDays, cells: UnsafeMutablePointer<Cell>, dates: [Int32], window w: Int32) {
+        let k = dates.count
+        let lineSpan = k * MemoryLayout<Cell>.stride
+        dates.withUnsafeBufferPointer { dates in
+            orders.forEachGroup { customers, days, m in
+                for j in 0..<m {
+                    let cell = UnsafeRawPointer(cells + customers[j] * k)
+                    var line = 0
+                    while line < lineSpan { retain_prefetch(cell + line); line += 64 }
+                }
+                for j in 0..<m {
+                    let row = cells + customers[j] * k, d = days[j]
+                    for s in 0..<k {
+                        let a = dates[s]
+                        guard d <= a else { continue }
+                        row[s].orders += 1
+                        if d > a - w { row[s].ordersLast += 1 } else if d > a - 2 * w { row[s].ordersPrevious += 1 }
+                    }
                 }
             }
         }
@@ -380,7 +400,18 @@ final class OrderFirstDays: @unchecked Sendable {
         ZeroedMemory.free(old, count: oldCap)
     }
 
-    func forEach(_ body: (Int, Int32) -> Void) {
-        for s in 0...mask where entries[s].customer != 0 { body(Int(entries[s].customer &- 1), entries[s].day) }
+    /// Every (customer, first day), in groups of up to 16: `body(customers, days, count)`.
+    func forEachGroup(_ body: (UnsafePointer<Int>, UnsafePointer<Int32>, Int) -> Void) {
+        let customers = UnsafeMutablePointer<Int>.allocate(capacity: 16)
+        let days = UnsafeMutablePointer<Int32>.allocate(capacity: 16)
+        defer { customers.deallocate(); days.deallocate() }
+        var m = 0
+        for s in 0...mask where entries[s].customer != 0 {
+            customers[m] = Int(entries[s].customer &- 1)
+            days[m] = entries[s].day
+            m += 1
+            if m == 16 { body(customers, days, m); m = 0 }
+        }
+        if m > 0 { body(customers, days, m) }
     }
 }
