@@ -110,7 +110,7 @@ public struct CSVTable: Sendable {
         let parts = Slots<Result<Keys, RowError>>(count: ranges.count)
         let shared = UnsafeSendable(b)
         var parsed = [Int](repeating: 0, count: ranges.count)
-        let columns = try withColumns(header.count - 1, capacity: capacity) { buffers -> Int in
+        let columns = try ColumnBuffers.make(header.count - 1, capacity: capacity) { buffers -> Int in
             let targets = UnsafeSendable(buffers)
             DispatchQueue.concurrentPerform(iterations: ranges.count) { w in
                 let first = bounds[..<w].reduce(0, +)
@@ -153,26 +153,6 @@ public struct CSVTable: Sendable {
         var count = 0, k = from
         while k < n, let nl = memchr(base + k, 0x0A, n - k) { count += 1; k = base.distance(to: UnsafeRawPointer(nl)) + 1 }
         return k < n ? count + 1 : count
-    }
-
-    /// `p` arrays of up to `capacity` doubles, handed to `fill` as uninitialised buffers
-    /// together; `fill` returns how many rows it wrote (the same in all).
-    static func withColumns(_ p: Int, capacity: Int,
-                            _ fill: ([UnsafeMutablePointer<Double>]) throws -> Int) throws -> [[Double]] {
-        var buffers: [UnsafeMutablePointer<Double>] = []
-        var rows = 0
-        func make(_ c: Int) throws -> [[Double]] {
-            guard c < p else { rows = try fill(buffers); return [] }
-            var rest: [[Double]] = []
-            let column = try [Double](unsafeUninitializedCapacity: max(capacity, 1)) { buffer, count in
-                guard let start = buffer.baseAddress else { return }
-                buffers.append(start)
-                rest = try make(c + 1)
-                count = rows
-            }
-            return [column] + rest
-        }
-        return try make(0)
     }
 
     /// The key fields of a range: raw bytes back to back, and where each ends.
