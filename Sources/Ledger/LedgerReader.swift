@@ -181,6 +181,11 @@ public final class LedgerPart {
         return String(decoding: dictArena[p][a..<b], as: UTF8.self)
     }
 
+    /// Whether a pass has read every byte and found the checksum right: later passes (the
+    /// segment stage makes two) skip hashing 600 MB again. The output folder's lock keeps
+    /// other runs from rewriting the file meanwhile; the sizes are still checked every time.
+    private var verified = false
+
     /// Streams every chunk in file order, then verifies the checksum. Rows in `extra`
     /// (increasing row numbers, as the part was written) are left out as its own deleted
     /// rows are: the ledger manifest lists the lines an input repeats from an earlier one.
@@ -197,7 +202,7 @@ public final class LedgerPart {
         for _ in 0..<chunks {
             guard offset + 16 <= delsOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs into the dictionary") }
             let h = try Self.pread(fd, path, 16, at: offset)
-            h.withUnsafeBytes { hasher.update($0) }
+            if !verified { h.withUnsafeBytes { hasher.update($0) } }
             let tag = UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
             let n = Int(UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
             let mask = LedgerFormat.Columns(rawValue: UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) }))
@@ -210,7 +215,7 @@ public final class LedgerPart {
                 buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
             }
             try Self.preadInto(fd, path, buffer, bytes, at: offset + 16)
-            hasher.update(UnsafeRawBufferPointer(start: buffer, count: bytes))
+            if !verified { hasher.update(UnsafeRawBufferPointer(start: buffer, count: bytes)) }
             var at = 0
             func take<T>(_ t: T.Type) -> UnsafeBufferPointer<T> {
                 let p = UnsafeBufferPointer(start: (buffer + at).assumingMemoryBound(to: T.self), count: n)
@@ -252,10 +257,12 @@ public final class LedgerPart {
         guard offset == delsOffset, seenRows == rowsWritten, nextDeleted == deleted.count else {
             throw LedgerError.corrupt(path: path, reason: "row count \(seenRows) does not match the footer's \(rowsWritten)")
         }
+        if verified { return }
         tailBytes.withUnsafeBytes { hasher.update($0) }
         guard hasher.finish() == checksum else {
             throw LedgerError.corrupt(path: path, reason: "checksum mismatch")
         }
+        verified = true
     }
 
     static func chunkBytes(rows n: Int, columns: LedgerFormat.Columns) -> Int {

@@ -1,3 +1,4 @@
+import Dispatch
 import RetainIO
 
 /// The whole ledger of an output folder as later stages see it: every part, one customer
@@ -118,14 +119,28 @@ public final class LedgerView {
     }
 
     /// Streams every row of every part: the chunk and each row's customer number.
+    /// The customer numbers are looked up on both cores, half the rows each (random reads
+    /// of a table of 4 bytes per customer: 0.11 s a pass at 10 M rows on one core).
     public func forEachChunk(_ body: (UnsafeBufferPointer<Int32>, LedgerChunk) throws -> Void) throws {
-        var customers = [Int32]()
+        var customers = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        var capacity = 1
+        defer { customers.deallocate() }
         for (k, part) in parts.enumerated() {
-            let map = slotMaps[k]
-            try part.forEachChunk(alsoDeleting: deletions[k]) { chunk in
-                customers.removeAll(keepingCapacity: true)
-                for s in chunk.slot { customers.append(map[Int(s)]) }
-                try customers.withUnsafeBufferPointer { try body($0, chunk) }
+            try slotMaps[k].withUnsafeBufferPointer { map in
+                try part.forEachChunk(alsoDeleting: deletions[k]) { chunk in
+                    let n = chunk.count
+                    if n > capacity {
+                        customers.deallocate()
+                        capacity = n
+                        customers = .allocate(capacity: capacity)
+                    }
+                    let out = UnsafeSendable(customers), slots = UnsafeSendable(chunk.slot), table = UnsafeSendable(map)
+                    DispatchQueue.concurrentPerform(iterations: n >= 1 << 14 ? 2 : 1) { half in
+                        let lo = half == 0 ? 0 : n / 2, hi = half == 0 && n >= 1 << 14 ? n / 2 : n
+                        for i in lo..<hi { out.value[i] = table.value[Int(slots.value[i])] }
+                    }
+                    try body(UnsafeBufferPointer(start: customers, count: n), chunk)
+                }
             }
         }
     }

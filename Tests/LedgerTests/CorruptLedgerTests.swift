@@ -28,6 +28,27 @@ struct CorruptLedgerTests {
         #expect(try read(try makePart(dir), dir) == 2000)
     }
 
+    @Test("a part read twice gives the same rows; the checksum is checked on the first pass, and a failed pass is not taken as checked")
+    func twoPasses() throws {
+        let dir = TemporaryFolder()
+        var bytes = try makePart(dir)
+        let path = dir.file("twice")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let part = try LedgerPart(path: path)
+        var first: [Double] = [], second: [Double] = []
+        try part.forEachChunk { first += Array($0.amount) }
+        try part.forEachChunk { second += Array($0.amount) }
+        #expect(first.count == 2000 && first == second)
+        // A pass cut short by its reader does not count as checked: a damaged copy opened
+        // and read halfway, then read whole, is still caught.
+        bytes[bytes.count / 2] ^= 0x5A
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let damaged = try LedgerPart(path: path)
+        struct Stop: Error {}
+        #expect(throws: Stop.self) { try damaged.forEachChunk { _ in throw Stop() } }
+        #expect(throws: LedgerError.self) { try damaged.forEachChunk { _ in } }
+    }
+
     @Test("every truncation is detected")
     func truncated() throws {
         let dir = TemporaryFolder()
