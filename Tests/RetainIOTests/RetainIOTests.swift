@@ -199,3 +199,35 @@ struct CSVTableTests {
         }
     }
 }
+
+@Suite("Radix sort")
+struct RadixSortTests {
+    /// The reference: Swift's stable sort of (key, index) by key.
+    func reference(_ keys: [UInt64]) -> [Int32] {
+        let indices: [Int] = keys.indices.sorted { (a: Int, b: Int) -> Bool in keys[a] != keys[b] ? keys[a] < keys[b] : a < b }
+        return indices.map { Int32($0) }
+    }
+
+    @Test("keys with shared bytes and many ties come out ascending, ties in their given order")
+    func keys() {
+        var state: UInt64 = 11
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 11 }
+        // Few distinct values in bytes 0, 3 and 7, the others shared: skipped passes and ties.
+        var keys: [UInt64] = []
+        for _ in 0..<20_000 {
+            let low: UInt64 = next() % 5, middle: UInt64 = (next() % 3) << 24, high: UInt64 = (next() % 2) << 56
+            keys.append(low | middle | high | 0x4100_0000_0000_0000)
+        }
+        #expect(RadixSort.sorted(keys).map(\.index) == reference(keys))
+        #expect(RadixSort.sorted([]).isEmpty && RadixSort.sorted([7]).map(\.index) == [0])
+    }
+
+    @Test("the key of a double orders as the doubles do")
+    func doubles() {
+        let xs: [Double] = [3, -1, 0.5, -0.25, 1e-300, -1e300, .infinity, -.infinity, 0, 2.5, 0.5, -1]
+        let order = RadixSort.sorted(xs.map(RadixSort.key)).map { Int($0.index) }
+        let sorted = order.map { xs[$0] }
+        #expect(sorted == xs.sorted())
+        #expect(order.firstIndex(of: 1)! < order.firstIndex(of: 11)!)  // equal values keep their order
+    }
+}
