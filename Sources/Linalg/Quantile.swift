@@ -9,10 +9,11 @@ public enum Quantile {
 }
 
 extension Quantile {
-    /// The q-quantile of unsorted `values`, NaN left out (NaN when none is left).
+    /// The q-quantile of unsorted `values`, NaN left out (NaN when none is left); by
+    /// selection (`selecting`), the value a sort would give.
     public static func of(_ values: [Double], _ q: Double) -> Double {
-        let v = values.filter { !$0.isNaN }.sorted()
-        return v.isEmpty ? .nan : sorted(v, q)
+        var v = values.filter { !$0.isNaN }
+        return v.isEmpty ? .nan : selecting(&v, [q])[0]
     }
 }
 

@@ -80,3 +80,24 @@ struct LinalgTests {
         #expect(throws: LinalgError.self) { try Cholesky(Matrix.identity(2)).solve([.infinity, 0]) }
     }
 }
+
+@Suite("Quantiles")
+struct QuantileTests {
+    @Test("selection gives what sorting gives (numpy's linear rule), ties and NaN included")
+    func selectionEqualsSort() {
+        var state: UInt64 = 5
+        func next() -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double(state >> 40 % 1000) }
+        var values = (0..<10_001).map { _ in next() / 7 }  // many ties
+        values[17] = .nan
+        values[4000] = .nan
+        let clean = values.filter { !$0.isNaN }.sorted()
+        for q in [0, 0.1, 0.25, 0.5, 0.8, 0.9, 0.999, 1] {
+            #expect(Quantile.of(values, q) == Quantile.sorted(clean, q), "q = \(q)")
+        }
+        // Known answers (numpy.quantile([1, 2, 3, 4], q)): 1.75 at 0.25, 2.5 at 0.5, 3.7 at 0.9.
+        #expect(abs(Quantile.of([4, 1, 3, 2], 0.25) - 1.75) < 1e-12)
+        #expect(abs(Quantile.of([4, 1, .nan, 3, 2], 0.5) - 2.5) < 1e-12)
+        #expect(abs(Quantile.of([4, 1, 3, 2], 0.9) - 3.7) < 1e-12)
+        #expect(Quantile.of([.nan], 0.5).isNaN)
+    }
+}
