@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // Two system facilities Swift cannot spell: prefetch, and starting writeback early.
+        // System facilities Swift cannot spell: prefetch, and writeback control (start early, drop behind).
         .target(name: "CSupport"),
         // Safe Swift layer over BLAS/LAPACK: the only code that touches their pointers.
         .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
@@ -44,7 +44,7 @@ let package = Package(
         // The churn model: design from a snapshot, logistic fit (Newton on BLAS/LAPACK), metrics.
         .target(name: "ChurnModel", dependencies: ["Linalg", "RetainIO"]),
         // Value, segments, reasons, targets and retention history: what marketing receives.
-        .target(name: "Segmentation", dependencies: ["Ledger", "Linalg", "RetainIO"]),
+        .target(name: "Segmentation", dependencies: ["Ledger", "Linalg", "RetainIO", "CSupport"]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
