@@ -27,7 +27,7 @@ struct ScoreStage {
             try CSVText.appendHeader(["customer_id", "churn_probability"] + snapshot.names, to: out)
             try ParallelRows.write(rows: snapshot.count, bytesPerRow: 8 * (snapshot.names.count + 3), to: out) { lo, hi, b in
                 for i in lo..<hi {
-                    try snapshot.rawKey(i).withUnsafeBytes { try b.append($0) }
+                    try snapshot.appendRawKey(i, to: b)
                     try b.append(byte: UInt8(ascii: ","))
                     try b.appendDecimal(p[i], maxDecimals: 9)
                     // By index: iterating the columns would copy (retain) each inner array per

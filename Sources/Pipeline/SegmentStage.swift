@@ -64,7 +64,7 @@ struct SegmentStage {
         }
         @Sendable func row(_ i: Int, _ b: OutputBuffer) throws {
             let pl = result.placements[i]
-            try scores.rawKey(i).withUnsafeBytes { try b.append($0) }
+            try scores.appendRawKey(i, to: b)
             try b.append(byte: UInt8(ascii: ","))
             try b.append(pl.segment.rawValue)
             for j in 0..<columns.count { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(columns[j][i]) }  // by index: see ScoreStage

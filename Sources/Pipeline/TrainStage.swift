@@ -119,7 +119,7 @@ struct TrainStage {
         try ParallelRows.write(rows: d.rows, bytesPerRow: 12 * (d.width + 2), to: out) { lo, hi, b in
             let q = d.width
             for i in lo..<hi {
-                try keys.rawKey(i).withUnsafeBytes { try b.append($0) }
+                try keys.appendRawKey(i, to: b)
                 for j in 0..<q { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(d.values[i * q + j]) }
                 try b.append(byte: UInt8(ascii: ","))
                 try b.append(byte: labels[i] == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0"))

@@ -41,6 +41,13 @@ public struct CSVTable: Sendable {
         keyBytes[(i == 0 ? 0 : keyEnds[i - 1])..<keyEnds[i]]
     }
 
+    /// Appends the raw key field of row `i` to `out`. Without making a slice: a slice
+    /// retains the key array, and two cores writing rows contended on its reference count.
+    @inline(__always) public func appendRawKey(_ i: Int, to out: OutputBuffer) throws {
+        let start = i == 0 ? 0 : keyEnds[i - 1], end = keyEnds[i]
+        try keyBytes.withUnsafeBytes { bytes in try out.append(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+    }
+
     /// The key of row `i` as the input had it: quotes removed and a neutralising `'`
     /// (see `CSVText`) taken off again.
     public func key(_ i: Int) -> String {

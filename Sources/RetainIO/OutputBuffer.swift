@@ -209,11 +209,17 @@ public final class OutputBuffer: @unchecked Sendable {
         }
     }
 
-    /// m / 10^d with trailing zeros of the fraction dropped: (m, d) reduced.
+    /// m / 10^d with trailing zeros of the fraction dropped: (m, d) reduced. At most
+    /// 15 zeros go (d <= 9 here), so 8, 4, 2 and 1 at a time in turn drop exactly as many
+    /// as one at a time would, in four steps instead of up to nine (a whole number written
+    /// with 9 decimals had nine).
     @inline(__always) static func trimmed(_ m: UInt64, decimals: Int) -> (UInt64, Int) {
         var m = m, d = decimals
         if m == 0 { return (0, 0) }
-        while d > 0 && m % 10 == 0 { m /= 10; d -= 1 }
+        if d >= 8 && m % 100_000_000 == 0 { m /= 100_000_000; d -= 8 }
+        if d >= 4 && m % 10_000 == 0 { m /= 10_000; d -= 4 }
+        if d >= 2 && m % 100 == 0 { m /= 100; d -= 2 }
+        if d >= 1 && m % 10 == 0 { m /= 10; d -= 1 }
         return (m, d)
     }
 

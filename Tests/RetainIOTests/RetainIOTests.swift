@@ -98,6 +98,26 @@ struct OutputTests {
         }
     }
 
+    /// appendDecimal is printf's "%.{d}f" with the fraction's trailing zeros (and a bare
+    /// point) dropped; the values have from 0 to 9 such zeros, whole numbers included.
+    @Test("short decimals drop exactly the trailing zeros, however many")
+    func trailingZeros() throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let zeros = Int.random(in: 0...9, using: &rng)
+            let digits = Int64.random(in: -99_999...99_999, using: &rng)
+            let v = Double(digits) * pow(10, Double(zeros)) / 1e9  // up to 9 - zeros decimals
+            let d = Int.random(in: 0...9, using: &rng)
+            var expected = String(format: "%.\(d)f", v)
+            if expected.contains(".") {
+                while expected.hasSuffix("0") { expected.removeLast() }
+                if expected.hasSuffix(".") { expected.removeLast() }
+            }
+            if expected == "-0" { expected = "0" }
+            #expect(try render { try $0.appendDecimal(v, maxDecimals: d) } == expected, "\(v) with at most \(d) decimals")
+        }
+    }
+
     @Test("CSV fields: RFC 4180 quoting and formula neutralising")
     func csv() throws {
         let cases: [(String, String)] = [
