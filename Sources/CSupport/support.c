@@ -16,10 +16,18 @@ int retain_drop_written(int fd, long long offset, long long length) {
     int r = sync_file_range(fd, (off_t)offset, (off_t)length,
                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
     if (r != 0) return r;
-#endif
     return posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);
+#else
+    (void)fd; (void)offset; (void)length;
+    return 0;
+#endif
 }
 
-int retain_advise_read(int fd, long long offset, long long length, int drop) {
-    return posix_fadvise(fd, (off_t)offset, (off_t)length, drop ? POSIX_FADV_DONTNEED : POSIX_FADV_WILLNEED);
+int retain_drop_cached(int fd, long long offset, long long length) {
+#ifdef __linux__
+    return posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);
+#else
+    (void)fd; (void)offset; (void)length;
+    return 0;
+#endif
 }

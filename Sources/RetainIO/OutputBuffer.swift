@@ -308,7 +308,7 @@ public final class OutputBuffer: @unchecked Sendable {
         if sync && fsync(fd) != 0 && errno != EINVAL {
             throw IOError.cannotWrite(path: path, reason: IOError.systemReason())
         }
-        if sync && dropBehind { _ = retain_advise_read(fd, Int64(dropped), 0, 1) }  // the rest is on disk now: drop it too
+        if sync && dropBehind { _ = retain_drop_cached(fd, Int64(dropped), 0) }  // the rest is on disk now: drop it too
         if Glibc.close(fd) != 0 { throw IOError.cannotWrite(path: path, reason: IOError.systemReason()) }
     }
 }

@@ -10,11 +10,11 @@ static inline void retain_prefetch(const void *p) { __builtin_prefetch(p, 1, 3);
    _GNU_SOURCE and so is not visible through Swift's Glibc module). Elsewhere a no-op. */
 int retain_start_writeback(int fd, long long offset, long long length);
 
-/* Waits until a written range is on disk and drops it from the page cache (Linux; elsewhere
-   only the advice), so the next writes reuse those pages (see OutputBuffer). */
+/* Waits until a written range is on disk and drops it from the page cache, so the next
+   writes reuse those pages (see OutputBuffer.dropBehind). Linux; elsewhere a no-op. */
 int retain_drop_written(int fd, long long offset, long long length);
 
-/* Read advice on a range: drop = 0 asks the kernel to read it ahead now (WILLNEED),
-   drop = 1 lets it forget a range already consumed (DONTNEED). */
-int retain_advise_read(int fd, long long offset, long long length, int drop);
+/* Drops a range already on disk from the page cache (length 0: to the end). Linux;
+   elsewhere a no-op. */
+int retain_drop_cached(int fd, long long offset, long long length);
 #endif
