@@ -206,6 +206,15 @@ struct CSVTableTests {
         #expect(t.key(97) == "id,\"97\"\nx")
     }
 
+    @Test("a header without rows, and one row without a final newline")
+    func small() throws {
+        let dir = TemporaryFolder()
+        let empty = try CSVTable.read(try dir.write("e.csv", "customer_id,a,b\n"))
+        #expect(empty.count == 0 && empty.names == ["a", "b"] && empty.columns.allSatisfy(\.isEmpty))
+        let one = try CSVTable.read(try dir.write("o.csv", "customer_id,a,b\nx,1.5,"))
+        #expect(one.count == 1 && one.columns[0] == [1.5] && one.columns[1][0].isNaN && one.key(0) == "x")
+    }
+
     @Test("a malformed field in the second range is reported with its line in the file")
     func errorLine() throws {
         let dir = TemporaryFolder()
