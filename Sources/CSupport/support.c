@@ -11,18 +11,6 @@ int retain_start_writeback(int fd, long long offset, long long length) {
 #endif
 }
 
-int retain_drop_written(int fd, long long offset, long long length) {
-#ifdef __linux__
-    int r = sync_file_range(fd, (off_t)offset, (off_t)length,
-                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-    if (r != 0) return r;
-    return posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);
-#else
-    (void)fd; (void)offset; (void)length;
-    return 0;
-#endif
-}
-
 int retain_drop_cached(int fd, long long offset, long long length) {
 #ifdef __linux__
     return posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_DONTNEED);
@@ -30,4 +18,13 @@ int retain_drop_cached(int fd, long long offset, long long length) {
     (void)fd; (void)offset; (void)length;
     return 0;
 #endif
+}
+
+int retain_drop_written(int fd, long long offset, long long length) {
+#ifdef __linux__
+    int r = sync_file_range(fd, (off_t)offset, (off_t)length,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    if (r != 0) return r;
+#endif
+    return retain_drop_cached(fd, offset, length);
 }
