@@ -12,7 +12,9 @@ import Glibc
 /// 2.7 s of kernel time and 2.2 to 3.3 s for the stage; with 4 KiB pages faulted in, 2.5
 /// to 3.0 s of kernel time; populated, 0.7 to 1.0 s and 1.7 to 2.2 s. The random probes of these tables
 /// are grouped and prefetched, so 4 KiB pages cost no measurable user time against 2 MiB
-/// ones (ingest, whose customer table is probed at random, is unchanged).
+/// ones (ingest, whose customer table is probed at random, is unchanged). Measured with
+/// transparent huge pages in `madvise` mode (Debian's default); set to `always`, the kernel
+/// may populate with 2 MiB pages instead.
 public enum ZeroedMemory {
     /// Regions at least this large are populated at `mmap` time.
     static let populateFrom = 4 << 20
