@@ -30,18 +30,42 @@ public struct TermRecipe: Codable, Sendable, Equatable {
         self.clipLower = clipLower; self.clipUpper = clipUpper; self.fill = fill
     }
 
-    /// The transformed value of a raw snapshot value `x` (NaN = empty). A log is rounded to
-    /// 9 decimals (as are clip bounds), so that every value of the design has an exact
-    /// short decimal form and `training_matrix.csv` holds the very doubles fitted, written
-    /// fast; 5e-10 is far below any effect on the model.
+    /// The transformed value of a raw snapshot value `x` (NaN = empty): the log step
+    /// (`logged`), then `finish`.
     @inline(__always) public func value(_ x: Double) -> Double {
-        if kind == .missingIndicator { return x.isNaN ? 1 : 0 }
-        guard !x.isNaN else { return fill ?? .nan }
-        guard log1p || clipLower != nil || clipUpper != nil else { return x }
-        var v = log1p ? FixedPoint.rounded(Self.signedLog1p(x), decimals: 9) : x
-        if let lo = clipLower, v < lo { v = lo }
-        if let hi = clipUpper, v > hi { v = hi }
-        return v
+        finish(log1p ? Self.logged(x) : x)
+    }
+
+    /// The log step: sign(x)·log(1 + |x|) rounded to 9 decimals (NaN stays NaN). Rounded so
+    /// that every value of the design has an exact short decimal form (as have the clip
+    /// bounds), and `training_matrix.csv` holds the very doubles fitted, written fast; 5e-10
+    /// is far below any effect on the model.
+    @inline(__always) public static func logged(_ x: Double) -> Double {
+        FixedPoint.rounded(signedLog1p(x), decimals: 9)
+    }
+
+    /// The steps after the log, on a value `b` that has had it (when the term logs):
+    /// an indicator's 1 for empty; the fill for empty; clipping.
+    @inline(__always) func finish(_ b: Double) -> Double { steps.apply(b) }
+
+    /// The steps after the log as plain numbers: concurrent loops copy this, not the
+    /// recipe, whose strings and arrays would make two cores contend on reference counts.
+    struct Steps: Sendable {
+        let indicator: Bool
+        /// NaN when the term has no fill (an empty value then stays empty).
+        let fill: Double
+        /// -inf / +inf when not clipped.
+        let lower, upper: Double
+
+        @inline(__always) func apply(_ b: Double) -> Double {
+            if indicator { return b.isNaN ? 1 : 0 }
+            guard !b.isNaN else { return fill }
+            return Swift.min(Swift.max(b, lower), upper)
+        }
+    }
+
+    var steps: Steps {
+        Steps(indicator: kind == .missingIndicator, fill: fill ?? .nan, lower: clipLower ?? -.infinity, upper: clipUpper ?? .infinity)
     }
 
     /// sign(x)·log(1 + |x|).
@@ -119,41 +143,55 @@ public struct DesignMatrix: Sendable {
     /// Builds the matrix of `table` by `terms`; a term whose feature the table lacks is
     /// an error naming both, never a silent column of zeros.
     public static func build(_ table: CSVTable, terms: [TermRecipe]) throws(ChurnModelError) -> DesignMatrix {
+        try build(SnapshotColumns(table), terms: terms)
+    }
+
+    /// As `build(_:terms:)`, reading logged columns from `columns` (computed there once).
+    public static func build(_ columns: SnapshotColumns, terms: [TermRecipe]) throws(ChurnModelError) -> DesignMatrix {
+        let table = columns.table
         let n = table.count, q = terms.count
         var sources: [[Double]] = []
         for t in terms {
-            guard let f = t.features.first, let col = table.column(f) else {
+            guard let f = t.features.first, let col = columns.base(f, log1p: t.log1p) else {
                 throw .missingFeature(term: t.name, feature: t.features.first ?? "?", file: table.path)
             }
             sources.append(col)
         }
-        var values = [Double](repeating: 0, count: n * q)
-        // One term at a time, its rows split over both cores. (The terms and source columns
-        // are read through plain values and pointers: array-of-array access in concurrent
-        // loops contends on reference counts and ran 10x slower.)
-        let workers = n >= 65_536 ? 2 : 1
-        var firstBad: (row: Int, term: Int)? = nil
-        for (j, t) in terms.enumerated() {
-            let bad = Slots<Int>(count: workers)
-            values.withUnsafeMutableBufferPointer { vb in
-                sources[j].withUnsafeBufferPointer { sb in
-                    guard let out = vb.baseAddress, let src = sb.baseAddress else { return }
-                    let o = UnsafeSendable(out), si = UnsafeSendable(UnsafeMutablePointer(mutating: src))
-                    DispatchQueue.concurrentPerform(iterations: workers) { k in
-                        let out = o.value, src = si.value
-                        var firstBadRow = -1
-                        for i in (n * k / workers)..<(n * (k + 1) / workers) {
-                            let v = t.value(src[i])
-                            if !v.isFinite && firstBadRow < 0 { firstBadRow = i }
-                            out[i * q + j] = v
+        let steps = terms.map(\.steps)
+        // Blocks of rows on both cores, each filled row by row across its terms: every cell
+        // written once (no zeroing first), each row's cache lines while they are hot.
+        let block = 8_192
+        let blocks = (n + block - 1) / block
+        let bad = Slots<Int>(count: Swift.max(blocks, 1))
+        let values = [Double](unsafeUninitializedCapacity: n * q) { out, initialized in
+            guard let o = out.baseAddress else { return }
+            let op = UnsafeSendable(o)
+            ColumnBuffers.reading(sources) { src in
+                let sp = UnsafeSendable(src)
+                steps.withUnsafeBufferPointer { sb in
+                    guard let s0 = sb.baseAddress else { return }
+                    let stp = UnsafeSendable(s0)
+                    DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                        let out = op.value, src = sp.value, steps = stp.value
+                        var firstBad = Int.max
+                        let lo = b * block, hi = Swift.min(n, lo + block)
+                        for i in lo..<hi {
+                            let row = out + i * q
+                            for j in 0..<q {
+                                let v = steps[j].apply(src[j][i])
+                                if !v.isFinite && firstBad == Int.max { firstBad = i * q + j }
+                                row[j] = v
+                            }
                         }
-                        if firstBadRow >= 0 { bad[k] = firstBadRow }
+                        if firstBad != Int.max { bad[b] = firstBad }
                     }
                 }
             }
-            if firstBad == nil, let i = (0..<workers).compactMap({ bad[$0] }).first { firstBad = (i, j) }
+            initialized = n * q
         }
-        if let (i, j) = firstBad {
+        if let cell = (0..<blocks).lazy.compactMap({ bad[$0] }).first {
+            // The first bad cell in row order; the message names its customer and feature.
+            let (i, j) = cell.quotientAndRemainder(dividingBy: q)
             throw .nonFinite(feature: terms[j].features[0], customer: table.key(i), file: table.path)
         }
         var labels: [Double]? = nil
@@ -170,29 +208,34 @@ public struct DesignMatrix: Sendable {
     /// transforms and clipping bounds from `settings`, medians to fill empty values, and an
     /// indicator for each distinct pattern of empty values. `leftOut` names features with no value at all.
     public static func recipes(for table: CSVTable, settings: ModelSettings) throws(ChurnModelError) -> (terms: [TermRecipe], leftOut: [(term: String, reason: String)]) {
+        try recipes(for: SnapshotColumns(table), settings: settings)
+    }
+
+    /// As `recipes(for:settings:)`, reading logged columns from `columns`.
+    public static func recipes(for columns: SnapshotColumns, settings: ModelSettings) throws(ChurnModelError) -> (terms: [TermRecipe], leftOut: [(term: String, reason: String)]) {
+        let table = columns.table
         let available = table.names.filter { $0 != "churned" }
         let wanted = settings.features ?? available
         var terms: [TermRecipe] = []
         var indicators: [(mask: [Bool], term: TermRecipe)] = []
         var leftOut: [(term: String, reason: String)] = []
         for f in wanted {
-            guard let raw = table.column(f) else { throw .missingFeature(term: f, feature: f, file: table.path) }
             let transform = settings.transforms[f] ?? TermTransform()
+            guard let base = columns.base(f, log1p: transform.log1p) else { throw .missingFeature(term: f, feature: f, file: table.path) }
             var t = TermRecipe(name: f, kind: .value, features: [f], log1p: transform.log1p)
+            // The log step keeps NaN (empty) and only NaN: empties are counted on `base`.
             var empty = 0
-            for (i, x) in raw.enumerated() {
-                if x.isNaN { empty += 1 } else if !t.value(x).isFinite {
+            for (i, b) in base.enumerated() {
+                if b.isNaN { empty += 1 } else if !b.isFinite {
                     throw .nonFinite(feature: f, customer: table.key(i), file: table.path)
                 }
             }
-            if empty == raw.count { leftOut.append((f, "empty for every customer")); continue }
+            if empty == base.count { leftOut.append((f, "empty for every customer")); continue }
             let missing = empty > 0
             // Quantiles by selection, only where needed.
-            var present: [Double] = []
             var median = Double.nan
             if transform.clip || missing {
-                present.reserveCapacity(raw.count - empty)
-                for x in raw where !x.isNaN { present.append(t.value(x)) }
+                var present = missing ? base.filter { !$0.isNaN } : base
                 let q = Quantile.selecting(&present, [settings.clipLower, settings.clipUpper, 0.5])
                 if transform.clip { t.clipLower = FixedPoint.rounded(q[0], decimals: 9); t.clipUpper = FixedPoint.rounded(q[1], decimals: 9) }
                 median = q[2]
@@ -203,8 +246,8 @@ public struct DesignMatrix: Sendable {
                 if let lo = t.clipLower, fill < lo { fill = lo }
                 if let hi = t.clipUpper, fill > hi { fill = hi }
                 t.fill = fill
-                let mask = raw.map(\.isNaN)
-                if empty < Self.minimumEmptyForIndicator(rows: raw.count) {
+                let mask = base.map(\.isNaN)
+                if empty < Self.minimumEmptyForIndicator(rows: base.count) {
                     terms.append(t)
                     continue
                 }

@@ -16,7 +16,12 @@ public struct TrainedModel: Sendable {
 
     /// Churn probabilities for `table`, built with the model's terms.
     public func probabilities(_ table: CSVTable) throws(ChurnModelError) -> [Double] {
-        fit.probabilities(try DesignMatrix.build(table, terms: terms))
+        try probabilities(SnapshotColumns(table))
+    }
+
+    /// As `probabilities(_:)`, reading logged columns from `columns`.
+    public func probabilities(_ columns: SnapshotColumns) throws(ChurnModelError) -> [Double] {
+        fit.probabilities(try DesignMatrix.build(columns, terms: terms))
     }
 }
 
@@ -26,9 +31,16 @@ public struct TrainedModel: Sendable {
 /// with a ridge instead, and data with nothing to learn is an error that says so.
 public enum Trainer {
     public static func train(_ table: CSVTable, settings: ModelSettings) throws(ChurnModelError) -> TrainedModel {
-        let (recipes, leftOut) = try DesignMatrix.recipes(for: table, settings: settings)
+        try train(SnapshotColumns(table), settings: settings)
+    }
+
+    /// As `train(_:settings:)`, reading logged columns from `columns` (kept there for
+    /// judging or refitting on the same snapshot).
+    public static func train(_ columns: SnapshotColumns, settings: ModelSettings) throws(ChurnModelError) -> TrainedModel {
+        let table = columns.table
+        let (recipes, leftOut) = try DesignMatrix.recipes(for: columns, settings: settings)
         var dropped = leftOut
-        var design = try DesignMatrix.build(table, terms: recipes)
+        var design = try DesignMatrix.build(columns, terms: recipes)
         guard let y = design.labels else { throw .noLabels(file: table.path) }
         let n = design.rows
         let churned = Int(y.reduce(0, +))

@@ -26,6 +26,7 @@ struct TrainStage {
         let dates = features?.dates ?? [:]
         let steps = StepTimer(.train, reporter: reporter)
         let training = try CSVTable.read(trainingPath)
+        let trainingColumns = SnapshotColumns(training)  // logged once, for both models
         steps.done("read \(FeaturesStage.trainingFile)")
         guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
         let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: dates["training_as_of"] ?? "",
@@ -37,7 +38,7 @@ struct TrainStage {
         if FilePath.exists(validationPath) {
             let earlier = try CSVTable.read(validationPath)
             switch Result(catching: { () throws(ChurnModelError) -> ModelFile.Validation in
-                try outOfTime(earlier, training: training, labels: labels, trainingInfo: trainingInfo, asOf: dates["validation_as_of"] ?? "")
+                try outOfTime(earlier, training: trainingColumns, labels: labels, trainingInfo: trainingInfo, asOf: dates["validation_as_of"] ?? "")
             }) {
             case .success(let v):
                 validation = v
@@ -52,7 +53,7 @@ struct TrainStage {
         steps.done("out-of-time model (read, fit, judge)")
 
         let fitStart = ResourceUse.now()
-        let model = try Trainer.train(training, settings: spec.model)
+        let model = try Trainer.train(trainingColumns, settings: spec.model)
         let fitSeconds = ResourceUse.now() - fitStart
         for w in model.warnings { reporter.warning(w) }
         steps.done("final fit")
@@ -102,7 +103,7 @@ struct TrainStage {
     }
 
     /// A model fitted on the earlier snapshot, judged on the training snapshot.
-    func outOfTime(_ earlier: CSVTable, training: CSVTable, labels: [Double], trainingInfo: ModelFile.SnapshotInfo,
+    func outOfTime(_ earlier: CSVTable, training: SnapshotColumns, labels: [Double], trainingInfo: ModelFile.SnapshotInfo,
                    asOf: String) throws(ChurnModelError) -> ModelFile.Validation {
         let m = try Trainer.train(earlier, settings: spec.model)
         let p = try m.probabilities(training)

@@ -231,7 +231,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// work, without a libm call. Only when p sits exactly on a tie can rounding p differ
     /// from rounding the exact product, and the product's exact error (one fused
     /// multiply-add; 10^d is exact) settles it.
-    @inline(__always) static func scaledRounded(_ v: Double, _ d: Int) -> Int64? {
+    @usableFromInline @inline(__always) static func scaledRounded(_ v: Double, _ d: Int) -> Int64? {
         let p = v * FixedPoint.pow10(d)
         guard abs(p) < 9.0e15 else { return nil }  // NaN fails too
         var t = Int64(p)  // toward zero
@@ -314,14 +314,15 @@ public final class OutputBuffer: @unchecked Sendable {
 }
 
 /// The exact rounding error of the product a·b computed as p (a·b = p + error).
-@inline(__always) func fmaError(_ a: Double, _ b: Double, _ p: Double) -> Double {
+@usableFromInline @inline(__always) func fmaError(_ a: Double, _ b: Double, _ p: Double) -> Double {
     (-p).addingProduct(a, b)  // one fused multiply-add: a·b - p without intermediate rounding
 }
 
 public enum FixedPoint {
     /// `v` correctly rounded to `decimals` (0...9) digits after the point, as the double
-    /// nearest that decimal (what reading `appendFixed`'s text gives back).
-    public static func rounded(_ v: Double, decimals: Int) -> Double {
+    /// nearest that decimal (what reading `appendFixed`'s text gives back). Inlinable: the
+    /// trainer rounds every logged value, and as a call it cost more than the log itself.
+    @inlinable public static func rounded(_ v: Double, decimals: Int) -> Double {
         let d = min(max(decimals, 0), 9)
         guard v.isFinite, let m = OutputBuffer.scaledRounded(v, d) else { return v }
         return Double(m) / pow10(d)

@@ -180,6 +180,42 @@ struct DesignTests {
         #expect(TermTransform(spec: "sqrt") == nil)
     }
 
+    /// A design over many blocks of rows and both cores, its logs read from one shared
+    /// `SnapshotColumns`, equals each term's `value` applied cell by cell.
+    @Test func blockedDesignEqualsValueByValue() throws {
+        let n = 100_003  // 13 blocks of rows, the last one short
+        let money: [Double] = (0..<n).map { i in i % 7 == 0 ? .nan : Double(i % 1000) - 100.25 }
+        let count: [Double] = (0..<n).map { Double($0 % 13) }
+        let y: [Double] = (0..<n).map { Double(($0 / 3) % 2) }
+        var s = ModelSettings()
+        s.transforms = ["money": TermTransform(log1p: true, clip: true), "count": TermTransform(log1p: true)]
+        let columns = SnapshotColumns(table([("money", money), ("count", count), ("churned", y)]))
+        let (terms, _) = try DesignMatrix.recipes(for: columns, settings: s)
+        #expect(terms.map(\.name) == ["money", "count", "money_missing"])
+        let d = try DesignMatrix.build(columns, terms: terms)
+        let raw = [money, count, money]
+        var mismatches = 0
+        for i in 0..<n { for j in 0..<3 where d.values[i * 3 + j] != terms[j].value(raw[j][i]) { mismatches += 1 } }
+        #expect(mismatches == 0)
+        // The shared logs serve a second build with other bounds exactly as fresh ones do.
+        var other = terms
+        other[0].clipUpper = 1
+        let again = try DesignMatrix.build(columns, terms: other)
+        let fresh = try DesignMatrix.build(table([("money", money), ("count", count), ("churned", y)]), terms: other)
+        #expect(again.values == fresh.values)
+    }
+
+    /// The first non-finite cell in row order is the one named, whichever block finds it.
+    @Test func theFirstInfiniteValueIsNamed() throws {
+        var x: [Double] = (0..<100_000).map { Double($0 % 10) }
+        x[90_000] = .infinity
+        x[50_000] = -.infinity
+        let t = table([("x", x), ("churned", (0..<100_000).map { Double($0 % 2) })])
+        #expect { try DesignMatrix.build(t, terms: [TermRecipe(name: "x", kind: .value, features: ["x"])]) } throws: { e in
+            (e as? ChurnModelError)?.description.contains("customer c50001;") == true
+        }
+    }
+
     @Test func aModelRefusesASnapshotWithoutItsTerms() throws {
         let m = try Trainer.train(table([("x", KnownAnswerTests.x), ("churned", KnownAnswerTests.y)]), settings: ModelSettings())
         let other = table([("z", [1, 2])], path: "scoring.csv")
