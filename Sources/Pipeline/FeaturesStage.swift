@@ -21,7 +21,9 @@ struct FeaturesStage {
 
     func run() throws -> RunManifest.Stage {
         let clock = StageClock()
+        let steps = StepTimer(.features, reporter: reporter)
         let view = try folder.ledgerView(for: .features)
+        steps.done("open the ledger")
         guard let end = view.lastDay, let start = view.firstDay else {
             throw PipelineError.noCustomers(detail: "the ledger holds no transaction")
         }
@@ -43,6 +45,7 @@ struct FeaturesStage {
         }
         // One snapshot in memory at a time: taken from the sums, written, dropped.
         let sums = try SnapshotBuilder(settings: s).sums(view, asOf: [training, validation, scoring])
+        steps.done("sums as of three dates")
         var sizes: [(customers: Int, churned: Int)] = []
         for (index, file) in [Self.trainingFile, Self.validationFile, Self.scoringFile].enumerated() {
             let snap = sums.snapshot(index)
@@ -50,6 +53,7 @@ struct FeaturesStage {
                 try SnapshotWriter.write(snap, customerIDs: view.customerIDs, to: out)
             }
             sizes.append((snap.customers.count, snap.churned?.reduce(0) { $0 + Int($1) } ?? 0))
+            steps.done("\(file)")
         }
         guard sizes[0].customers > 0 else {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(training)) (features.active_window_days)")

@@ -158,18 +158,13 @@ public final class OutputBuffer: @unchecked Sendable {
 
     /// Appends a decimal integer.
     public func append(integer v: Int64) throws {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
-        try withUnsafeMutableBytes(of: &digits) { d throws in
-            var n = v.magnitude
-            var i = 24
-            repeat {
-                i -= 1
-                d[i] = UInt8(ascii: "0") &+ UInt8(n % 10)
-                n /= 10
-            } while n > 0
-            if v < 0 { i -= 1; d[i] = UInt8(ascii: "-") }
-            try append(UnsafeRawBufferPointer(rebasing: d[i..<24]))
-        }
+        try ensure(24)
+        var i = 0
+        if v < 0 { storage.storeBytes(of: UInt8(ascii: "-"), toByteOffset: used, as: UInt8.self); i = 1 }
+        i += Self.writeInteger(v.magnitude, at: storage + used + i)
+        if hashing { hasher.update(UnsafeRawBufferPointer(start: storage + used, count: i)) }
+        used += i
+        bytesWritten += i
     }
 
     /// Appends `v` with exactly `decimals` digits after the point (0...9), correctly
@@ -181,7 +176,7 @@ public final class OutputBuffer: @unchecked Sendable {
         guard v.isFinite else { return }
         let d = min(max(decimals, 0), 9)
         guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
-        try appendScaled(scaled.magnitude, decimals: d, negative: scaled < 0)
+        try appendScaled(scaled.magnitude, decimals: d, trim: false, negative: scaled < 0)
     }
 
     /// Appends `v` correctly rounded to at most `maxDecimals` digits after the point,
@@ -191,8 +186,7 @@ public final class OutputBuffer: @unchecked Sendable {
         guard v.isFinite else { return }
         let d = min(max(maxDecimals, 0), 9)
         guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
-        let (m, kept) = Self.trimmed(scaled.magnitude, decimals: d)
-        try appendScaled(m, decimals: kept, negative: scaled < 0)
+        try appendScaled(scaled.magnitude, decimals: d, trim: true, negative: scaled < 0)
     }
 
     /// Appends `v` so that it reads back as exactly the same double: as `appendDecimal`
@@ -202,25 +196,10 @@ public final class OutputBuffer: @unchecked Sendable {
     public func appendExact(_ v: Double) throws {
         guard v.isFinite else { return }
         if let scaled = Self.scaledRounded(v, 9), Double(scaled) / 1e9 == v {
-            let (m, kept) = Self.trimmed(scaled.magnitude, decimals: 9)
-            try appendScaled(m, decimals: kept, negative: scaled < 0)
+            try appendScaled(scaled.magnitude, decimals: 9, trim: true, negative: scaled < 0)
         } else {
             try append(v.description)
         }
-    }
-
-    /// m / 10^d with trailing zeros of the fraction dropped: (m, d) reduced. At most
-    /// 15 zeros go (d <= 9 here), so 8, 4, 2 and 1 at a time in turn drop exactly as many
-    /// as one at a time would, in four steps instead of up to nine (a whole number written
-    /// with 9 decimals had nine).
-    @inline(__always) static func trimmed(_ m: UInt64, decimals: Int) -> (UInt64, Int) {
-        var m = m, d = decimals
-        if m == 0 { return (0, 0) }
-        if d >= 8 && m % 100_000_000 == 0 { m /= 100_000_000; d -= 8 }
-        if d >= 4 && m % 10_000 == 0 { m /= 10_000; d -= 4 }
-        if d >= 2 && m % 100 == 0 { m /= 100; d -= 2 }
-        if d >= 1 && m % 10 == 0 { m /= 10; d -= 1 }
-        return (m, d)
     }
 
     /// v·10^d rounded to an integer as the exact decimal value of v would round (ties to
@@ -250,49 +229,108 @@ public final class OutputBuffer: @unchecked Sendable {
         return t
     }
 
-    /// Writes m / 10^decimals with exactly `decimals` digits after the point, two digits
-    /// per step from a pair table, straight into the buffer.
-    @inline(__always) private func appendScaled(_ m: UInt64, decimals d: Int, negative: Bool) throws {
-        try ensure(24)
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes
-        let n = withUnsafeMutableBytes(of: &scratch) { b -> Int in
-            let digits = UnsafeMutableRawPointer(b.baseAddress!)  // a tuple's storage always has an address
-            var i = 32
-            var m = m
-            var left = d  // fraction digits still to write
-            while left >= 2 {
-                i -= 2
-                digits.storeBytes(of: Self.digitPair(Int(m % 100)), toByteOffset: i, as: UInt16.self)
-                m /= 100
-                left -= 2
-            }
-            if left == 1 {
-                i -= 1
-                digits.storeBytes(of: UInt8(ascii: "0") &+ UInt8(m % 10), toByteOffset: i, as: UInt8.self)
-                m /= 10
-            }
-            if d > 0 { i -= 1; digits.storeBytes(of: UInt8(ascii: "."), toByteOffset: i, as: UInt8.self) }
-            // Integer part: at least one digit.
-            while m >= 100 {
-                i -= 2
-                digits.storeBytes(of: Self.digitPair(Int(m % 100)), toByteOffset: i, as: UInt16.self)
-                m /= 100
-            }
-            if m >= 10 {
-                i -= 2
-                digits.storeBytes(of: Self.digitPair(Int(m)), toByteOffset: i, as: UInt16.self)
-            } else {
-                i -= 1
-                digits.storeBytes(of: UInt8(ascii: "0") &+ UInt8(m), toByteOffset: i, as: UInt8.self)
-            }
-            if negative { i -= 1; digits.storeBytes(of: UInt8(ascii: "-"), toByteOffset: i, as: UInt8.self) }
-            let count = 32 - i
-            (storage + used).copyMemory(from: digits + i, byteCount: count)
-            return count
+    /// Writes m / 10^d (d in 0...9): the integer part, then the fraction with exactly `d`
+    /// digits, or with `trim` without its trailing zeros (and without the point when
+    /// nothing is left), straight into the buffer.
+    ///
+    /// The fraction is taken as 9 digits (scaled up when d < 9): its first digit, then the
+    /// other 8 as one 64-bit word of digit bytes (`digitBytes8`) stored at once. Its
+    /// trailing zeros are the word's zero high bytes, counted with one instruction, so
+    /// trimming needs no division loop.
+    @inline(__always) private func appendScaled(_ m: UInt64, decimals d: Int, trim: Bool, negative: Bool) throws {
+        try ensure(40)
+        let p = storage + used
+        var i = 0
+        if negative { p.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self); i = 1 }
+        // Nine decimals (the common case) divide by a constant: a multiply, not a division.
+        // Other precisions go through a call, so that the compiler cannot merge the two
+        // into one variable division.
+        let (whole, f9) = d == 9 ? m.quotientAndRemainder(dividingBy: 1_000_000_000) : Self.split(m, decimals: d)
+        i += Self.writeInteger(whole, at: p + i)
+        if d > 0 && !(trim && f9 == 0) {
+            let (first, rest) = f9.quotientAndRemainder(dividingBy: 100_000_000)
+            let word = Self.digitBytes8(rest)
+            let kept = trim ? (rest == 0 ? 1 : 9 - word.leadingZeroBitCount >> 3) : d
+            p.storeBytes(of: UInt8(ascii: "."), toByteOffset: i, as: UInt8.self)
+            p.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: first), toByteOffset: i + 1, as: UInt8.self)
+            p.storeBytes(of: (word | 0x3030_3030_3030_3030).littleEndian, toByteOffset: i + 2, as: UInt64.self)
+            i += 1 + kept
         }
-        if hashing { hasher.update(UnsafeRawBufferPointer(start: storage + used, count: n)) }
-        used += n
-        bytesWritten += n
+        if hashing { hasher.update(UnsafeRawBufferPointer(start: p, count: i)) }
+        used += i
+        bytesWritten += i
+    }
+
+    /// m / 10^d: the whole part, and the fraction scaled to nine digits.
+    @inline(never) static func split(_ m: UInt64, decimals d: Int) -> (whole: UInt64, fraction9: UInt64) {
+        let (whole, fraction) = m.quotientAndRemainder(dividingBy: integerPower10(d))
+        return (whole, fraction &* integerPower10(9 - d))
+    }
+
+    /// 10^k for k in 0...9 as an integer (a switch: no global array to initialise lazily).
+    @inline(__always) static func integerPower10(_ k: Int) -> UInt64 {
+        switch k {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1_000
+        case 4: return 10_000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        case 7: return 10_000_000
+        case 8: return 100_000_000
+        default: return 1_000_000_000
+        }
+    }
+
+    /// Writes `x` in decimal at `p` (room for 20 bytes; bytes past the digits may be
+    /// overwritten), returns the digit count. Below 10^8, one `digitBytes8` word shifted
+    /// past its leading zeros and stored at once; larger, two digits per step.
+    @inline(__always) static func writeInteger(_ x: UInt64, at p: UnsafeMutableRawPointer) -> Int {
+        // Most whole parts written are small (days, counts, money): one or two digits take
+        // a single store, with no dependency chain.
+        if x < 10 {
+            p.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: x), as: UInt8.self)
+            return 1
+        }
+        if x < 100 {
+            p.storeBytes(of: Self.digitPair(Int(x)), as: UInt16.self)
+            return 2
+        }
+        if x < 100_000_000 {
+            let word = digitBytes8(x)
+            // Leading zero digits are the word's zero low bytes (x >= 100: at most 5).
+            let zeros = word.trailingZeroBitCount >> 3
+            p.storeBytes(of: ((word >> (8 * UInt64(zeros))) | 0x3030_3030_3030_3030).littleEndian, as: UInt64.self)
+            return 8 - zeros
+        }
+        var n = 0, t = x
+        repeat { n += 1; t /= 10 } while t > 0
+        var i = n, m = x
+        while m >= 100 {
+            i -= 2
+            p.storeBytes(of: Self.digitPair(Int(m % 100)), toByteOffset: i, as: UInt16.self)
+            m /= 100
+        }
+        if m >= 10 {
+            p.storeBytes(of: Self.digitPair(Int(m)), toByteOffset: 0, as: UInt16.self)
+        } else {
+            p.storeBytes(of: UInt8(ascii: "0") &+ UInt8(m), as: UInt8.self)
+        }
+        return n
+    }
+
+    /// The 8 decimal digits of `x` (< 10^8, leading zeros included) as byte values 0...9,
+    /// the most significant in the lowest byte (first in memory, little-endian): the
+    /// halves x / 10^4 and x % 10^4 in two 32-bit lanes, each split by 100 into 16-bit
+    /// lanes, each of those by 10 into bytes. Division by 100 is (u·5243) >> 19, exact for
+    /// u < 43,699; by 10, (u·103) >> 10, exact for u < 179; no lane overflows into the next.
+    @inline(__always) static func digitBytes8(_ x: UInt64) -> UInt64 {
+        let halves = (x / 10_000) | ((x % 10_000) << 32)
+        let hundreds = ((halves &* 5243) >> 19) & 0x0000_007F_0000_007F
+        let pairs = hundreds | ((halves &- hundreds &* 100) << 16)
+        let tens = ((pairs &* 103) >> 10) & 0x000F_000F_000F_000F
+        return tens | ((pairs &- tens &* 10) << 8)
     }
 
     /// The two ASCII digits of 0...99 as one little-endian 16-bit store. The table is a

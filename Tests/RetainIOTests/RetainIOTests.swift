@@ -118,6 +118,28 @@ struct OutputTests {
         }
     }
 
+    /// Integers are written eight digits at a time below 10^8 and two at a time above:
+    /// both paths, their boundaries and both signs, against Swift's own `String(n)`.
+    @Test("integers of every length, and whole parts around 10^8, as Swift writes them")
+    func integers() throws {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Int64] = [0, 1, -1, 9, 10, 99, 100, 9_999_999, 10_000_000, 99_999_999, 100_000_000, 100_000_001,
+                               -99_999_999, -100_000_000, Int64.max, Int64.min + 1, 1_000_000_000_000_000_000]
+        for digits in 1...18 {
+            for _ in 0..<50 { values.append(Int64.random(in: -(Int64(pow(10, Double(digits))) - 1)...(Int64(pow(10, Double(digits))) - 1), using: &rng)) }
+        }
+        let text = try render { b in for v in values { try b.append(integer: v); try b.append(byte: 0x0A) } }
+        #expect(text == values.map { "\($0)\n" }.joined())
+        // Whole parts on both sides of 10^8 with a fraction, and a fraction with leading zeros.
+        let cases: [(Double, Int, String)] = [(99_999_999.5, 1, "99999999.5"), (100_000_000.25, 2, "100000000.25"),
+                                              (123_456_789.000001, 6, "123456789.000001"), (0.000000001, 9, "0.000000001"),
+                                              (-7.05, 9, "-7.050000000"), (100_000_000, 0, "100000000")]
+        for (v, d, s) in cases {
+            #expect(try render { try $0.appendFixed(v, decimals: d) } == s, "\(v) with \(d) decimals")
+            #expect(try render { try $0.appendDecimal(v, maxDecimals: d) } == String(format: "%.\(d)f", v).trimmingTrailingZeros, "\(v)")
+        }
+    }
+
     @Test("CSV fields: RFC 4180 quoting and formula neutralising")
     func csv() throws {
         let cases: [(String, String)] = [
@@ -258,5 +280,17 @@ struct RadixSortTests {
         let sorted = order.map { xs[$0] }
         #expect(sorted == xs.sorted())
         #expect(order.firstIndex(of: 1)! < order.firstIndex(of: 11)!)  // equal values keep their order
+    }
+}
+
+extension String {
+    /// "12.500" → "12.5", "3.000" → "3", "100" → "100": printf's text with the fraction's
+    /// trailing zeros and a bare point dropped.
+    var trimmingTrailingZeros: String {
+        guard contains(".") else { return self }
+        var t = self
+        while t.hasSuffix("0") { t.removeLast() }
+        if t.hasSuffix(".") { t.removeLast() }
+        return t
     }
 }
