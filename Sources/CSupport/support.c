@@ -1,5 +1,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include "retain_support.h"
 
 int retain_start_writeback(int fd, long long offset, long long length) {
@@ -27,4 +30,11 @@ int retain_drop_written(int fd, long long offset, long long length) {
     if (r != 0) return r;
 #endif
     return retain_drop_cached(fd, offset, length);
+}
+
+void retain_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }

@@ -74,6 +74,9 @@ public struct Runner {
             if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
             for stage in stages {
                 reporter.progress("\(stage.rawValue)...")
+                // Later stages need less memory than features: they reuse what earlier
+                // ones freed instead of faulting in fresh pages (see ProcessMemory).
+                if stage > .features { ProcessMemory.keepFreedMemory() }
                 switch stage {
                 case .ingest:
                     let result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()

@@ -17,4 +17,9 @@ int retain_drop_written(int fd, long long offset, long long length);
 /* Drops a range already on disk from the page cache (length 0: to the end). Linux;
    elsewhere a no-op. */
 int retain_drop_cached(int fd, long long offset, long long length);
+
+/* Keeps memory the process frees for its own later allocations instead of returning it
+   to the kernel (glibc: mmap and trim thresholds of 1 GiB). Fresh pages cost a fault and
+   zeroing each; see Runner.run for when this pays. Elsewhere a no-op. */
+void retain_keep_freed_memory(void);
 #endif
