@@ -159,36 +159,44 @@ public struct SnapshotBuilder: Sendable {
 
     func snapshot(_ s: Int, _ acc: Accumulators, dates: [Int32], n: Int, features: [Feature], dataEnd: Int32) -> Snapshot {
         let a = dates[s]
-        var members: [Int32] = []
         let k = dates.count
-        for cust in 0..<n {
-            // Active: a purchase in (A - window, A]; first seen on or before A by construction.
-            if let last = acc.cells[cust * k + s].lastDay, last > a - settings.activeWindowDays { members.append(Int32(cust)) }
-        }
-        // One pass, both cores on halves of the members: each member's cell is read once
-        // and every feature computed from it.
-        let m = members.count
-        let out = (0..<features.count).map { _ in UnsafeSendable(UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))) }
         let cells = UnsafeSendable(acc.cells)
-        members.withUnsafeBufferPointer { mem in
-            guard let base = mem.baseAddress else { return }  // no members
-            let memRef = UnsafeSendable(UnsafeMutablePointer(mutating: base))
-            DispatchQueue.concurrentPerform(iterations: 2) { half in
-                let lo = half == 0 ? 0 : m / 2, hi = half == 0 ? m / 2 : m
-                for row in lo..<hi {
-                    let cell = cells.value + (Int(memRef.value[row]) * k + s)
-                    for (f, feature) in features.enumerated() { out[f].value[row] = value(feature, cell, asOf: a) }
+        let window = settings.activeWindowDays
+        // Members on both cores, each half of the customer numbers in order (a customer's
+        // cells are 288 bytes apart: every one a cache line of its own, so the scan is
+        // bound by memory, not arithmetic). Active: a purchase in (A - window, A]; first
+        // seen on or before A by construction.
+        let halves = Slots<[Int32]>(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            var mine: [Int32] = []
+            mine.reserveCapacity(n / 3)
+            for cust in (half == 0 ? 0..<(n / 2) : (n / 2)..<n) {
+                if let last = cells.value[cust * k + s].lastDay, last > a - window { mine.append(Int32(cust)) }
+            }
+            halves[half] = mine
+        }
+        let members = (halves[0] ?? []) + (halves[1] ?? [])
+        // One pass, both cores on halves of the members: each member's cell is read once
+        // and every feature computed from it, straight into the final arrays (no copy).
+        let m = members.count
+        let labelled = a <= dataEnd - settings.horizonDays
+        var churned: [UInt8]? = nil
+        let columns = members.withUnsafeBufferPointer { mem -> [[Double]] in
+            let memRef = UnsafeSendable(mem)
+            return ColumnBuffers.make(features.count, capacity: m) { out -> Int in
+                let outRef = UnsafeSendable(out)
+                DispatchQueue.concurrentPerform(iterations: 2) { half in
+                    let lo = half == 0 ? 0 : m / 2, hi = half == 0 ? m / 2 : m
+                    for row in lo..<hi {
+                        let cell = cells.value + (Int(memRef.value[row]) * k + s)
+                        for (f, feature) in features.enumerated() { outRef.value[f][row] = value(feature, cell, asOf: a) }
+                    }
                 }
+                return m
             }
         }
-        // Each column is copied into an array and its buffer freed at once (not all at the end).
-        let columns = out.map { column -> [Double] in
-            defer { column.value.deallocate() }
-            return Array(UnsafeBufferPointer(start: column.value, count: m))
-        }
-        let labelled = a <= dataEnd - settings.horizonDays
-        return Snapshot(asOf: a, features: features, customers: members, values: columns,
-                        churned: labelled ? members.map { acc.cells[Int($0) * k + s].boughtAfter == 0 ? 1 : 0 } : nil)
+        if labelled { churned = members.map { cells.value[Int($0) * k + s].boughtAfter == 0 ? 1 : 0 } }
+        return Snapshot(asOf: a, features: features, customers: members, values: columns, churned: churned)
     }
 
     @inline(__always)

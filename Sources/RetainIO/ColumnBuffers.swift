@@ -8,7 +8,7 @@
 public enum ColumnBuffers {
     /// `count` arrays of up to `capacity` doubles: `fill` gets their buffers (uninitialised)
     /// and returns how many leading values it wrote in every one of them.
-    static func make(_ count: Int, capacity: Int,
+    public static func make(_ count: Int, capacity: Int,
                             _ fill: ([UnsafeMutablePointer<Double>]) throws -> Int) rethrows -> [[Double]] {
         var buffers: [UnsafeMutablePointer<Double>] = []
         buffers.reserveCapacity(count)

@@ -210,7 +210,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// work, without a libm call. Only when p sits exactly on a tie can rounding p differ
     /// from rounding the exact product, and the product's exact error (one fused
     /// multiply-add; 10^d is exact) settles it.
-    @usableFromInline @inline(__always) static func scaledRounded(_ v: Double, _ d: Int) -> Int64? {
+    @inlinable @inline(__always) static func scaledRounded(_ v: Double, _ d: Int) -> Int64? {
         let p = v * FixedPoint.pow10(d)
         guard abs(p) < 9.0e15 else { return nil }  // NaN fails too
         var t = Int64(p)  // toward zero
@@ -352,7 +352,7 @@ public final class OutputBuffer: @unchecked Sendable {
 }
 
 /// The exact rounding error of the product a·b computed as p (a·b = p + error).
-@usableFromInline @inline(__always) func fmaError(_ a: Double, _ b: Double, _ p: Double) -> Double {
+@inlinable @inline(__always) func fmaError(_ a: Double, _ b: Double, _ p: Double) -> Double {
     (-p).addingProduct(a, b)  // one fused multiply-add: a·b - p without intermediate rounding
 }
 
