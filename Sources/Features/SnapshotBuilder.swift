@@ -40,7 +40,7 @@ public struct SnapshotBuilder: Sendable {
 
     /// One pass over the ledger: the running sums behind every snapshot.
     public func sums(_ view: LedgerView, asOf dates: [Int32]) throws -> SnapshotSums {
-        let n = view.customerIDs.count
+        let n = view.customerCount
         let k = dates.count
         let hasOrders = view.columns.contains(.order)
         let (features, _) = Feature.available(with: view.columns)

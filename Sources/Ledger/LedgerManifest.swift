@@ -61,8 +61,9 @@ public struct LedgerManifest: Codable, Sendable, Equatable {
     }
 
     /// The ledger as later stages read it: every part, less the lines repeated across inputs.
-    public func view(outputDir dir: String, alsoIn dirs: [String] = []) throws -> LedgerView {
-        try LedgerView(parts: openParts(outputDir: dir, alsoIn: dirs), deletions: entries.map { $0.crossFileDuplicates ?? [] })
+    public func view(outputDir dir: String, alsoIn dirs: [String] = [], numbering: LedgerView.Numbering = .byID) throws -> LedgerView {
+        try LedgerView(parts: openParts(outputDir: dir, alsoIn: dirs), deletions: entries.map { $0.crossFileDuplicates ?? [] },
+                       numbering: numbering)
     }
 
     /// Opens every part (checks each header and footer), looking in `dirs` in order (a

@@ -40,9 +40,13 @@ public final class LedgerPart {
     /// Deleted row numbers, increasing.
     private let deleted: [UInt32]
     private let dictOffset: Int
-    /// Per partition: id offsets and bytes.
-    private let dictOffsets: [[UInt32]]
-    private let dictArena: [[UInt8]]
+    /// The customer dictionary, flat: partition p's ids end at
+    /// `idOffsets[offsetStart[p] + 1 ... offsetStart[p] + ids]`, relative to
+    /// `arenaStart[p]` in `idBytes` (one array each, so concurrent readers take one pointer).
+    private let idOffsets: [UInt32]
+    private let offsetStart: [Int]
+    private let idBytes: [UInt8]
+    private let arenaStart: [Int]
     private let tailBytes: [UInt8]   // dict + channel sections + footer prefix, for the checksum
     private let header: [UInt8]
     private let checksum: UInt64
@@ -123,29 +127,37 @@ public final class LedgerPart {
         let partitions = Int(try t(4, UInt32.self))
         guard partitions >= 1, partitions <= 256 else { throw LedgerError.corrupt(path: path, reason: "customer dictionary has \(partitions) partitions") }
         var at = 24
-        var allOffsets: [[UInt32]] = [], allArenas: [[UInt8]] = []
+        var allOffsets: [UInt32] = [], allBytes: [UInt8] = []
+        var offsetStarts: [Int] = [], arenaStarts: [Int] = []
         var widest = 0
         for _ in 0..<partitions {
             let ids = Int(try t(at, UInt32.self))
-            let arenaBytes = Int(try t(at + 8, UInt64.self))
+            let arenaBytes = Int(truncatingIfNeeded: try t(at + 8, UInt64.self))  // a damaged size turns negative, not a trap
             let offStart = at + 16
-            guard ids >= 0, arenaBytes >= 0, offStart + (ids + 1) * 4 + arenaBytes <= chanOffset - dictStart else {
+            guard ids >= 0, arenaBytes >= 0, arenaBytes <= chanOffset - dictStart - offStart - (ids + 1) * 4 else {
                 throw LedgerError.corrupt(path: path, reason: "customer dictionary sizes are inconsistent")
             }
-            var offs = [UInt32](repeating: 0, count: ids + 1)
-            for k in 0...ids { offs[k] = try t(offStart + 4 * k, UInt32.self) }
+            let base = dictStart - delsAt
+            offsetStarts.append(allOffsets.count)
+            // Bounds were checked above: the offsets are read straight from the section.
+            tail.withUnsafeBytes { b in
+                for k in 0...ids { allOffsets.append(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: base + offStart + 4 * k, as: UInt32.self))) }
+            }
+            let offs = allOffsets[offsetStarts[offsetStarts.count - 1]...]
             guard offs.first == 0, offs.last.map(Int.init) == arenaBytes, zip(offs, offs.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                 throw LedgerError.corrupt(path: path, reason: "customer dictionary offsets are out of order")
             }
             let arenaStart = offStart + (ids + 1) * 4
-            let base = dictStart - delsAt
-            allOffsets.append(offs)
-            allArenas.append(Array(tail[(base + arenaStart)..<(base + arenaStart + arenaBytes)]))
+            arenaStarts.append(allBytes.count)
+            allBytes.append(contentsOf: tail[(base + arenaStart)..<(base + arenaStart + arenaBytes)])
             widest = max(widest, ids)
             at = LedgerFormat.padded(arenaStart + arenaBytes)
         }
-        dictOffsets = allOffsets
-        dictArena = allArenas
+        offsetStarts.append(allOffsets.count)
+        idOffsets = allOffsets
+        offsetStart = offsetStarts
+        idBytes = allBytes
+        arenaStart = arenaStarts
         slotCount = widest * partitions
 
         let c0 = chanOffset - dictStart
@@ -172,13 +184,41 @@ public final class LedgerPart {
 
     /// The customer id stored in `slot`, or nil for an empty slot.
     public func customerID(slot: Int) -> String? {
-        guard slot >= 0, slot < slotCount else { return nil }
-        let p = slot % dictOffsets.count, k = slot / dictOffsets.count
-        let offs = dictOffsets[p]
-        guard k + 1 < offs.count else { return nil }
-        let a = Int(offs[k]), b = Int(offs[k + 1])
-        guard b > a else { return nil }
-        return String(decoding: dictArena[p][a..<b], as: UTF8.self)
+        withIDTable { t in t.bytes(slot: slot).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// The dictionary as raw pointers, valid inside `body` (for loops on several cores).
+    func withIDTable<R>(_ body: (IDTable) throws -> R) rethrows -> R {
+        try idOffsets.withUnsafeBufferPointer { o in
+            try idBytes.withUnsafeBytes { b in
+                try offsetStart.withUnsafeBufferPointer { os in
+                    try arenaStart.withUnsafeBufferPointer { a in
+                        try body(IDTable(offsets: o, bytes: b, offsetStart: os, arenaStart: a, slotCount: slotCount))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A part's customer dictionary as raw pointers (see `withIDTable`).
+    struct IDTable: @unchecked Sendable {
+        let offsets: UnsafeBufferPointer<UInt32>
+        let bytes: UnsafeRawBufferPointer
+        let offsetStart: UnsafeBufferPointer<Int>
+        let arenaStart: UnsafeBufferPointer<Int>
+        let slotCount: Int
+
+        /// The id bytes of `slot`, or nil for an empty slot.
+        @inline(__always) func bytes(slot: Int) -> UnsafeRawBufferPointer? {
+            let partitions = arenaStart.count
+            guard slot >= 0, slot < slotCount, partitions > 0 else { return nil }
+            let p = slot % partitions, k = slot / partitions
+            let first = offsetStart[p]
+            guard first + k + 1 < offsetStart[p + 1] else { return nil }
+            let a = Int(offsets[first + k]), b = Int(offsets[first + k + 1])
+            guard b > a else { return nil }
+            return UnsafeRawBufferPointer(rebasing: bytes[(arenaStart[p] + a)..<(arenaStart[p] + b)])
+        }
     }
 
     /// Whether a pass has read every byte and found the checksum right: later passes (the

@@ -5,8 +5,20 @@ import RetainIO
 /// numbering. Customer numbers follow the ids' byte order (so outputs "by customer_id" are
 /// in a stable order any tool reproduces with a binary collation).
 public final class LedgerView {
-    /// Customer ids, by customer number.
+    /// How customers are numbered.
+    public enum Numbering: Sendable {
+        /// In the byte order of their ids, with `customerIDs` filled: for stages that write
+        /// customers out (rows "by customer_id").
+        case byID
+        /// In no particular order, without building the ids (`customerIDs` stays empty): for
+        /// stages that only count customers. Opening is then a fraction of the time.
+        case dense
+    }
+
+    /// Customer ids, by customer number (empty with `Numbering.dense`).
     public let customerIDs: [String]
+    /// Distinct customers over all parts.
+    public let customerCount: Int
     /// Optional columns present in every part (a column missing from one file is treated
     /// as absent: a feature must never be computed from part of the data).
     public let columns: LedgerFormat.Columns
@@ -20,25 +32,32 @@ public final class LedgerView {
     /// Rows left out per part (lines repeated across inputs; see `LedgerManifest`).
     private let deletions: [[UInt32]]
 
-    public convenience init(outputDir: String) throws {
+    public convenience init(outputDir: String, numbering: Numbering = .byID) throws {
         let manifest = try LedgerManifest.load(outputDir: outputDir)
-        try self.init(parts: manifest.openParts(outputDir: outputDir), deletions: manifest.entries.map { $0.crossFileDuplicates ?? [] })
+        try self.init(parts: manifest.openParts(outputDir: outputDir), deletions: manifest.entries.map { $0.crossFileDuplicates ?? [] },
+                      numbering: numbering)
     }
 
-    public init(parts: [LedgerPart], deletions: [[UInt32]] = []) throws {
+    public init(parts: [LedgerPart], deletions: [[UInt32]] = [], numbering: Numbering = .byID) throws {
         self.parts = parts
         self.deletions = deletions.count == parts.count ? deletions : Array(repeating: [], count: parts.count)
-        // Distinct ids over all parts (one part's ids are distinct already; several parts
-        // are merged through a dictionary), then sorted by bytes.
-        var ids: [String] = []
-        var perPart: [[Int32]] = []   // slot -> index into `ids` before sorting
         if parts.count == 1, let part = parts.first {
-            var slots = [Int32](repeating: -1, count: part.slotCount)
-            for s in 0..<part.slotCount {
-                if let id = part.customerID(slot: s) { slots[s] = Int32(ids.count); ids.append(id) }
+            // One part (one input file, the usual case): its ids are distinct already.
+            if numbering == .byID {
+                let (ids, map) = Self.numberedByID(part)
+                customerIDs = ids
+                slotMaps = [map]
+                customerCount = ids.count
+            } else {
+                let map = Self.numberedDensely(part)
+                customerIDs = []
+                slotMaps = [map]
+                customerCount = map.reduce(0) { $1 >= 0 ? $0 + 1 : $0 }
             }
-            perPart = [slots]
         } else {
+            // Several parts: distinct ids merged through a dictionary.
+            var ids: [String] = []
+            var perPart: [[Int32]] = []   // slot -> index into `ids` before sorting
             var index: [String: Int32] = [:]
             for part in parts {
                 var slots = [Int32](repeating: -1, count: part.slotCount)
@@ -48,16 +67,116 @@ public final class LedgerView {
                 }
                 perPart.append(slots)
             }
+            customerCount = ids.count
+            if numbering == .byID {
+                let order = Self.byteOrder(ids)
+                var rank = [Int32](repeating: 0, count: ids.count)
+                for (r, i) in order.enumerated() { rank[Int(i)] = Int32(r) }
+                customerIDs = order.map { ids[Int($0)] }
+                slotMaps = perPart.map { slots in slots.map { $0 < 0 ? -1 : rank[Int($0)] } }
+            } else {
+                customerIDs = []
+                slotMaps = perPart
+            }
         }
-        let order = Self.byteOrder(ids)
-        var rank = [Int32](repeating: 0, count: ids.count)
-        for (r, i) in order.enumerated() { rank[Int(i)] = Int32(r) }
-        customerIDs = order.map { ids[Int($0)] }
-        slotMaps = perPart.map { slots in slots.map { $0 < 0 ? -1 : rank[Int($0)] } }
         columns = parts.dropFirst().reduce(parts.first?.columns ?? []) { $0.intersection($1.columns) }
         firstDay = parts.compactMap(\.firstDay).min()
         lastDay = parts.compactMap(\.lastDay).max()
         rows = zip(parts, self.deletions).reduce(0) { $0 + $1.0.rows - $1.1.count }
+    }
+
+    /// Slot -> customer number in slot order, skipping empty slots; no id is read.
+    static func numberedDensely(_ part: LedgerPart) -> [Int32] {
+        part.withIDTable { t in
+            var next: Int32 = 0
+            return (0..<part.slotCount).map { s in
+                guard t.bytes(slot: s) != nil else { return -1 }
+                defer { next += 1 }
+                return next
+            }
+        }
+    }
+
+    /// The ids of one part in byte order, and its slot -> customer number map, on both
+    /// cores: each half of the slots is read in order (the dictionary sequentially), its
+    /// ids made and their sort keys taken; the keys are sorted (`RadixSort` on the first 8
+    /// bytes, then runs that share them by whole ids); the ids are put in that order and
+    /// the map filled by halves of the result. Measured at 1.9 M ids (bench/README.md's
+    /// 10 M-row log): 0.16 s on one core before.
+    static func numberedByID(_ part: LedgerPart) -> ([String], [Int32]) {
+        let slotCount = part.slotCount
+        let halves = Slots<Gathered>(count: 2)
+        part.withIDTable { t in
+            DispatchQueue.concurrentPerform(iterations: 2) { h in
+                var g = Gathered()
+                let range = h == 0 ? 0..<(slotCount / 2) : (slotCount / 2)..<slotCount
+                g.slots.reserveCapacity(range.count); g.keys.reserveCapacity(range.count); g.ids.reserveCapacity(range.count)
+                for s in range {
+                    guard let b = t.bytes(slot: s) else { continue }
+                    g.slots.append(Int32(s))
+                    g.keys.append(prefixKey(b))
+                    g.ids.append(String(decoding: b, as: UTF8.self))
+                }
+                halves[h] = g
+            }
+        }
+        let first = halves[0] ?? Gathered(), second = halves[1] ?? Gathered()
+        let slots = first.slots + second.slots, ids = first.ids + second.ids
+        let order = orderByPrefix(first.keys + second.keys) { ids[Int($0)].utf8.lexicographicallyPrecedes(ids[Int($1)].utf8) }
+        let n = ids.count
+        var map = [Int32](repeating: -1, count: slotCount)
+        let sorted = slots.withUnsafeBufferPointer { sb in
+            order.withUnsafeBufferPointer { ob in
+                ids.withUnsafeBufferPointer { ib in
+                    map.withUnsafeMutableBufferPointer { mb in
+                        let sp = UnsafeSendable(sb), op = UnsafeSendable(ob), ip = UnsafeSendable(ib), mp = UnsafeSendable(mb)
+                        return [String](unsafeUninitializedCapacity: n) { out, count in
+                            guard let o = out.baseAddress else { count = 0; return }
+                            let outp = UnsafeSendable(o)
+                            let workers = n >= 65_536 ? 2 : 1
+                            DispatchQueue.concurrentPerform(iterations: workers) { h in
+                                for r in (n * h / workers)..<(n * (h + 1) / workers) {
+                                    let i = Int(op.value[r])
+                                    (outp.value + r).initialize(to: ip.value[i])
+                                    mp.value[Int(sp.value[i])] = Int32(r)
+                                }
+                            }
+                            count = n
+                        }
+                    }
+                }
+            }
+        }
+        return (sorted, map)
+    }
+
+    /// One half's slots with an id, their sort keys and their ids, in slot order.
+    struct Gathered: Sendable {
+        var slots: [Int32] = []
+        var keys: [UInt64] = []
+        var ids: [String] = []
+    }
+
+    /// An id's first 8 bytes as a big-endian integer (zero-padded): integers in the order
+    /// of the ids, except where two share those bytes.
+    @inline(__always) static func prefixKey(_ u: UnsafeRawBufferPointer) -> UInt64 {
+        var prefix: UInt64 = 0
+        for j in 0..<min(u.count, 8) { prefix |= UInt64(u[j]) << UInt64(8 * (7 - j)) }
+        return prefix
+    }
+
+    /// Indices of `keys` in key order (`RadixSort`), runs of equal keys ordered by `tieLess`.
+    static func orderByPrefix(_ keys: [UInt64], tieLess: (Int32, Int32) -> Bool) -> [Int32] {
+        let a = RadixSort.sorted(keys)
+        var order = a.map(\.index)
+        var i = 0
+        while i < a.count {
+            var j = i + 1
+            while j < a.count && a[j].key == a[i].key { j += 1 }
+            if j - i > 1 { order[i..<j].sort(by: tieLess) }
+            i = j
+        }
+        return order
     }
 
     /// Indices of `ids` in byte order.
@@ -67,27 +186,12 @@ public final class LedgerView {
     /// go through `RadixSort`. Measured at 1.9 M ids (bench/README.md's 10 M-row log),
     /// opening the ledger went from 0.30 to 0.16 s; features and segment both open it.
     public static func byteOrder(_ ids: [String]) -> [Int32] {
-        let n = ids.count
-        let a = RadixSort.sorted(ids.map { id in
+        let keys = ids.map { id in
             var id = id
-            return id.withUTF8 { u -> UInt64 in
-                var prefix: UInt64 = 0
-                for j in 0..<min(u.count, 8) { prefix |= UInt64(u[j]) << UInt64(8 * (7 - j)) }
-                return prefix
-            }
-        })
-        // Runs of a shared 8-byte prefix: by the whole id (ids are distinct, so no ties).
-        var order = a.map(\.index)
-        var i = 0
-        while i < n {
-            var j = i + 1
-            while j < n && a[j].key == a[i].key { j += 1 }
-            if j - i > 1 {
-                order[i..<j].sort { ids[Int($0)].utf8.lexicographicallyPrecedes(ids[Int($1)].utf8) }
-            }
-            i = j
+            return id.withUTF8 { prefixKey(UnsafeRawBufferPointer($0)) }
         }
-        return order
+        // Runs of a shared 8-byte prefix: by the whole id (ids are distinct, so no ties).
+        return orderByPrefix(keys) { ids[Int($0)].utf8.lexicographicallyPrecedes(ids[Int($1)].utf8) }
     }
 
     /// Streams every row of every part: the chunk and each row's customer number.

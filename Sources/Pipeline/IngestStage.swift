@@ -222,7 +222,7 @@ struct IngestStage {
     private func distinctCustomers(_ entries: [LedgerManifest.Entry]) throws -> Int {
         if entries.count == 1 { return entries[0].summary.customers }
         let parts = try LedgerManifest(entries: entries).openParts(outputDir: folder.path, alsoIn: [folder.staging])
-        return try LedgerView(parts: parts).customerIDs.count
+        return try LedgerView(parts: parts, numbering: .dense).customerCount
     }
 }
 

@@ -79,13 +79,13 @@ public final class RunFolder {
     }
 
     /// The ledger as ingest left it (staged by this run, or published earlier), for
-    /// `stage`; its absence is the error that names ingest.
-    func ledgerView(for stage: Stage) throws -> LedgerView {
+    /// `stage`; its absence is the error that names ingest. `numbering`: see `LedgerView.Numbering`.
+    func ledgerView(for stage: Stage, numbering: LedgerView.Numbering = .byID) throws -> LedgerView {
         let manifest: LedgerManifest
         do { manifest = try LedgerManifest.load(outputDir: FilePath.exists(FilePath.join(staging, LedgerManifest.relativePath)) ? staging : path) } catch {
             throw PipelineError.upstreamMissing(stage: stage.rawValue, needs: Stage.ingest.rawValue, detail: "no ledger in \(path)")
         }
-        return try manifest.view(outputDir: path, alsoIn: [staging])
+        return try manifest.view(outputDir: path, alsoIn: [staging], numbering: numbering)
     }
 
     /// `latest(relative)`, which stage `stage` needs from stage `needs`; its absence is the

@@ -35,7 +35,7 @@ struct SegmentStage {
         try writeTargets(result.targets)
         steps.done("wrote customers.csv, segments/ and the targets")
 
-        let view = try folder.ledgerView(for: .segment)
+        let view = try folder.ledgerView(for: .segment, numbering: .dense)  // counts customers, never names them
         steps.done("opened the ledger")
         let history = try RetentionHistory.compute(view, settings: spec.segment, activeWindowDays: activeWindowDays)
         try writeHistory(history)

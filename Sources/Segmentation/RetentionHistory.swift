@@ -96,7 +96,7 @@ public struct RetentionHistory: Sendable {
         let boundaries: [Int32] = [periods[0].start - 1] + periods.map(\.end)
         // The base of period k is the period of the same length before it.
         let bases: [(Int32, Int32)] = periods.map { p in (p.start - (p.end - p.start + 1), p.start - 1) }
-        let n = view.customerIDs.count
+        let n = view.customerCount
         // Per customer, together in one line: the boundaries it is active at (a bit each)
         // and its first purchase day.
         let state = UnsafeMutablePointer<CustomerState>.allocate(capacity: max(n, 1))

@@ -1,5 +1,8 @@
+import Foundation
 import Testing
 import Ledger
+import RetainIO
+import RetainTestSupport
 
 @Suite("Customer numbering")
 struct ByteOrderTests {
@@ -37,6 +40,59 @@ struct ByteOrderTests {
         let order = LedgerView.byteOrder(ids)
         #expect(order == reference(ids))
         #expect(ids[Int(order[0])] == "C0" && ids[Int(order[1])] == "C1" && ids[Int(order[2])] == "C10")
+    }
+}
+
+@Suite("Opening a ledger: customer numbers")
+struct LedgerNumberingTests {
+    /// 70,000 customers (both cores take part in every step), ids sharing long prefixes,
+    /// two rows each: by id, the view's ids are the byte order of the distinct ids and every
+    /// row's number names its own id; densely, the numbers are one-to-one with those.
+    @Test func byIDAndDense() throws {
+        let dir = TemporaryFolder()
+        var rng = SplitMix(seed: 11)
+        var text = "customer_id,date,amount\n"
+        var ids: [String] = []
+        for k in 0..<70_000 {
+            let id = k % 3 == 0 ? "CUSTOMER-\(rng.next() % 1_000_000_000)-\(k)" : "C\((k &* 7919) % 1_000_003)"
+            ids.append(id)
+            text += "\(id),2024-01-0\(k % 9 + 1),1.00\n\(id),2024-02-0\(k % 9 + 1),2.50\n"
+        }
+        let input = try dir.write("in.csv", text)
+        var format = InputFormat(dateFormat: DateFormat(pattern: "yyyy-MM-dd")!, earliestDay: 0, latestDay: 30_000)
+        format.columns = [.customerID: .name("customer_id"), .date: .name("date"), .amount: .name("amount")]
+        let s = try Ingestor(format: format).ingest(inputPath: input, partPath: dir.file("p"), rejectsPath: dir.file("r"))
+        #expect(s.rowsAccepted == 140_000)
+
+        let part = try LedgerPart(path: dir.file("p"))
+        let byID = try LedgerView(parts: [part])
+        let distinct = Array(Set(ids))
+        #expect(byID.customerIDs == distinct.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        #expect(byID.customerCount == distinct.count)
+        let dense = try LedgerView(parts: [try LedgerPart(path: dir.file("p"))], numbering: .dense)
+        #expect(dense.customerIDs.isEmpty && dense.customerCount == distinct.count)
+
+        var numberOf: [String: Int32] = [:]
+        var wrong = 0
+        try byID.forEachChunk { customers, chunk in
+            for i in 0..<chunk.count {
+                guard let id = part.customerID(slot: Int(chunk.slot[i])) else { wrong += 1; continue }
+                if byID.customerIDs[Int(customers[i])] != id { wrong += 1 }
+                numberOf[id] = customers[i]
+            }
+        }
+        #expect(wrong == 0)
+        var denseToByID: [Int32: Int32] = [:]
+        try dense.forEachChunk { customers, chunk in
+            for i in 0..<chunk.count {
+                guard let id = part.customerID(slot: Int(chunk.slot[i])), let n = numberOf[id] else { wrong += 1; continue }
+                if let seen = denseToByID[customers[i]], seen != n { wrong += 1 }
+                denseToByID[customers[i]] = n
+                if customers[i] < 0 || Int(customers[i]) >= dense.customerCount { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0)
+        #expect(Set(denseToByID.values).count == distinct.count)
     }
 }
 
