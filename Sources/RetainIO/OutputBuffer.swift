@@ -242,10 +242,12 @@ public final class OutputBuffer: @unchecked Sendable {
         let p = storage + used
         var i = 0
         if negative { p.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self); i = 1 }
-        // Nine decimals (the common case) divide by a constant: a multiply, not a division.
-        // Other precisions go through a call, so that the compiler cannot merge the two
-        // into one variable division.
-        let (whole, f9) = d == 9 ? m.quotientAndRemainder(dividingBy: 1_000_000_000) : Self.split(m, decimals: d)
+        // m is scaled up to nine decimals first (exact while it fits 64 bits), so the split
+        // divides by the constant 10^9: a multiply, not a division by a variable. Larger
+        // values go through a call, so that the compiler cannot merge the two divisions
+        // into one by a variable.
+        let (m9, overflow) = d == 9 ? (m, false) : m.multipliedReportingOverflow(by: Self.integerPower10(9 - d))
+        let (whole, f9) = overflow ? Self.split(m, decimals: d) : m9.quotientAndRemainder(dividingBy: 1_000_000_000)
         i += Self.writeInteger(whole, at: p + i)
         if d > 0 && !(trim && f9 == 0) {
             let (first, rest) = f9.quotientAndRemainder(dividingBy: 100_000_000)
