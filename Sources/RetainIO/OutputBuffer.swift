@@ -15,14 +15,18 @@ import Darwin
 public final class OutputBuffer: @unchecked Sendable {
     public let path: String
     private let fd: Int32
-    private var storage: UnsafeMutableRawPointer
-    private var capacity: Int
-    private var used = 0
+    // The buffer's state is visible to inlined code: the small appends and the number
+    // formatting are inlined into the writers of other modules (a call per comma and per
+    // number was a fifth of formatting a CSV row).
+    @usableFromInline var storage: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    @usableFromInline var used = 0
     /// Bytes handed to the kernel so far plus what is buffered.
-    public private(set) var bytesWritten = 0
+    public var bytesWritten: Int { flushed + used }
     /// Running XXH64 of everything written when `hashing` (the ledger's checksum); off
     /// otherwise, since hashing every byte of every CSV costs time for nothing.
-    public private(set) var hasher = XXH64()
+    @usableFromInline var runningHash = XXH64()
+    public var hasher: XXH64 { runningHash }
     public let hashing: Bool
     /// Drop what is on disk from the page cache as the file is written (see `startWriteback`).
     public let dropBehind: Bool
@@ -62,6 +66,7 @@ public final class OutputBuffer: @unchecked Sendable {
     private var writebackStarted = 0
     /// Bytes on disk and dropped from the page cache.
     private var dropped = 0
+    /// Bytes handed to the kernel.
     private var flushed = 0
 
     public func flush() throws {
@@ -102,16 +107,22 @@ public final class OutputBuffer: @unchecked Sendable {
         writebackStarted = flushed
     }
 
-    @inline(__always) private func ensure(_ n: Int) throws {
-        if used + n > capacity {
-            if fd < 0 { grow(toHold: used + n) } else { try flush() }
-        }
+    @inlinable @inline(__always) func ensure(_ n: Int) throws {
+        if used + n > capacity { try makeRoom(n) }
+    }
+
+    @usableFromInline func makeRoom(_ n: Int) throws {
+        if fd < 0 { grow(toHold: used + n) } else { try flush() }
+    }
+
+    /// Hashes the last `n` bytes appended to the buffer (when `hashing`).
+    @usableFromInline func hashTail(_ n: Int) {
+        runningHash.update(UnsafeRawBufferPointer(start: storage + used - n, count: n))
     }
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        if hashing { hasher.update(bytes) }
-        bytesWritten += bytes.count
+        if hashing { runningHash.update(bytes) }
         if bytes.count > capacity && fd >= 0 {
             try flush()
             // In slices of at most 8 MiB, so writeback (and dropping) keeps pace.
@@ -138,12 +149,11 @@ public final class OutputBuffer: @unchecked Sendable {
         try s.withUTF8 { u throws in try append(UnsafeRawBufferPointer(u)) }
     }
 
-    @inline(__always) public func append(byte: UInt8) throws {
+    @inlinable @inline(__always) public func append(byte: UInt8) throws {
         try ensure(1)
         storage.storeBytes(of: byte, toByteOffset: used, as: UInt8.self)
-        if hashing { hasher.update(UnsafeRawBufferPointer(start: storage + used, count: 1)) }
         used += 1
-        bytesWritten += 1
+        if hashing { hashTail(1) }
     }
 
     /// Appends raw binary values (the ledger's typed columns).
@@ -157,14 +167,13 @@ public final class OutputBuffer: @unchecked Sendable {
     }
 
     /// Appends a decimal integer.
-    public func append(integer v: Int64) throws {
+    @inlinable public func append(integer v: Int64) throws {
         try ensure(24)
         var i = 0
         if v < 0 { storage.storeBytes(of: UInt8(ascii: "-"), toByteOffset: used, as: UInt8.self); i = 1 }
         i += Self.writeInteger(v.magnitude, at: storage + used + i)
-        if hashing { hasher.update(UnsafeRawBufferPointer(start: storage + used, count: i)) }
         used += i
-        bytesWritten += i
+        if hashing { hashTail(i) }
     }
 
     /// Appends `v` with exactly `decimals` digits after the point (0...9), correctly
@@ -172,7 +181,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// format it, so an analyst's tool prints the same text. A non-finite value writes
     /// nothing (an empty CSV field); negative zero is written as zero; values too large for
     /// the fixed-point path use the shortest round-trip form. No allocation per number.
-    public func appendFixed(_ v: Double, decimals: Int) throws {
+    @inlinable public func appendFixed(_ v: Double, decimals: Int) throws {
         guard v.isFinite else { return }
         let d = min(max(decimals, 0), 9)
         guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
@@ -182,7 +191,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// Appends `v` correctly rounded to at most `maxDecimals` digits after the point,
     /// without trailing zeros ("27.19", "0.333333333", "5"): full precision for analysts
     /// to reproduce, short for common values. NaN writes nothing (an empty field).
-    public func appendDecimal(_ v: Double, maxDecimals: Int = 9) throws {
+    @inlinable public func appendDecimal(_ v: Double, maxDecimals: Int = 9) throws {
         guard v.isFinite else { return }
         let d = min(max(maxDecimals, 0), 9)
         guard let scaled = Self.scaledRounded(v, d) else { try append("\(v)"); return }
@@ -193,7 +202,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// when at most 9 decimals hold it exactly (values that came from a log or were
     /// computed in cents), else Swift's shortest round-trip form ("0.6931471805599453",
     /// "1.5e-10"). For matrices another tool must refit to the last digit.
-    public func appendExact(_ v: Double) throws {
+    @inlinable public func appendExact(_ v: Double) throws {
         guard v.isFinite else { return }
         if let scaled = Self.scaledRounded(v, 9), Double(scaled) / 1e9 == v {
             try appendScaled(scaled.magnitude, decimals: 9, trim: true, negative: scaled < 0)
@@ -237,7 +246,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// other 8 as one 64-bit word of digit bytes (`digitBytes8`) stored at once. Its
     /// trailing zeros are the word's zero high bytes, counted with one instruction, so
     /// trimming needs no division loop.
-    @inline(__always) private func appendScaled(_ m: UInt64, decimals d: Int, trim: Bool, negative: Bool) throws {
+    @inlinable @inline(__always) func appendScaled(_ m: UInt64, decimals d: Int, trim: Bool, negative: Bool) throws {
         try ensure(40)
         let p = storage + used
         var i = 0
@@ -258,19 +267,18 @@ public final class OutputBuffer: @unchecked Sendable {
             p.storeBytes(of: (word | 0x3030_3030_3030_3030).littleEndian, toByteOffset: i + 2, as: UInt64.self)
             i += 1 + kept
         }
-        if hashing { hasher.update(UnsafeRawBufferPointer(start: p, count: i)) }
         used += i
-        bytesWritten += i
+        if hashing { hashTail(i) }
     }
 
     /// m / 10^d: the whole part, and the fraction scaled to nine digits.
-    @inline(never) static func split(_ m: UInt64, decimals d: Int) -> (whole: UInt64, fraction9: UInt64) {
+    @usableFromInline @inline(never) static func split(_ m: UInt64, decimals d: Int) -> (whole: UInt64, fraction9: UInt64) {
         let (whole, fraction) = m.quotientAndRemainder(dividingBy: integerPower10(d))
         return (whole, fraction &* integerPower10(9 - d))
     }
 
     /// 10^k for k in 0...9 as an integer (a switch: no global array to initialise lazily).
-    @inline(__always) static func integerPower10(_ k: Int) -> UInt64 {
+    @inlinable @inline(__always) static func integerPower10(_ k: Int) -> UInt64 {
         switch k {
         case 0: return 1
         case 1: return 10
@@ -288,7 +296,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// Writes `x` in decimal at `p` (room for 20 bytes; bytes past the digits may be
     /// overwritten), returns the digit count. Below 10^8, one `digitBytes8` word shifted
     /// past its leading zeros and stored at once; larger, two digits per step.
-    @inline(__always) static func writeInteger(_ x: UInt64, at p: UnsafeMutableRawPointer) -> Int {
+    @inlinable @inline(__always) static func writeInteger(_ x: UInt64, at p: UnsafeMutableRawPointer) -> Int {
         // Most whole parts written are small (days, counts, money): one or two digits take
         // a single store, with no dependency chain.
         if x < 10 {
@@ -327,7 +335,7 @@ public final class OutputBuffer: @unchecked Sendable {
     /// halves x / 10^4 and x % 10^4 in two 32-bit lanes, each split by 100 into 16-bit
     /// lanes, each of those by 10 into bytes. Division by 100 is (u·5243) >> 19, exact for
     /// u < 43,699; by 10, (u·103) >> 10, exact for u < 179; no lane overflows into the next.
-    @inline(__always) static func digitBytes8(_ x: UInt64) -> UInt64 {
+    @inlinable @inline(__always) static func digitBytes8(_ x: UInt64) -> UInt64 {
         let halves = (x / 10_000) | ((x % 10_000) << 32)
         let hundreds = ((halves &* 5243) >> 19) & 0x0000_007F_0000_007F
         let pairs = hundreds | ((halves &- hundreds &* 100) << 16)
@@ -337,7 +345,7 @@ public final class OutputBuffer: @unchecked Sendable {
 
     /// The two ASCII digits of 0...99 as one little-endian 16-bit store. The table is a
     /// string literal: static storage, no lazy initialisation to check on every number.
-    @inline(__always) static func digitPair(_ k: Int) -> UInt16 {
+    @inlinable @inline(__always) static func digitPair(_ k: Int) -> UInt16 {
         let table: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
         return UnsafeRawPointer(table.utf8Start).loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)
     }
