@@ -370,7 +370,7 @@ public enum FixedPoint {
     /// `v` correctly rounded to `decimals` (0...9) digits after the point, as the double
     /// nearest that decimal (what reading `appendFixed`'s text gives back). Inlinable: the
     /// trainer rounds every logged value, and as a call it cost more than the log itself.
-    @inlinable public static func rounded(_ v: Double, decimals: Int) -> Double {
+    @inlinable @inline(__always) public static func rounded(_ v: Double, decimals: Int) -> Double {
         let d = min(max(decimals, 0), 9)
         guard v.isFinite, let m = OutputBuffer.scaledRounded(v, d) else { return v }
         return Double(m) / pow10(d)

@@ -237,6 +237,31 @@ struct CSVTableTests {
         #expect(one.count == 1 && one.columns[0] == [1.5] && one.columns[1][0].isNaN && one.key(0) == "x")
     }
 
+    /// Every field shape against what strtod makes of it: digits read eight at a time and
+    /// one at a time, at the 19-digit and 2^53 limits of the fast path and past them, signs,
+    /// bare points, exponents; and the shapes that are not numbers.
+    @Test("numeric fields of every shape read as strtod reads them; non-numbers are errors")
+    func fieldShapes() throws {
+        let dir = TemporaryFolder()
+        var good = ["0", "-0", "5.", ".5", "+5", "-12.5", "0.000000001", "12345678", "123456789", "1234567.12345678",
+                    "0.281051677", "9007199254740992", "9007199254740993", "90071992547409.93", "1234567890123456789",
+                    "12345678901234567890", "0.00000000000000000000001", "00000000000000000000012.5", "1e5", "-2.5E-3",
+                    "3.14159265358979323846", "99999999.99999999", "18446744073709551616"]
+        var rng = SplitMix(seed: 3)
+        for _ in 0..<2000 {  // random lengths on both sides of the point
+            let whole = String(rng.next() % 1_000_000_000_000), frac = String(rng.next() % 10_000_000_000)
+            good.append((rng.next() % 2 == 0 ? "-" : "") + whole + (rng.next() % 3 == 0 ? "" : "." + frac))
+        }
+        let csv = "customer_id,x\n" + good.enumerated().map { "k\($0.offset),\($0.element)\n" }.joined()
+        let t = try CSVTable.read(try dir.write("g.csv", csv))
+        var wrong: [String] = []
+        for (i, text) in good.enumerated() where t.columns[0][i].bitPattern != (strtod(text, nil)).bitPattern { wrong.append(text) }
+        #expect(wrong.isEmpty, "\(wrong)")
+        for bad in ["-", ".", "-.", "1.2.3", "12a", "--1", "1-"] {
+            #expect(throws: IOError.self, "\(bad)") { try CSVTable.read(try dir.write("b.csv", "customer_id,x\nk,\(bad)\n")) }
+        }
+    }
+
     @Test("a malformed field in the second range is reported with its line in the file")
     func errorLine() throws {
         let dir = TemporaryFolder()
