@@ -176,17 +176,27 @@ public enum Logistic {
     }
 
     /// 1 / (1 + e^-η) per row, η = β₀ + Σ βⱼ·xⱼ (β: intercept first, one per design column).
+    /// Rows on both cores, each written once into the result.
     public static func probabilities(_ beta: [Double], _ x: DesignMatrix) -> [Double] {
-        let q = x.width
-        var p = [Double](repeating: 0, count: x.rows)
-        x.values.withUnsafeBufferPointer { v in
-            for i in 0..<x.rows {
-                var eta = beta[0]
-                for j in 0..<q { eta += beta[j + 1] * v[i * q + j] }
-                p[i] = sigmoid(eta)
+        let q = x.width, n = x.rows
+        return x.values.withUnsafeBufferPointer { v in
+            beta.withUnsafeBufferPointer { b in
+                [Double](unsafeUninitializedCapacity: n) { out, count in
+                    guard let o = out.baseAddress, let bp = b.baseAddress else { count = 0; return }
+                    // Without terms the design has no values to point at, and none is read.
+                    let op = UnsafeSendable(o), xv = UnsafeSendable(v.baseAddress ?? bp), bv = UnsafeSendable(bp)
+                    let workers = n >= 65_536 ? 2 : 1
+                    DispatchQueue.concurrentPerform(iterations: workers) { k in
+                        for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                            var eta = bv.value[0]
+                            for j in 0..<q { eta += bv.value[j + 1] * xv.value[i * q + j] }
+                            op.value[i] = sigmoid(eta)
+                        }
+                    }
+                    count = n
+                }
             }
         }
-        return p
     }
 
     /// 1 / (1 + e^-η), without overflow for large |η|.
