@@ -38,3 +38,9 @@ void retain_keep_freed_memory(void) {
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
 }
+
+void retain_return_freed_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}

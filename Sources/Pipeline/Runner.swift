@@ -77,6 +77,8 @@ public struct Runner {
                 // Later stages need less memory than features: they reuse what earlier
                 // ones freed instead of faulting in fresh pages (see ProcessMemory).
                 if stage > .features { ProcessMemory.keepFreedMemory() }
+                // Features needs the most: it starts from what ingest freed returned.
+                if stage == .features { ProcessMemory.returnFreedMemory() }
                 switch stage {
                 case .ingest:
                     let result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()

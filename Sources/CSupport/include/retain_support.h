@@ -22,4 +22,8 @@ int retain_drop_cached(int fd, long long offset, long long length);
    to the kernel (glibc: mmap and trim thresholds of 1 GiB). Fresh pages cost a fault and
    zeroing each; see Runner.run for when this pays. Elsewhere a no-op. */
 void retain_keep_freed_memory(void);
+
+/* Returns memory the process has freed to the kernel (glibc malloc_trim). Elsewhere a
+   no-op. */
+void retain_return_freed_memory(void);
 #endif
