@@ -62,7 +62,9 @@ struct SegmentStage {
             guard let c = scores.column(name) else { throw SegmentationError.missingColumn(file: scores.path, column: name) }
             return c
         }
-        @Sendable func row(_ i: Int, _ b: OutputBuffer) throws {
+        let segments = Segment.allCases
+        /// Writes row i; returns its segment's index in `segments` (its side file).
+        @Sendable func row(_ i: Int, _ b: OutputBuffer) throws -> Int? {
             let pl = result.placements[i]
             try scores.appendRawKey(i, to: b)
             try b.append(byte: UInt8(ascii: ","))
@@ -80,19 +82,15 @@ struct SegmentStage {
             try b.append(byte: UInt8(ascii: ","))
             if let r = pl.role { try b.append(r.rawValue) }
             try b.append(byte: 0x0A)
+            return segments.firstIndex(of: pl.segment)
         }
         // Each row is formatted once: written to customers.csv, and copied into its
         // segment's file, all five open at once (none is read back by a later stage, so
         // they leave the page cache as they go: see `OutputBuffer.dropBehind`).
-        let segments = Segment.allCases
         let paths = try [folder.stagedPath(Self.customersFile)] + segments.map { try folder.stagedPath(Self.segmentFile($0)) }
         try AtomicFile.write(paths, dropBehind: true) { outs in
             for out in outs { try CSVText.appendHeader(header, to: out) }
-            var fileOf: [Segment: OutputBuffer] = [:]
-            for (k, seg) in segments.enumerated() { fileOf[seg] = outs[k + 1] }
-            try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: outs[0], formatRow: row) { i, bytes in
-                try fileOf[result.placements[i].segment]?.append(bytes)
-            }
+            try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: outs[0], alsoTo: Array(outs.dropFirst()), formatRow: row)
         }
     }
 
