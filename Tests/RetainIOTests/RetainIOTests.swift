@@ -140,6 +140,24 @@ struct OutputTests {
         }
     }
 
+    /// Rows formatted on two cores in sixteen pieces: the main file holds every row in
+    /// order, and each side file exactly the rows sent to it, in order.
+    @Test("rows written in parallel pieces, each also copied into its side file")
+    func parallelRowsWithSides() throws {
+        let dir = TemporaryFolder()
+        let n = 50_000
+        try AtomicFile.write([dir.file("all"), dir.file("s0"), dir.file("s1"), dir.file("s2")]) { outs in
+            try ParallelRows.write(rows: n, bytesPerRow: 12, to: outs[0], alsoTo: Array(outs.dropFirst())) { i, b in
+                try b.append(integer: Int64(i)); try b.append(byte: 0x0A)
+                return i % 4 == 3 ? nil : i % 4
+            }
+        }
+        #expect(try dir.read("all") == (0..<n).map { "\($0)\n" }.joined())
+        for k in 0..<3 {
+            #expect(try dir.read("s\(k)") == (0..<n).filter { $0 % 4 == k }.map { "\($0)\n" }.joined(), "side \(k)")
+        }
+    }
+
     @Test("CSV fields: RFC 4180 quoting and formula neutralising")
     func csv() throws {
         let cases: [(String, String)] = [
