@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Ledger
 import RetainIO
@@ -21,6 +22,17 @@ struct SegmentStage {
         let clock = StageClock()
         let scoresPath = try folder.upstream(ScoreStage.scoresFile, for: .segment, from: .score)
         let steps = StepTimer(.segment, reporter: reporter)
+        // The retention history reads only the ledger: it runs alongside everything else
+        // here. Alone, each half left a core idle a third of the time (the ledger's reads
+        // between chunks; the writing thread of the customer files).
+        let view = UnsafeSendable(try folder.ledgerView(for: .segment, numbering: .dense))  // counts customers, never names them
+        let historySlot = Slots<Result<RetentionHistory, any Error>>(count: 1)
+        let history = DispatchGroup()
+        let settings = spec.segment, window = activeWindowDays
+        DispatchQueue.global().async(group: history) {
+            historySlot[0] = Result { try RetentionHistory.compute(view.value, settings: settings, activeWindowDays: window) }
+        }
+        defer { history.wait() }  // never leave while it still reads the ledger
         let scores = try CSVTable.read(scoresPath)
         steps.done("read \(ScoreStage.scoresFile)")
         let accounts = try spec.segment.strategicAccounts.map { try StrategicAccounts.load($0) }
@@ -35,13 +47,13 @@ struct SegmentStage {
         try writeTargets(result.targets)
         steps.done("wrote customers.csv, segments/ and the targets")
 
-        let view = try folder.ledgerView(for: .segment, numbering: .dense)  // counts customers, never names them
-        steps.done("opened the ledger")
-        let history = try RetentionHistory.compute(view, settings: spec.segment, activeWindowDays: activeWindowDays)
-        try writeHistory(history)
-        steps.done("retention history")
+        history.wait()
+        // The block always fills the slot; computing here instead only guards the type.
+        let retention = try (historySlot[0] ?? Result { try RetentionHistory.compute(view.value, settings: settings, activeWindowDays: window) }).get()
+        try writeHistory(retention)
+        steps.done("retention history (waited for what was left of it)")
 
-        var counts: [String: Int] = ["customers": scores.count, "history_periods": history.rows.count]
+        var counts: [String: Int] = ["customers": scores.count, "history_periods": retention.rows.count]
         for t in result.targets { counts["customers_\(t.segment.rawValue)"] = t.customers }
         let summary = result.targets.map { "\($0.segment.rawValue) \(grouped($0.customers))" }.joined(separator: ", ")
         reporter.info("segment: \(grouped(scores.count)) customers: \(summary)")
@@ -50,7 +62,7 @@ struct SegmentStage {
             measures["revenue_at_risk_\(t.segment.rawValue)"] = t.revenueAtRisk
             measures["max_spend_per_customer_\(t.segment.rawValue)"] = t.maxSpendPerCustomer
         }
-        return clock.record(counts: counts, notes: result.unavailable.map { "unavailable: \($0)" } + ["profit in retention history: \(history.profitBasis)"],
+        return clock.record(counts: counts, notes: result.unavailable.map { "unavailable: \($0)" } + ["profit in retention history: \(retention.profitBasis)"],
                             measures: measures)
     }
 
