@@ -38,7 +38,7 @@ public enum RadixSort {
                 }
                 swap(&src, &dst)
             }
-            if src.baseAddress != src0.baseAddress { src0.update(fromContentsOf: src) }
+            if src.baseAddress != src0.baseAddress { _ = src0.update(fromContentsOf: src) }
         }}
         return a
     }

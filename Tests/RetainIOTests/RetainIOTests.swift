@@ -337,3 +337,25 @@ extension String {
         return t
     }
 }
+
+@Suite("Zeroed memory")
+struct ZeroedMemoryTests {
+    /// Regions of 4 MiB and more are populated in two halves by two threads: every byte of
+    /// an odd-sized region (the second half ends mid-page) reads zero, and all of it takes
+    /// writes. Small regions take the plain path.
+    @Test("large and small regions come zeroed and writable, to the last byte")
+    func zeroedAndWritable() {
+        for count in [(6 << 20) + 12_345, 100] {
+            let p = ZeroedMemory.allocate(UInt8.self, count: count)
+            var nonZero = 0
+            for i in 0..<count where p[i] != 0 { nonZero += 1 }
+            #expect(nonZero == 0, "\(count) bytes")
+            for i in stride(from: 0, to: count - 1, by: 4093) { p[i] = UInt8(truncatingIfNeeded: i % 251 + 1) }
+            p[count - 1] = 7
+            var lost = 0
+            for i in stride(from: 0, to: count - 1, by: 4093) where p[i] != UInt8(truncatingIfNeeded: i % 251 + 1) { lost += 1 }
+            #expect(lost == 0 && p[count - 1] == 7)
+            ZeroedMemory.free(p, count: count)
+        }
+    }
+}
