@@ -16,13 +16,12 @@ struct ScoreStage {
         let modelPath = try folder.upstream(TrainStage.modelFile, for: .score, from: .train)
         let snapshotPath = try folder.upstream(FeaturesStage.scoringFile, for: .score, from: .features)
         let model = try ModelFile.load(modelPath)
-        let snapshot = try CSVTable.read(snapshotPath)
+        let snapshot = try CSVTable.read(snapshotPath, keepingRows: true)  // its fields are copied into scores.csv
         guard snapshot.count > 0 else {
             throw PipelineError.noCustomers(detail: "nobody in \(FeaturesStage.scoringFile) is active (bought in the features.active_window_days "
                 + "before the scoring date); check --as-of against the data's dates")
         }
         let p = model.probabilities(try DesignMatrix.build(snapshot, terms: model.terms))
-        let width = snapshot.columns.count
         try AtomicFile.write(try folder.stagedPath(Self.scoresFile)) { out in
             try CSVText.appendHeader(["customer_id", "churn_probability"] + snapshot.names, to: out)
             try ParallelRows.write(rows: snapshot.count, bytesPerRow: 8 * (snapshot.names.count + 3), to: out) { lo, hi, b in
@@ -30,9 +29,8 @@ struct ScoreStage {
                     try snapshot.appendRawKey(i, to: b)
                     try b.append(byte: UInt8(ascii: ","))
                     try b.appendDecimal(p[i], maxDecimals: 9)
-                    // By index: iterating the columns would copy (retain) each inner array per
-                    // row, and two cores contending on those counts took half the stage.
-                    for j in 0..<width { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(snapshot.columns[j][i]) }
+                    // The snapshot's own text: its numbers are already as `appendExact` writes them.
+                    try snapshot.appendNumericFields(i, to: b)
                     try b.append(byte: 0x0A)
                 }
             }

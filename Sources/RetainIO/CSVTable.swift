@@ -23,12 +23,35 @@ public struct CSVTable: Sendable {
     /// Raw key fields, concatenated; field i is `keyBytes[keyEnds[i-1]..<keyEnds[i]]`.
     public let keyBytes: [UInt8]
     public let keyEnds: [Int]
+    /// With `read(_:keepingRows:)`: the file's bytes, and per row where its numeric fields'
+    /// text starts (at the comma after the key) and ends (before the line break), so a
+    /// stage can copy them instead of formatting the numbers again. Empty otherwise.
+    let text: [UInt8]
+    let rowSpans: [Int]
 
     public var count: Int { keyEnds.count }
 
     public init(path: String, keyName: String, names: [String], columns: [[Double]], keyBytes: [UInt8], keyEnds: [Int]) {
+        self.init(path: path, keyName: keyName, names: names, columns: columns, keyBytes: keyBytes, keyEnds: keyEnds, text: [], rowSpans: [])
+    }
+
+    init(path: String, keyName: String, names: [String], columns: [[Double]], keyBytes: [UInt8], keyEnds: [Int],
+         text: [UInt8], rowSpans: [Int]) {
         self.path = path; self.keyName = keyName; self.names = names; self.columns = columns
-        self.keyBytes = keyBytes; self.keyEnds = keyEnds
+        self.keyBytes = keyBytes; self.keyEnds = keyEnds; self.text = text; self.rowSpans = rowSpans
+    }
+
+    /// Appends row `i`'s numeric fields, each after a comma, as `OutputBuffer.appendExact`
+    /// writes them: copied from the file when the table kept its rows and the file is one
+    /// Retain wrote (its numbers are in that form already: 9 decimals at most, no trailing
+    /// zeros), formatted again otherwise.
+    @inline(__always) public func appendNumericFields(_ i: Int, to out: OutputBuffer) throws {
+        if rowSpans.count == 2 * count {
+            let start = rowSpans[2 * i], end = rowSpans[2 * i + 1]
+            try text.withUnsafeBytes { try out.append(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        } else {
+            for j in 0..<columns.count { try out.append(byte: UInt8(ascii: ",")); try out.appendExact(columns[j][i]) }
+        }
     }
 
     /// The column called `name`, if the file has it.
@@ -70,12 +93,16 @@ public struct CSVTable: Sendable {
     /// Reads `path`. Every row must have the header's number of fields and every numeric
     /// field must be empty or a decimal number; anything else is `IOError.malformed` with
     /// its line and column, because these files are written by Retain and read back as is.
-    public static func read(_ path: String) throws -> CSVTable {
+    /// `keepingRows`: keep the file's text for `appendNumericFields` (the file's size in memory).
+    public static func read(_ path: String, keepingRows: Bool = false) throws -> CSVTable {
         let bytes = try FilePath.readAll(path)
-        return try bytes.withUnsafeBytes { try parse($0, path: path) }
+        let table = try bytes.withUnsafeBytes { try parse($0, path: path, keepingRows: keepingRows) }
+        guard keepingRows else { return table }
+        return CSVTable(path: table.path, keyName: table.keyName, names: table.names, columns: table.columns,
+                        keyBytes: table.keyBytes, keyEnds: table.keyEnds, text: bytes, rowSpans: table.rowSpans)
     }
 
-    static func parse(_ b: UnsafeRawBufferPointer, path: String) throws -> CSVTable {
+    static func parse(_ b: UnsafeRawBufferPointer, path: String, keepingRows: Bool = false) throws -> CSVTable {
         let n = b.count
         // Header: plain identifiers separated by commas.
         var i = 0
@@ -122,7 +149,7 @@ public struct CSVTable: Sendable {
             DispatchQueue.concurrentPerform(iterations: ranges.count) { w in
                 let first = bounds[..<w].reduce(0, +)
                 parts[w] = parseRows(shared.value, from: ranges[w].0, to: ranges[w].1, header: header,
-                                     into: targets.value, at: first, capacity: bounds[w])
+                                     into: targets.value, at: first, capacity: bounds[w], keepingRows: keepingRows)
             }
             var rows = 0
             for (w, r) in ranges.enumerated() {
@@ -141,18 +168,19 @@ public struct CSVTable: Sendable {
             }
             return rows
         }
-        var keyBytes: [UInt8] = [], keyEnds: [Int] = []
+        var keyBytes: [UInt8] = [], keyEnds: [Int] = [], rowSpans: [Int] = []
         keyEnds.reserveCapacity(parsed.reduce(0, +))
         for w in 0..<ranges.count {
             guard case .success(let keys) = parts[w] else { continue }
             let shift = keyBytes.count
-            if w == 0 { keyBytes = keys.bytes; keyEnds = keys.ends } else {
+            if w == 0 { keyBytes = keys.bytes; keyEnds = keys.ends; rowSpans = keys.rowSpans } else {
                 keyBytes.append(contentsOf: keys.bytes)
                 keyEnds.append(contentsOf: keys.ends.lazy.map { $0 + shift })
+                rowSpans.append(contentsOf: keys.rowSpans)  // offsets in the whole file already
             }
         }
         return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()), columns: columns,
-                        keyBytes: keyBytes, keyEnds: keyEnds)
+                        keyBytes: keyBytes, keyEnds: keyEnds, text: [], rowSpans: rowSpans)
     }
 
     /// Lines in `[from, to)`, counting a last one without a newline.
@@ -162,10 +190,12 @@ public struct CSVTable: Sendable {
         return k < n ? count + 1 : count
     }
 
-    /// The key fields of a range: raw bytes back to back, and where each ends.
+    /// The key fields of a range: raw bytes back to back, and where each ends; with
+    /// `keepingRows`, where each row's numeric fields start and end in the file.
     struct Keys: Sendable {
         var bytes: [UInt8]
         var ends: [Int]
+        var rowSpans: [Int] = []
     }
 
     struct RowError: Error, Sendable {
@@ -183,7 +213,8 @@ public struct CSVTable: Sendable {
     /// (exponents) go to `strtod`. Each value is stored by row into its column's plain
     /// buffer: appending to an array of arrays checked both arrays' uniqueness per value.
     static func parseRows(_ b: UnsafeRawBufferPointer, from: Int, to n: Int, header: [String],
-                          into columns: [UnsafeMutablePointer<Double>], at first: Int, capacity count: Int) -> Result<Keys, RowError> {
+                          into columns: [UnsafeMutablePointer<Double>], at first: Int, capacity count: Int,
+                          keepingRows: Bool = false) -> Result<Keys, RowError> {
         let p = header.count - 1
         guard let base = b.baseAddress, from < n else { return .success(Keys(bytes: [], ends: [])) }
         let buffers = columns.map { $0 + first }
@@ -192,6 +223,8 @@ public struct CSVTable: Sendable {
         keyBytes.reserveCapacity((n - from) / 4)
         var keyEnds: [Int] = []
         keyEnds.reserveCapacity(count)
+        var rowSpans: [Int] = []
+        if keepingRows { rowSpans.reserveCapacity(2 * count) }
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), minus = UInt8(ascii: "-"), point = UInt8(ascii: ".")
         @inline(__always) func at(_ j: Int) -> UInt8 { base.load(fromByteOffset: j, as: UInt8.self) }
         var line = 0
@@ -218,6 +251,7 @@ public struct CSVTable: Sendable {
             }
             keyBytes.append(contentsOf: UnsafeRawBufferPointer(start: base + start, count: i - start))
             keyEnds.append(keyBytes.count)
+            let fieldsStart = i
             guard row < count else { return .failure(RowError(line: line, message: "more records than lines")) }
             for c in 0..<p {
                 guard i < n, at(i) == comma else {
@@ -257,6 +291,7 @@ public struct CSVTable: Sendable {
                 }
                 buffers[c][row] = v
             }
+            if keepingRows { rowSpans.append(fieldsStart); rowSpans.append(i) }
             if i < n && at(i) == 0x0D { i += 1 }
             guard i >= n || at(i) == 0x0A else {
                 return .failure(RowError(line: line, message: "has more fields than the header's \(header.count)"))
@@ -264,7 +299,7 @@ public struct CSVTable: Sendable {
             i += 1
             row += 1
         }
-        return .success(Keys(bytes: keyBytes, ends: keyEnds))
+        return .success(Keys(bytes: keyBytes, ends: keyEnds, rowSpans: rowSpans))
     }
 
     /// Consumes decimal digits from `i`, accumulating them into `m` (wrapping past 19

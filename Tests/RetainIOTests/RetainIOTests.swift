@@ -40,13 +40,15 @@ struct XXH64Tests {
     }
 }
 
+/// What `body` writes to a file, as text.
+func render(_ body: (OutputBuffer) throws -> Void) throws -> String {
+    let dir = TemporaryFolder()
+    try AtomicFile.write(dir.file("o")) { try body($0) }
+    return try dir.read("o")
+}
+
 @Suite("Output formatting")
 struct OutputTests {
-    func render(_ body: (OutputBuffer) throws -> Void) throws -> String {
-        let dir = TemporaryFolder()
-        try AtomicFile.write(dir.file("o")) { try body($0) }
-        return try dir.read("o")
-    }
 
     @Test("fixed-point numbers")
     func fixed() throws {
@@ -277,6 +279,37 @@ struct CSVTableTests {
         #expect(wrong.isEmpty, "\(wrong)")
         for bad in ["-", ".", "-.", "1.2.3", "12a", "--1", "1-"] {
             #expect(throws: IOError.self, "\(bad)") { try CSVTable.read(try dir.write("b.csv", "customer_id,x\nk,\(bad)\n")) }
+        }
+    }
+
+    /// A stage copies a kept row's fields instead of formatting its numbers again: for a
+    /// file written as Retain writes (9 decimals at most, integers, empty fields, quoted
+    /// multi-line keys, CRLF or LF, two ranges), the copy is byte for byte what formatting
+    /// the parsed values with `appendExact` gives.
+    @Test("numeric fields copied from a kept row equal the values formatted again")
+    func keptRows() throws {
+        let dir = TemporaryFolder()
+        var rng = SplitMix(seed: 5)
+        for lineEnd in ["\n", "\r\n"] {
+            let path = dir.file("k.csv")
+            try AtomicFile.write(path) { out in
+                try out.append("customer_id,a,b,c" + lineEnd)
+                for i in 0..<30_000 {
+                    try out.append(i % 101 == 0 ? "\"id \(i)\nsecond\"" : "id\(i)")
+                    try out.append(",")
+                    try out.appendDecimal(Double(Int64(rng.next() % 2_000_000_000) - 1_000_000_000) / 1e9 * pow(10, Double(i % 7)))
+                    try out.append(",")
+                    if i % 3 != 0 { try out.append(integer: Int64(rng.next() % 1000)) }
+                    try out.append(",")
+                    try out.appendDecimal(Double(rng.next() % 100_000) / 100)
+                    try out.append(lineEnd)
+                }
+            }
+            let kept = try CSVTable.read(path, keepingRows: true), plain = try CSVTable.read(path)
+            #expect(kept.count == 30_000 && plain.count == 30_000)
+            let copied = try render { b in for i in 0..<kept.count { try kept.appendNumericFields(i, to: b); try b.append(byte: 0x0A) } }
+            let formatted = try render { b in for i in 0..<plain.count { try plain.appendNumericFields(i, to: b); try b.append(byte: 0x0A) } }
+            #expect(copied == formatted, "line end \(lineEnd.debugDescription)")
         }
     }
 
