@@ -26,19 +26,14 @@ public struct CSVTable: Sendable {
     /// With `read(_:keepingRows:)`: the file's bytes, and per row where its numeric fields'
     /// text starts (at the comma after the key) and ends (before the line break), so a
     /// stage can copy them instead of formatting the numbers again. Empty otherwise.
-    let text: [UInt8]
-    let rowSpans: [Int]
+    private(set) var text: [UInt8] = []
+    private(set) var rowSpans: [Int] = []
 
     public var count: Int { keyEnds.count }
 
     public init(path: String, keyName: String, names: [String], columns: [[Double]], keyBytes: [UInt8], keyEnds: [Int]) {
-        self.init(path: path, keyName: keyName, names: names, columns: columns, keyBytes: keyBytes, keyEnds: keyEnds, text: [], rowSpans: [])
-    }
-
-    init(path: String, keyName: String, names: [String], columns: [[Double]], keyBytes: [UInt8], keyEnds: [Int],
-         text: [UInt8], rowSpans: [Int]) {
         self.path = path; self.keyName = keyName; self.names = names; self.columns = columns
-        self.keyBytes = keyBytes; self.keyEnds = keyEnds; self.text = text; self.rowSpans = rowSpans
+        self.keyBytes = keyBytes; self.keyEnds = keyEnds
     }
 
     /// Appends row `i`'s numeric fields, each after a comma, as `OutputBuffer.appendExact`
@@ -96,10 +91,9 @@ public struct CSVTable: Sendable {
     /// `keepingRows`: keep the file's text for `appendNumericFields` (the file's size in memory).
     public static func read(_ path: String, keepingRows: Bool = false) throws -> CSVTable {
         let bytes = try FilePath.readAll(path)
-        let table = try bytes.withUnsafeBytes { try parse($0, path: path, keepingRows: keepingRows) }
-        guard keepingRows else { return table }
-        return CSVTable(path: table.path, keyName: table.keyName, names: table.names, columns: table.columns,
-                        keyBytes: table.keyBytes, keyEnds: table.keyEnds, text: bytes, rowSpans: table.rowSpans)
+        var table = try bytes.withUnsafeBytes { try parse($0, path: path, keepingRows: keepingRows) }
+        if keepingRows { table.text = bytes }
+        return table
     }
 
     static func parse(_ b: UnsafeRawBufferPointer, path: String, keepingRows: Bool = false) throws -> CSVTable {
@@ -179,8 +173,10 @@ public struct CSVTable: Sendable {
                 rowSpans.append(contentsOf: keys.rowSpans)  // offsets in the whole file already
             }
         }
-        return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()), columns: columns,
-                        keyBytes: keyBytes, keyEnds: keyEnds, text: [], rowSpans: rowSpans)
+        var table = CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()), columns: columns,
+                             keyBytes: keyBytes, keyEnds: keyEnds)
+        table.rowSpans = rowSpans
+        return table
     }
 
     /// Lines in `[from, to)`, counting a last one without a newline.

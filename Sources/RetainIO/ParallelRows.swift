@@ -12,7 +12,7 @@ public enum ParallelRows {
     public static func write(rows m: Int, bytesPerRow: Int, to out: OutputBuffer,
                              _ format: @Sendable (Int, Int, OutputBuffer) throws -> Void) throws {
         try withoutActuallyEscaping(format) { format in
-            try pipelined(rows: m, bytesPerRow: bytesPerRow, format: { lo, hi, b in try format(lo, hi, b); return Pieces() }) { _, b, _ in
+            try pipelined(rows: m, bytesPerRow: bytesPerRow, format: { lo, hi, b in try format(lo, hi, b); return SideCopies() }) { _, b, _ in
                 try out.append(b.contents)
             }
         }
@@ -28,23 +28,23 @@ public enum ParallelRows {
         let sideCount = sides.count
         try withoutActuallyEscaping(formatRow) { formatRow in
             try pipelined(rows: m, bytesPerRow: bytesPerRow, format: { lo, hi, b in
-                let split = Pieces(buffers: (0..<sideCount).map { _ in OutputBuffer(memoryCapacity: max(4096, (hi - lo) * bytesPerRow / max(sideCount, 1))) })
+                let copies = SideCopies(buffers: (0..<sideCount).map { _ in OutputBuffer(memoryCapacity: max(4096, (hi - lo) * bytesPerRow / max(sideCount, 1))) })
                 for i in lo..<hi {
                     let start = b.contents.count
                     if let k = try formatRow(i, b), k >= 0, k < sideCount {
-                        try split.buffers[k].append(UnsafeRawBufferPointer(rebasing: b.contents[start...]))
+                        try copies.buffers[k].append(UnsafeRawBufferPointer(rebasing: b.contents[start...]))
                     }
                 }
-                return split
-            }) { _, b, split in
+                return copies
+            }) { _, b, copies in
                 try out.append(b.contents)
-                for (k, side) in split.buffers.enumerated() { try sides[k].append(side.contents) }
+                for (k, side) in copies.buffers.enumerated() { try sides[k].append(side.contents) }
             }
         }
     }
 
-    /// A piece's rows split by side file (empty without sides).
-    struct Pieces: Sendable {
+    /// A piece's rows copied out by side file (none without side files).
+    struct SideCopies: Sendable {
         var buffers: [OutputBuffer] = []
     }
 
@@ -54,7 +54,7 @@ public enum ParallelRows {
         let firstPiece: Int
         let buffers: [OutputBuffer]
         let firstRows: [Int]
-        let results: Slots<Pieces>
+        let results: Slots<SideCopies>
         let failures = FirstError()
 
         init(firstPiece: Int, buffers: [OutputBuffer], firstRows: [Int]) {
@@ -69,8 +69,8 @@ public enum ParallelRows {
     /// started before the previous one is written on the calling thread. `format` only
     /// looks escaping: every round is waited for before this returns, even on an error.
     private static func pipelined(rows m: Int, bytesPerRow: Int,
-                                  format: @escaping @Sendable (Int, Int, OutputBuffer) throws -> Pieces,
-                                  write: (Int, OutputBuffer, Pieces) throws -> Void) throws {
+                                  format: @escaping @Sendable (Int, Int, OutputBuffer) throws -> SideCopies,
+                                  write: (Int, OutputBuffer, SideCopies) throws -> Void) throws {
         let pieces = m < 4096 ? 1 : 16
         let width = min(2, pieces)
         func start(_ first: Int) -> Round {
@@ -96,7 +96,7 @@ public enum ParallelRows {
             let next = current.firstPiece + width
             if next < pieces { pending = start(next) }
             for (k, b) in current.buffers.enumerated() {
-                try write(current.firstRows[k], b, current.results[k] ?? Pieces())
+                try write(current.firstRows[k], b, current.results[k] ?? SideCopies())
             }
         }
     }
