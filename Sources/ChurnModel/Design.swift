@@ -31,9 +31,9 @@ public struct TermRecipe: Codable, Sendable, Equatable {
     }
 
     /// The transformed value of a raw snapshot value `x` (NaN = empty): the log step
-    /// (`logged`), then `finish`.
+    /// (`logged`), then the other `steps`.
     @inline(__always) public func value(_ x: Double) -> Double {
-        finish(log1p ? Self.logged(x) : x)
+        steps.apply(log1p ? Self.logged(x) : x)
     }
 
     /// The log step: sign(x)·log(1 + |x|) rounded to 9 decimals (NaN stays NaN). Rounded so
@@ -44,12 +44,10 @@ public struct TermRecipe: Codable, Sendable, Equatable {
         FixedPoint.rounded(signedLog1p(x), decimals: 9)
     }
 
-    /// The steps after the log, on a value `b` that has had it (when the term logs):
-    /// an indicator's 1 for empty; the fill for empty; clipping.
-    @inline(__always) func finish(_ b: Double) -> Double { steps.apply(b) }
-
-    /// The steps after the log as plain numbers: concurrent loops copy this, not the
-    /// recipe, whose strings and arrays would make two cores contend on reference counts.
+    /// The steps after the log, on a value that has had it (when the term logs): an
+    /// indicator's 1 for empty; the fill for empty; clipping. Plain numbers: concurrent
+    /// loops copy this, not the recipe, whose strings and arrays would make two cores
+    /// contend on reference counts.
     struct Steps: Sendable {
         let indicator: Bool
         /// NaN when the term has no fill (an empty value then stays empty).
