@@ -101,8 +101,9 @@ public final class LedgerView {
     /// cores: each half of the slots is read in order (the dictionary sequentially), its
     /// ids made and their sort keys taken; the keys are sorted (`RadixSort` on the first 8
     /// bytes, then runs that share them by whole ids); the ids are put in that order and
-    /// the map filled by halves of the result. Measured at 1.9 M ids (bench/README.md's
-    /// 10 M-row log): 0.16 s on one core before.
+    /// the map filled by halves of the result. Opening the ledger of bench/README.md's
+    /// 10 M-row log (1.9 M ids) went from 0.22 to 0.20 s: the steps are bound by memory
+    /// (random reads in the permutation), so the second core helps only a little.
     static func numberedByID(_ part: LedgerPart) -> ([String], [Int32]) {
         let slotCount = part.slotCount
         let halves = Slots<Gathered>(count: 2)
