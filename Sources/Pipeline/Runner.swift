@@ -77,7 +77,7 @@ public struct Runner {
                 // Later stages need less memory than features: they reuse what earlier
                 // ones freed instead of faulting in fresh pages (see ProcessMemory).
                 if stage > .features { ProcessMemory.keepFreedMemory() }
-                // Features needs the most: it starts from what ingest freed returned.
+                // Features needs the most: what ingest freed goes back to the kernel first.
                 if stage == .features { ProcessMemory.returnFreedMemory() }
                 switch stage {
                 case .ingest:
