@@ -30,7 +30,10 @@ final class DuplicateLog: @unchecked Sendable {
     private let pageRecords: Int
     private var pageBytes: Int { pageRecords * MemoryLayout<Record>.stride }
     private var pages: [[UnsafeMutablePointer<Record>]] = Array(repeating: [], count: partitions)
-    private var fill: [Int]  // records in each partition's last page
+    /// Each partition's last page (nil before its first), and the records in it,
+    /// as raw arrays: `append` runs once per order line and touches only these two.
+    private let current: UnsafeMutablePointer<UnsafeMutablePointer<Record>?>
+    private let cursor: UnsafeMutablePointer<Int>
     private(set) var count = 0
     /// Pages in memory at most (the rest spill); and where spilled pages are.
     private let memoryPages: Int
@@ -48,11 +51,15 @@ final class DuplicateLog: @unchecked Sendable {
     init(spillPath: String, memoryLimit: Int = 256 << 20, pageRecords: Int = 4096) {
         self.spillPath = spillPath
         self.pageRecords = max(pageRecords, 1)
-        fill = [Int](repeating: self.pageRecords, count: Self.partitions)
+        current = .allocate(capacity: Self.partitions)
+        current.initialize(repeating: nil, count: Self.partitions)
+        cursor = .allocate(capacity: Self.partitions)
+        cursor.initialize(repeating: self.pageRecords, count: Self.partitions)
         memoryPages = max(2 * Self.partitions, memoryLimit / (self.pageRecords * MemoryLayout<Record>.stride))
     }
 
     deinit {
+        current.deallocate(); cursor.deallocate()
         for p in pages { for page in p { page.deallocate() } }
         for page in free { page.deallocate() }
         if spillFD >= 0 { close(spillFD); unlink(spillPath) }
@@ -66,10 +73,21 @@ final class DuplicateLog: @unchecked Sendable {
     /// Appends a line (rows must arrive in increasing row order).
     @inline(__always) func append(key: UInt64, row: UInt32, line: UInt32) throws {
         let p = Int(key >> 56)
-        if fill[p] == pageRecords { try newPage(p) }
-        pages[p][pages[p].count - 1][fill[p]] = Record(key: key, row: row, line: line)
-        fill[p] += 1
+        var at = cursor[p]
+        if at == pageRecords { try newPage(p); at = 0 }
+        current[p].unsafelyUnwrapped[at] = Record(key: key, row: row, line: line)  // set by newPage
+        cursor[p] = at + 1
         count += 1
+    }
+
+    /// Appends `n` order lines of one batch: keys, their rows `firstRow ..< firstRow + n`,
+    /// and lines `lineBase + localLines[i]`.
+    func append(keys: UnsafePointer<UInt64>, count n: Int, firstRow: UInt32,
+                localLines: UnsafePointer<Int32>, lineBase: UInt32) throws {
+        for i in 0..<n {
+            try append(key: keys[i], row: firstRow &+ UInt32(truncatingIfNeeded: i),
+                       line: lineBase &+ UInt32(truncatingIfNeeded: localLines[i]))
+        }
     }
 
     /// Starts a new page for partition `p`, spilling its full page when memory is at the cap.
@@ -84,9 +102,11 @@ final class DuplicateLog: @unchecked Sendable {
             pagesInMemory -= pages[p].count
             pages[p].removeAll(keepingCapacity: true)
         }
-        pages[p].append(free.popLast() ?? .allocate(capacity: pageRecords))
+        let page = free.popLast() ?? .allocate(capacity: pageRecords)
+        pages[p].append(page)
+        current[p] = page
         pagesInMemory += 1
-        fill[p] = 0
+        cursor[p] = 0
     }
 
     private func spill(_ page: UnsafeMutablePointer<Record>, partition p: Int) throws {
@@ -130,7 +150,7 @@ final class DuplicateLog: @unchecked Sendable {
                 let buffer = UnsafeMutablePointer<Record>.allocate(capacity: pageRecords)
                 defer { buffer.deallocate() }
                 found[w].firsts.removeAll(keepingCapacity: true)
-                let inMemory = pages[p].count == 0 ? 0 : (pages[p].count - 1) * pageRecords + fill[p]
+                let inMemory = pages[p].count == 0 ? 0 : (pages[p].count - 1) * pageRecords + cursor[p]
                 set.reset(expected: inMemory + spilled[p].count * pageRecords)
                 func check(_ page: UnsafePointer<Record>, _ n: Int) {
                     for i in 0..<n {

@@ -335,10 +335,8 @@ public struct Ingestor: Sendable {
                     throw LedgerError.inputMismatch(path: inputPath, line: lineBase,
                                                     reason: "more than 4 billion lines in one file; split the input into several files")
                 }
-                let r = b.rows
-                for i in 0..<n {
-                    try duplicates.append(key: r.dedupKey[i], row: UInt32(tally.rowsAccepted + i), line: UInt32(lineBase + Int(r.localLine[i])))
-                }
+                try duplicates.append(keys: b.rows.dedupKey, count: n, firstRow: UInt32(tally.rowsAccepted),
+                                      localLines: b.rows.localLine, lineBase: UInt32(lineBase))
             }
             tally.rowsRejected += b.rejects.count
             tally.rowsAccepted += n
