@@ -46,6 +46,9 @@ struct FeaturesStage {
         // One snapshot in memory at a time: taken from the sums, written, dropped.
         let sums = try SnapshotBuilder(settings: s).sums(view, asOf: [training, validation, scoring])
         steps.done("sums as of three dates")
+        // The three snapshots have columns of about one size: the second and third reuse
+        // the first's memory instead of faulting in fresh pages (see ProcessMemory).
+        ProcessMemory.keepFreedMemory()
         var sizes: [(customers: Int, churned: Int)] = []
         for (index, file) in [Self.trainingFile, Self.validationFile, Self.scoringFile].enumerated() {
             let snap = sums.snapshot(index)
