@@ -64,7 +64,10 @@ public enum ProcessMemory {
     /// designs each. Measured on the benchmark's VM, 10 M rows, train to report: 2.6 to
     /// 2.9 s against 2.9 to 3.1 s (kernel time 0.6 to 0.9 s against 0.9 to 1.2 s), peak
     /// 650 MB against 605 MB. The cost is that the peak no longer falls between stages,
-    /// so `Runner` turns this on only after the features stage, the run's largest.
+    /// so it is turned on only once the run's largest allocation is made: by the features
+    /// stage after its sums (its three snapshots then share one set of pages: features
+    /// 1.73 against 1.47 s, whole run 4.83 against 4.71 s, same peak), and by `Runner`
+    /// before each later stage.
     public static func keepFreedMemory() { retain_keep_freed_memory() }
 
     /// Gives memory the process has freed but kept (glibc keeps blocks up to 32 MiB once
