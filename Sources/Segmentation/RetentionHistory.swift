@@ -104,12 +104,17 @@ public struct RetentionHistory: Sendable {
         defer { state.deallocate() }
         let stateP = UnsafeSendable(state)
 
-        // Pass 1: a purchase on day t makes the customer active at boundaries b with t <= b < t + window.
-        try view.forEachChunk { customers, c in
-            guard let chunk = ChunkPointers(c, customers: customers) else { return }
-            DispatchQueue.concurrentPerform(iterations: 2) { w in
-                let state = stateP.value
-                boundaries.withUnsafeBufferPointer { b in
+        // Pass 1: a purchase on day t makes the customer active at boundaries b with
+        // t <= b < t + window: the bits of `activeAt`, a table by day over the days that
+        // reach a boundary (one load per row, where a search and a loop per row were).
+        let activeAt = Self.activeBoundaries(boundaries, window: window)
+        try activeAt.bits.withUnsafeBufferPointer { bits in
+            let table = UnsafeSendable(bits)
+            try view.forEachChunk { customers, c in
+                guard let chunk = ChunkPointers(c, customers: customers) else { return }
+                DispatchQueue.concurrentPerform(iterations: 2) { w in
+                    let state = stateP.value, bits = table.value
+                    let from = Int(activeAt.firstDay), span = UInt(bits.count)
                     for i in 0..<chunk.count {
                         if i + Self.ahead < chunk.count {  // rows come in random customer order: fetch ahead
                             let next = Int(chunk.customers[i + Self.ahead])
@@ -119,8 +124,8 @@ public struct RetentionHistory: Sendable {
                         guard cust >= 0, cust & 1 == w, chunk.amount[i] > 0 else { continue }
                         let t = chunk.day[i]
                         if t < state[cust].firstPurchase { state[cust].firstPurchase = t }
-                        var j = lowerBound(b, t)
-                        while j < b.count && b[j] < t + window { state[cust].active |= 1 << UInt64(j); j += 1 }
+                        let d = Int(t) - from
+                        if UInt(bitPattern: d) < span { state[cust].active |= bits[d] }
                     }
                 }
             }
@@ -207,19 +212,24 @@ public struct RetentionHistory: Sendable {
 }
 
 
+extension RetentionHistory {
+    /// For each day from `firstDay` on, the boundaries (a bit each) a purchase that day
+    /// makes its customer active at: bit j where day <= boundaries[j] < day + window. Days
+    /// outside the table reach none.
+    public static func activeBoundaries(_ boundaries: [Int32], window: Int32) -> (firstDay: Int32, bits: [UInt64]) {
+        guard let first = boundaries.first, let last = boundaries.last, window > 0 else { return (0, []) }
+        let firstDay = first - window + 1
+        var bits = [UInt64](repeating: 0, count: Int(last - firstDay) + 1)
+        for (j, b) in boundaries.enumerated() {
+            for day in (b - window + 1)...b { bits[Int(day - firstDay)] |= 1 << UInt64(j) }
+        }
+        return (firstDay, bits)
+    }
+}
+
 /// One customer's retention-history state: the boundaries it is active at, a bit each,
 /// and its first purchase day.
 struct CustomerState {
     var active: UInt64
     var firstPurchase: Int32
-}
-
-/// The first index whose value is >= x in ascending `b`.
-@inline(__always) func lowerBound(_ b: UnsafeBufferPointer<Int32>, _ x: Int32) -> Int {
-    var lo = 0, hi = b.count
-    while lo < hi {
-        let mid = (lo + hi) / 2
-        if b[mid] < x { lo = mid + 1 } else { hi = mid }
-    }
-    return lo
 }

@@ -193,4 +193,24 @@ struct RetentionHistoryTests {
         let y = RetentionHistory.periods(.year, count: 5, firstDay: try d(2023, 3, 1), lastDay: try d(2025, 12, 31))
         #expect(y.map { CivilDate.iso($0.start) } == ["2024-01-01", "2025-01-01"], "2023 began before the data")
     }
+
+    /// The day table of pass 1 against the rule it stands for, boundary by boundary: a
+    /// purchase on day t makes its customer active at boundary b when t <= b < t + window.
+    @Test func activeBoundariesFollowTheRule() {
+        var random = SplitMix(seed: 5)
+        for _ in 0..<200 {
+            var boundaries: [Int32] = [Int32(random.next() % 1000)]
+            for _ in 0..<Int(random.next() % 12) { boundaries.append(boundaries[boundaries.count - 1] + 1 + Int32(random.next() % 120)) }
+            let window = 1 + Int32(random.next() % 400)
+            let (first, bits) = RetentionHistory.activeBoundaries(boundaries, window: window)
+            for t in (boundaries[0] - window - 3)...(boundaries[boundaries.count - 1] + 3) {
+                var expected: UInt64 = 0
+                for (j, b) in boundaries.enumerated() where t <= b && b < t + window { expected |= 1 << UInt64(j) }
+                let d = Int(t - first)
+                let got = d >= 0 && d < bits.count ? bits[d] : 0
+                #expect(got == expected, "day \(t), window \(window), boundaries \(boundaries)")
+                if got != expected { return }
+            }
+        }
+    }
 }
