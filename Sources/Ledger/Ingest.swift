@@ -46,6 +46,9 @@ public struct Ingestor: Sendable {
     public var duplicateMemoryLimit = 256 << 20
     /// Records per page of the duplicate log (tuning and tests: small pages spill early).
     public var duplicatePageRecords = 4096
+    /// Quote-free pieces split 64 bytes at a time (`RowParser.parseUnquoted`); off only
+    /// for tests that hold it to the general path.
+    public var unquotedFastPath = true
 
     public init(format: InputFormat) { self.format = format }
 
@@ -431,7 +434,9 @@ public struct Ingestor: Sendable {
                 }
             }
         }
-        return (RowParser(format: format, positions: positions, fieldCount: fieldCount, channels: channels), consumed)
+        var parser = RowParser(format: format, positions: positions, fieldCount: fieldCount, channels: channels)
+        parser.unquotedFastPath = unquotedFastPath
+        return (parser, consumed)
     }
 
     private func writeChunk(_ b: Batch, columns: LedgerFormat.Columns, to out: OutputBuffer) throws {

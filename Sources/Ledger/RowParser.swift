@@ -1,3 +1,4 @@
+import CSupport
 import RetainIO
 #if canImport(Glibc)
 import Glibc
@@ -106,6 +107,9 @@ struct RowParser: @unchecked Sendable {
     /// Where each mapped role was found (0-based field index).
     let positions: [Role: Int]
     let channels: ChannelRegistry
+    /// Split quote-free ranges by `retain_match2_64` (see `parseUnquoted`); off only to
+    /// test it against the general path.
+    var unquotedFastPath = true
 
     static let roleOrder: [Role] = Role.allCases
 
@@ -134,7 +138,8 @@ struct RowParser: @unchecked Sendable {
 
     /// Parses the lines in `[from, to)` of `block` (`to` is just past a newline, or the
     /// end of the data) into `b`. Line numbers are local: 1 is the first line of the range.
-    /// The block must have 16 readable bytes after `to` (short ids are loaded as words).
+    /// The block must have 64 readable bytes after `to` (short ids and numbers are loaded
+    /// as words, quote-free ranges scanned 64 bytes at a time).
     func parse(block: UnsafeMutableRawPointer, from: Int, to: Int, into b: Batch) {
         var fs = (Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0))
         var fe = fs
@@ -149,6 +154,12 @@ struct RowParser: @unchecked Sendable {
             let fe = feRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
             let fx = fxRaw.baseAddress!.assumingMemoryBound(to: Bool.self)
             let base = UnsafeRawPointer(block)
+            if case .byte(let d) = format.delimiter, unquotedFastPath, d != 0x0A, d != 0x0D, d != 0x22,
+               to > from, memchr(base + from, 0x22, to - from) == nil {
+                parseUnquoted(base: base, from: from, to: to, delimiter: d, into: b, fs: fs, fe: fe, fx: fx, roleOf: roleOf,
+                              channelCache: &channelCache, dateCache: &dateCache)
+                return
+            }
             let roles = roleOf.count
             var delimPattern: UInt64 = 0
             if case .byte(let d) = format.delimiter { delimPattern = UInt64(d) &* 0x0101_0101_0101_0101 }
@@ -247,25 +258,89 @@ struct RowParser: @unchecked Sendable {
                         if i < lineEnd { i += 1 } else { break }  // past the delimiter
                     }
                 }
-                if bad == nil {
-                    if fields < expectedFields {
-                        bad = (.missingField, "expected \(expectedFields) fields, found \(fields)")
-                    } else if strictWidth && fields > expectedFields {
-                        bad = (.tooManyFields, "expected \(expectedFields) fields, found \(fields) (an unquoted delimiter inside a value?)")
-                    }
-                }
-                if bad == nil {
-                    if b.count == b.rows.capacity { b.rows = b.rows.grown(keeping: b.count) }
-                    bad = store(base: base, b: b, row: b.count, fs: fs, fe: fe, fx: fx, line: line,
-                                lineStart: lineStart, lineEnd: lineEnd, channelCache: &channelCache, dateCache: &dateCache)
-                    if bad == nil { b.count += 1 }
-                }
-                if let (reason, detail) = bad {
-                    b.rejects.append((line, reason, Int32(lineStart), Int32(lineEnd - lineStart), detail))
-                }
+                finishLine(base: base, b: b, fields: fields, fs: fs, fe: fe, fx: fx, line: line, lineStart: lineStart,
+                           lineEnd: lineEnd, split: bad, channelCache: &channelCache, dateCache: &dateCache)
             }
             b.lines = Int(line + extraLines)
         }}}}
+    }
+
+    /// A line whose fields are split (or whose split failed, `split`): checks the field
+    /// count, then stores the row or its reject.
+    @inline(__always)
+    private func finishLine(base: UnsafeRawPointer, b: Batch, fields: Int, fs: UnsafeMutablePointer<Int32>,
+                            fe: UnsafeMutablePointer<Int32>, fx: UnsafeMutablePointer<Bool>, line: Int32,
+                            lineStart: Int, lineEnd: Int, split: (RejectReason, String)?,
+                            channelCache: inout ChannelRegistry.Cache, dateCache: inout DateCache) {
+        var bad = split
+        if bad == nil {
+            if fields < expectedFields {
+                bad = (.missingField, "expected \(expectedFields) fields, found \(fields)")
+            } else if strictWidth && fields > expectedFields {
+                bad = (.tooManyFields, "expected \(expectedFields) fields, found \(fields) (an unquoted delimiter inside a value?)")
+            }
+        }
+        if bad == nil {
+            if b.count == b.rows.capacity { b.rows = b.rows.grown(keeping: b.count) }
+            bad = store(base: base, b: b, row: b.count, fs: fs, fe: fe, fx: fx, line: line,
+                        lineStart: lineStart, lineEnd: lineEnd, channelCache: &channelCache, dateCache: &dateCache)
+            if bad == nil { b.count += 1 }
+        }
+        if let (reason, detail) = bad {
+            b.rejects.append((line, reason, Int32(lineStart), Int32(lineEnd - lineStart), detail))
+        }
+    }
+
+    /// `parse` for a range without a quote, fields split by one byte (the usual log): the
+    /// delimiters and line breaks of 64 bytes are found at once (`retain_match2_64`) and
+    /// walked bit by bit, so each field costs a few instructions instead of a scan, and
+    /// lines are not searched for separately. The rows, rejects and line numbers are the
+    /// general path's (a test compares the two).
+    ///
+    /// Why: splitting lines and fields byte-wise was about a fifth of ingest's CPU.
+    private func parseUnquoted(base: UnsafeRawPointer, from: Int, to: Int, delimiter d: UInt8, into b: Batch,
+                               fs: UnsafeMutablePointer<Int32>, fe: UnsafeMutablePointer<Int32>, fx: UnsafeMutablePointer<Bool>,
+                               roleOf: UnsafeBufferPointer<Int8>, channelCache: inout ChannelRegistry.Cache, dateCache: inout DateCache) {
+        let roles = roleOf.count
+        for r in 0..<9 { fx[r] = false }
+        var line: Int32 = 0
+        var lineStart = from, fieldStart = from, fields = 0
+        @inline(__always) func endLine(_ at: Int) {
+            var lineEnd = at
+            if lineEnd > lineStart && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
+            line += 1
+            if lineEnd == lineStart {
+                b.blankLines += 1
+            } else {
+                if fields < roles, roleOf[fields] >= 0 {
+                    let r = Int(roleOf[fields]); fs[r] = Int32(fieldStart); fe[r] = Int32(lineEnd)
+                }
+                finishLine(base: base, b: b, fields: fields + 1, fs: fs, fe: fe, fx: fx, line: line, lineStart: lineStart,
+                           lineEnd: lineEnd, split: nil, channelCache: &channelCache, dateCache: &dateCache)
+            }
+            lineStart = at + 1; fieldStart = at + 1; fields = 0
+        }
+        var window = from
+        while window < to {
+            var marks = retain_match2_64(base + window, d, 0x0A)
+            if to - window < 64 { marks &= (UInt64(1) << UInt64(to - window)) &- 1 }
+            while marks != 0 {
+                let q = window &+ marks.trailingZeroBitCount
+                marks &= marks &- 1
+                if base.load(fromByteOffset: q, as: UInt8.self) == d {
+                    if fields < roles, roleOf[fields] >= 0 {
+                        let r = Int(roleOf[fields]); fs[r] = Int32(fieldStart); fe[r] = Int32(q)
+                    }
+                    fields += 1
+                    fieldStart = q + 1
+                } else {
+                    endLine(q)
+                }
+            }
+            window += 64
+        }
+        if lineStart < to { endLine(to) }  // a last line without a line break
+        b.lines = Int(line)
     }
 
     @inline(__always) private func text(_ base: UnsafeRawPointer, _ b: Batch, _ s: Int32, _ e: Int32, _ escaped: Bool) -> (Int32, Int32) {

@@ -126,6 +126,55 @@ struct LayoutTests {
         return (s, ids, amounts)
     }
 
+    /// Messy quote-free logs: every line a random mix of good and broken fields, blank
+    /// lines, CRLF and LF, stray CRs, too few and too many fields, no final line break.
+    static func messyLog(seed: UInt64, lines: Int) -> String {
+        var random = SplitMix(seed: seed)
+        func pick<T>(_ xs: [T]) -> T { xs[Int(random.next() % UInt64(xs.count))] }
+        var text = "order_id,customer_id,date,amount,quantity,channel\r\n"
+        for i in 0..<lines {
+            switch random.next() % 20 {
+            case 0: text += pick(["", "\r", " "]) + pick(["\n", "\r\n"]); continue
+            case 1: text += "o\(i),c\(i % 9)" + pick(["\n", "\r\n"]); continue  // too few fields
+            default: break
+            }
+            var fields = ["o\(i % 50)", pick(["c1", "c22", "C333", "", "ç4", "c\(i % 13)"]),
+                          pick(["2024-01-05", "2024-02-30", "24-01-05", "", "2024-03-01"]),
+                          pick(["1.00", "-2.5", "abc", "", "12345678.9", "1e3", "7"]),
+                          pick(["1", "", "x", "3.5"]), pick(["web", "store", "", "phone\r"])]
+            if random.next() % 10 == 0 { fields.append("extra") }
+            if random.next() % 15 == 0 { fields[Int(random.next() % 6)] = "a\rb" }
+            text += fields.joined(separator: ",")
+            if i < lines - 1 || random.next() % 2 == 0 { text += pick(["\n", "\r\n"]) }
+        }
+        return text
+    }
+
+    @Test("quote-free pieces split 64 bytes at a time give the general path's part and rejects, byte for byte")
+    func unquotedFastPath() throws {
+        var f = LayoutTests.base
+        f.columns = [.orderID: .name("order_id"), .customerID: .name("customer_id"), .date: .name("date"),
+                     .amount: .name("amount"), .quantity: .name("quantity"), .channel: .name("channel")]
+        for seed in UInt64(1)...6 {
+            let dir = TemporaryFolder()
+            let input = try dir.write("in.csv", Self.messyLog(seed: seed, lines: 3000))
+            var outputs: [[UInt8]] = []
+            var summaries: [PartSummary] = []
+            for fast in [true, false] {
+                var ing = Ingestor(format: f)
+                ing.unquotedFastPath = fast
+                ing.blockBytes = 4096            // many blocks: lines cut at block ends
+                ing.parallelThreshold = 1 << 30  // one worker: channel codes in file order
+                let tag = fast ? "fast" : "general"
+                summaries.append(try ing.ingest(inputPath: input, partPath: dir.file("p-\(tag)"), rejectsPath: dir.file("r-\(tag)")))
+                outputs.append(try FilePath.readAll(dir.file("p-\(tag)")) + FilePath.readAll(dir.file("r-\(tag)")))
+            }
+            #expect(summaries[0].rowsRejected > 100 && summaries[0].blankLines > 10, "seed \(seed): the log is messy enough")
+            #expect(summaries[0] == summaries[1], "seed \(seed)")
+            #expect(outputs[0] == outputs[1], "seed \(seed)")
+        }
+    }
+
     @Test("RFC 4180 quoting: delimiters, doubled quotes and spaces inside ids")
     func quoting() throws {
         let (s, ids, amounts) = try ingest("customer_id,date,amount\n\"a,b\",2024-01-01,1\n\"say \"\"hi\"\"\",2024-01-01,2\n\" x \",2024-01-01,3\n")

@@ -2,6 +2,33 @@
 #define RETAIN_SUPPORT_H
 /* System facilities Swift cannot spell directly. */
 
+#include <stdint.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* The positions of bytes a and b among the 64 bytes at p, a bit each (bit i: byte i).
+   With SSE2 (every x86-64 processor) sixteen bytes are compared at once and the result
+   gathered into bits (movemask), which Swift's SIMD types cannot spell; elsewhere byte by
+   byte. All 64 bytes must be readable. */
+static inline uint64_t retain_match2_64(const void *p, unsigned char a, unsigned char b) {
+    const unsigned char *s = (const unsigned char *)p;
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+    uint64_t m = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(s + 16 * k));
+        __m128i e = _mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb));
+        m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << (16 * k);
+    }
+    return m;
+#else
+    uint64_t m = 0;
+    for (int i = 0; i < 64; i++) m |= (uint64_t)(s[i] == a || s[i] == b) << i;
+    return m;
+#endif
+}
+
 /* A software prefetch: asks the cache for the line at p without waiting for it and
    without holding a slot in the reorder buffer (a plain load would). */
 static inline void retain_prefetch(const void *p) { __builtin_prefetch(p, 1, 3); }
