@@ -48,7 +48,7 @@ let package = Package(
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Segmentation", "RetainIO"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Segmentation", "RetainIO", "CSupport"]),
         .executableTarget(name: "retain", dependencies: [
             "Pipeline", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/resource.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -42,5 +44,23 @@ void retain_keep_freed_memory(void) {
 void retain_return_freed_memory(void) {
 #if defined(__GLIBC__)
     malloc_trim(0);
+#endif
+}
+
+int retain_run_only_when_idle(void) {
+#ifdef __linux__
+    struct sched_param p = { .sched_priority = 0 };
+    return sched_setscheduler(0, SCHED_IDLE, &p);  /* 0: the calling thread */
+#else
+    return setpriority(PRIO_PROCESS, 0, 20);
+#endif
+}
+
+int retain_run_normally(void) {
+#ifdef __linux__
+    struct sched_param p = { .sched_priority = 0 };
+    return sched_setscheduler(0, SCHED_OTHER, &p);
+#else
+    return setpriority(PRIO_PROCESS, 0, 0);
 #endif
 }

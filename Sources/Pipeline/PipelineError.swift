@@ -103,6 +103,7 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         case .strategicAccountsUnreadable: return .noInput
         case .strategicAccountsMalformed: return .badData
         case .missingColumn: return .badConfig
+        case .stopped: return .failure
         }
     default: return .failure
     }

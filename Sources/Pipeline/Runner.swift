@@ -72,7 +72,15 @@ public struct Runner {
 
         do {
             if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
+            // The segment stage's retention history, computed on idle cores while train and
+            // score run, when this run has them before segment (see HistoryInAdvance).
+            var history: HistoryInAdvance? = nil
+            defer { history?.stop() }  // never leave while it still reads the ledger
             for stage in stages {
+                if history == nil, stages.contains(.segment), stage > .features, stage < .segment {
+                    history = HistoryInAdvance(view: try folder.ledgerView(for: .segment, numbering: .dense),
+                                               settings: spec.segment, activeWindowDays: spec.features.activeWindowDays)
+                }
                 reporter.progress("\(stage.rawValue)...")
                 // Later stages need less memory than features: they reuse what earlier
                 // ones freed instead of faulting in fresh pages (see ProcessMemory).
@@ -93,7 +101,8 @@ public struct Runner {
                     manifest.stages[stage.rawValue] = try ScoreStage(spec: spec, folder: folder, reporter: reporter).run()
                 case .segment:
                     manifest.stages[stage.rawValue] = try SegmentStage(spec: spec, folder: folder, reporter: reporter,
-                                                                       activeWindowDays: spec.features.activeWindowDays).run()
+                                                                       activeWindowDays: spec.features.activeWindowDays,
+                                                                       historyInAdvance: history).run()
                 case .report:
                     manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }

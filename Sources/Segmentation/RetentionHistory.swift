@@ -82,7 +82,14 @@ public struct RetentionHistory: Sendable {
     /// finds each customer's first purchase and at which period boundaries it is active
     /// (a bit per boundary), the second sums the sales of retained and base customers.
     /// Memory: 16 bytes per customer, whatever the number of rows.
-    public static func compute(_ view: LedgerView, settings: SegmentSettings, activeWindowDays window: Int32) throws -> RetentionHistory {
+    ///
+    /// `workers`: 1 keeps all the work on the calling thread (see `HistoryInAdvance`).
+    /// `stop`: asked between chunks; when it says so, the computation ends with
+    /// `SegmentationError.stopped`.
+    public static func compute(_ view: LedgerView, settings: SegmentSettings, activeWindowDays window: Int32,
+                               workers: Int = 2, stop: (@Sendable () -> Bool)? = nil) throws -> RetentionHistory {
+        let workers = workers > 1 ? 2 : 1
+        let parity = workers - 1  // customers split by parity, or all on one thread
         let hasCost = view.columns.contains(.cost), hasService = view.columns.contains(.serviceCost)
         let basis = hasCost || hasService
             ? "amount" + (hasCost ? " − cost" : "") + (hasService ? " − service cost" : "") + (hasCost ? "" : " at the default margin")
@@ -110,18 +117,19 @@ public struct RetentionHistory: Sendable {
         let activeAt = Self.activeBoundaries(boundaries, window: window)
         try activeAt.bits.withUnsafeBufferPointer { bits in
             let table = UnsafeSendable(bits)
-            try view.forEachChunk { customers, c in
+            try view.forEachChunk(workers: workers) { customers, c in
+                if stop?() == true { throw SegmentationError.stopped }
                 guard let chunk = ChunkPointers(c, customers: customers) else { return }
-                DispatchQueue.concurrentPerform(iterations: 2) { w in
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
                     let state = stateP.value, bits = table.value
                     let from = Int(activeAt.firstDay), span = UInt(bits.count)
                     for i in 0..<chunk.count {
                         if i + Self.ahead < chunk.count {  // rows come in random customer order: fetch ahead
                             let next = Int(chunk.customers[i + Self.ahead])
-                            if next >= 0, next & 1 == w { retain_prefetch(state + next) }
+                            if next >= 0, next & parity == w { retain_prefetch(state + next) }
                         }
                         let cust = Int(chunk.customers[i])
-                        guard cust >= 0, cust & 1 == w, chunk.amount[i] > 0 else { continue }
+                        guard cust >= 0, cust & parity == w, chunk.amount[i] > 0 else { continue }
                         let t = chunk.day[i]
                         if t < state[cust].firstPurchase { state[cust].firstPurchase = t }
                         let d = Int(t) - from
@@ -150,18 +158,19 @@ public struct RetentionHistory: Sendable {
         try periodOf.withUnsafeBufferPointer { periodOf in
         try baseBits.withUnsafeBufferPointer { baseBits in
             let tables = UnsafeSendable((periodOf: periodOf, baseBits: baseBits))
-            try view.forEachChunk { customers, c in
+            try view.forEachChunk(workers: workers) { customers, c in
+                if stop?() == true { throw SegmentationError.stopped }
                 guard let chunk = ChunkPointers(c, customers: customers) else { return }
-                DispatchQueue.concurrentPerform(iterations: 2) { w in
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
                     let state = stateP.value, out = sums[w].value
                     let periodOf = tables.value.periodOf, baseBits = tables.value.baseBits
                     for i in 0..<chunk.count {
                         if i + Self.ahead < chunk.count {
                             let next = Int(chunk.customers[i + Self.ahead])
-                            if next >= 0, next & 1 == w { retain_prefetch(state + next) }
+                            if next >= 0, next & parity == w { retain_prefetch(state + next) }
                         }
                         let cust = Int(chunk.customers[i])
-                        guard cust >= 0, cust & 1 == w else { continue }
+                        guard cust >= 0, cust & parity == w else { continue }
                         let d = Int(chunk.day[i] - firstDay)
                         guard d >= 0, d < span else { continue }
                         let bits = state[cust].active

@@ -3,6 +3,8 @@ public enum SegmentationError: Error, CustomStringConvertible, Sendable {
     case strategicAccountsUnreadable(path: String, reason: String)
     case strategicAccountsMalformed(path: String, line: Int, message: String)
     case missingColumn(file: String, column: String)
+    /// The retention history was stopped before it finished (its run ended first).
+    case stopped
 
     public var description: String {
         switch self {
@@ -12,6 +14,8 @@ public enum SegmentationError: Error, CustomStringConvertible, Sendable {
             return "\(path):\(line): \(message); the file needs a header customer_id,role and one account per line"
         case .missingColumn(let file, let column):
             return "\(file) has no column \(column); rerun the score stage (retain run PIPELINE --from score)"
+        case .stopped:
+            return "the retention history was stopped before it finished; rerun the segment stage (retain run PIPELINE --only segment)"
         }
     }
 }

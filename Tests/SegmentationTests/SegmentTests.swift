@@ -182,6 +182,22 @@ struct RetentionHistoryTests {
         #expect(isClose(mar.salesAdjustedRetention, 80.0 / 70 * 100) && isClose(mar.profitRetention, 140))
     }
 
+    /// One thread (the history computed in advance at idle priority) gives what two do,
+    /// to the last bit; asked to stop, it stops with its own error.
+    @Test func oneWorkerAndStopping() throws {
+        let (view, _) = try Self.view()
+        var s = SegmentSettings()
+        s.historyPeriod = .month
+        s.historyPeriods = 2
+        let two = try RetentionHistory.compute(view, settings: s, activeWindowDays: 30)
+        let one = try RetentionHistory.compute(view, settings: s, activeWindowDays: 30, workers: 1)
+        #expect(one.rows == two.rows)
+        #expect(one.rows.map(\.salesRetained.bitPattern) == two.rows.map(\.salesRetained.bitPattern))
+        #expect(throws: SegmentationError.self) {
+            _ = try RetentionHistory.compute(view, settings: s, activeWindowDays: 30, workers: 1, stop: { true })
+        }
+    }
+
     @Test func periodsAreCompleteCalendarPeriods() throws {
         func d(_ y: Int, _ m: Int, _ day: Int) throws -> Int32 { try #require(CivilDate.day(year: y, month: m, day: day)) }
         // Data to 2025-11-20: the last complete quarter is Q3; weeks start on Monday (2025-11-17 was one).
