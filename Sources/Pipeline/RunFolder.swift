@@ -24,6 +24,9 @@ public final class RunFolder {
     private var staged: [String] = []
     private var removals: [String] = []
 
+    /// Tables a stage of this run wrote, as a later stage reads them back (see `table(at:)`).
+    private var written: [String: CSVTable] = [:]
+
     static let lockName = ".retain.lock"
     static let journalName = ".publish-journal"
 
@@ -66,6 +69,25 @@ public final class RunFolder {
         try FilePath.makeDirectories(dir)
         if !staged.contains(relative) { staged.append(relative) }
         return p
+    }
+
+    /// Records that `table` is what reading the file just written at `path` gives, number
+    /// for number, so that a later stage of this run takes it instead of parsing the file.
+    func remember(_ table: CSVTable, writtenAt path: String) { written[path] = table }
+
+    /// The table in the CSV file at `path`: the one a stage of this run wrote there
+    /// (handed over once, then forgotten, so that its memory goes with its reader), else
+    /// read from the file. The file stays the artifact, and a stage rerun alone reads it:
+    /// debug builds (every test) read it here too and fail if the two differ in any bit.
+    func table(at path: String, keepingRows: Bool = false) throws -> CSVTable {
+        guard !keepingRows, let table = written.removeValue(forKey: path) else {
+            return try CSVTable.read(path, keepingRows: keepingRows)
+        }
+        #if DEBUG
+        let fromFile = try CSVTable.read(path)
+        precondition(table.isIdentical(to: fromFile), "\(path): the table handed over differs from the file")
+        #endif
+        return table
     }
 
     /// The published location of `relative`.

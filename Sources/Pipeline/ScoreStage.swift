@@ -22,7 +22,8 @@ struct ScoreStage {
                 + "before the scoring date); check --as-of against the data's dates")
         }
         let p = model.probabilities(try DesignMatrix.build(snapshot, terms: model.terms))
-        try AtomicFile.write(try folder.stagedPath(Self.scoresFile)) { out in
+        let scoresPath = try folder.stagedPath(Self.scoresFile)
+        try AtomicFile.write(scoresPath) { out in
             try CSVText.appendHeader(["customer_id", "churn_probability"] + snapshot.names, to: out)
             try ParallelRows.write(rows: snapshot.count, bytesPerRow: 8 * (snapshot.names.count + 3), to: out) { lo, hi, b in
                 for i in lo..<hi {
@@ -35,6 +36,12 @@ struct ScoreStage {
                 }
             }
         }
+        // The segment stage of this run takes the table as it reads back from scores.csv:
+        // the probabilities rounded as written, the snapshot's numbers from the same text
+        // (about 0.1 s of parsing at 10 M rows saved; RunFolder.table(at:)).
+        folder.remember(CSVTable(path: scoresPath, keyName: "customer_id", names: ["churn_probability"] + snapshot.names,
+                                 columns: [p.map { FixedPoint.rounded($0, decimals: 9) }] + snapshot.columns,
+                                 keyBytes: snapshot.keyBytes, keyEnds: snapshot.keyEnds), writtenAt: scoresPath)
         let expected = p.reduce(0, +)
         let n = snapshot.count
         reporter.info("score: \(grouped(n)) customers; expected churners \(grouped(Int(expected.rounded()))) "

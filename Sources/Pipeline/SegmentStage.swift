@@ -38,7 +38,7 @@ struct SegmentStage {
             }
         }
         defer { history.wait() }  // never leave while it still reads the ledger
-        let scores = try CSVTable.read(scoresPath)
+        let scores = try folder.table(at: scoresPath)
         steps.done("read \(ScoreStage.scoresFile)")
         let accounts = try spec.segment.strategicAccounts.map { try StrategicAccounts.load($0) }
         let result = try Segmenter(settings: spec.segment, accounts: accounts).segment(scores)

@@ -49,6 +49,19 @@ public struct CSVTable: Sendable {
         }
     }
 
+    /// Whether `other` holds the same names, keys and values, every double to the bit
+    /// (NaN included): what a table handed from one stage to the next must be to the
+    /// table read back from its file.
+    public func isIdentical(to other: CSVTable) -> Bool {
+        guard names == other.names, keyName == other.keyName, keyEnds == other.keyEnds, keyBytes == other.keyBytes,
+              columns.count == other.columns.count else { return false }
+        for (a, b) in zip(columns, other.columns) {
+            guard a.count == b.count else { return false }
+            for i in 0..<a.count where a[i].bitPattern != b[i].bitPattern { return false }
+        }
+        return true
+    }
+
     /// The column called `name`, if the file has it.
     public func column(_ name: String) -> [Double]? {
         names.firstIndex(of: name).map { columns[$0] }
