@@ -1,11 +1,11 @@
 import Dispatch
 
-/// Writes a large CSV body on both cores: rows are formatted in pieces into memory, two
-/// pieces at a time (one per core), and written in order. While the calling thread writes
-/// one round's two pieces, the workers already format the next two, so the kernel's copy
-/// into the page cache (a third of the time for a few hundred megabytes of text) overlaps
-/// the formatting instead of leaving a core idle. At most four pieces of sixteen (a
-/// quarter of the text) are in memory, and the file is identical to a serial write.
+/// Writes a large CSV body on both cores: rows are formatted in pieces into memory on
+/// worker threads and written in order. While the calling thread writes one piece, the
+/// workers already format the next ones, so the kernel's copy into the page cache (a
+/// third of the time for a few hundred megabytes of text) overlaps the formatting instead
+/// of leaving a core idle. At most four pieces of sixteen (a quarter of the text) are in
+/// memory, and the file is identical to a serial write.
 public enum ParallelRows {
     /// `format(lo, hi, buffer)` appends rows lo..<hi to `buffer`; `bytesPerRow` sizes the
     /// buffers (they grow if a piece needs more).
@@ -48,56 +48,49 @@ public enum ParallelRows {
         var buffers: [OutputBuffer] = []
     }
 
-    /// One round: up to two pieces being formatted on worker threads.
-    private final class Round: @unchecked Sendable {
+    /// One piece of rows, formatted on a worker thread.
+    private final class Piece: @unchecked Sendable {
         let group = DispatchGroup()
-        let firstPiece: Int
-        let buffers: [OutputBuffer]
-        let firstRows: [Int]
-        let results: Slots<SideCopies>
-        let failures = FirstError()
+        let firstRow: Int
+        let buffer: OutputBuffer
+        var copies = SideCopies()
+        var failure: (any Error)?
 
-        init(firstPiece: Int, buffers: [OutputBuffer], firstRows: [Int]) {
-            self.firstPiece = firstPiece
-            self.buffers = buffers
-            self.firstRows = firstRows
-            results = Slots(count: buffers.count)
+        init(firstRow: Int, capacity: Int) {
+            self.firstRow = firstRow
+            buffer = OutputBuffer(memoryCapacity: capacity)
         }
     }
 
-    /// The shared mechanism: pieces formatted two at a time on the workers, each round
-    /// started before the previous one is written on the calling thread. `format` only
-    /// looks escaping: every round is waited for before this returns, even on an error.
+    /// The shared mechanism: pieces formatted on the workers, up to `ahead` at a time, and
+    /// written in order on the calling thread; as each piece is written the next one is
+    /// started. A worker that finishes a piece takes the next at once (rounds of two, each
+    /// waited for whole, left a core idle while the slower of the two finished). `format`
+    /// only looks escaping: every piece is waited for before this returns, even on an error.
     private static func pipelined(rows m: Int, bytesPerRow: Int,
                                   format: @escaping @Sendable (Int, Int, OutputBuffer) throws -> SideCopies,
                                   write: (Int, OutputBuffer, SideCopies) throws -> Void) throws {
         let pieces = m < 4096 ? 1 : 16
-        let width = min(2, pieces)
-        func start(_ first: Int) -> Round {
-            let ps = Array(first..<min(first + width, pieces))
-            let r = Round(firstPiece: first,
-                          buffers: ps.map { _ in OutputBuffer(memoryCapacity: max(4096, m / pieces * bytesPerRow)) },
-                          firstRows: ps.map { m * $0 / pieces })
-            for (k, p) in ps.enumerated() {
-                let lo = m * p / pieces, hi = m * (p + 1) / pieces
-                DispatchQueue.global().async(group: r.group) {
-                    do { r.results[k] = try format(lo, hi, r.buffers[k]) } catch { r.failures.record(error) }
-                }
+        let ahead = min(3, pieces)  // with the one being written, at most four pieces in memory
+        func start(_ p: Int) -> Piece {
+            let lo = m * p / pieces, hi = m * (p + 1) / pieces
+            let piece = Piece(firstRow: lo, capacity: max(4096, (hi - lo) * bytesPerRow))
+            DispatchQueue.global().async(group: piece.group) {
+                do { piece.copies = try format(lo, hi, piece.buffer) } catch { piece.failure = error }
             }
-            return r
+            return piece
         }
-        var pending: Round? = start(0)
-        // Never return while a round still writes into its buffers.
-        defer { pending?.group.wait() }
-        while let current = pending {
-            current.group.wait()
-            pending = nil
-            if let e = current.failures.first { throw e }
-            let next = current.firstPiece + width
-            if next < pieces { pending = start(next) }
-            for (k, b) in current.buffers.enumerated() {
-                try write(current.firstRows[k], b, current.results[k] ?? SideCopies())
-            }
+        var queue: [Piece] = []
+        // Never return while a piece still writes into its buffer.
+        defer { for piece in queue { piece.group.wait() } }
+        var next = 0
+        while next < ahead { queue.append(start(next)); next += 1 }
+        while !queue.isEmpty {
+            let piece = queue.removeFirst()
+            piece.group.wait()
+            if let e = piece.failure { throw e }
+            if next < pieces { queue.append(start(next)); next += 1 }
+            try write(piece.firstRow, piece.buffer, piece.copies)
         }
     }
 }
