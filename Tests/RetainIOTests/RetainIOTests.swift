@@ -160,6 +160,25 @@ struct OutputTests {
         }
     }
 
+    /// A piece that fails: its error comes out, after every other piece has stopped
+    /// writing into its buffer, and the file is not created.
+    @Test("an error while formatting a piece is thrown and nothing is written")
+    func parallelRowsFailure() throws {
+        struct Broken: Error {}
+        let dir = TemporaryFolder()
+        #expect(throws: Broken.self) {
+            try AtomicFile.write(dir.file("all")) { out in
+                try ParallelRows.write(rows: 50_000, bytesPerRow: 12, to: out) { lo, hi, b in
+                    for i in lo..<hi {
+                        if i == 30_000 { throw Broken() }
+                        try b.append(integer: Int64(i)); try b.append(byte: 0x0A)
+                    }
+                }
+            }
+        }
+        #expect(!FilePath.exists(dir.file("all")))
+    }
+
     @Test("CSV fields: RFC 4180 quoting and formula neutralising")
     func csv() throws {
         let cases: [(String, String)] = [
