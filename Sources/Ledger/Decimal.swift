@@ -49,50 +49,6 @@ public enum Decimal {
         return negative ? -v : v
     }
 
-    /// `parse` for text with at least 8 readable bytes from `p` (the ingest block keeps
-    /// slack after its data), in one word and without a loop per digit when the number has
-    /// at most 8 characters after its sign, as amounts and quantities do. The digits gather
-    /// into the same integer m and the same power of ten divides it, so the double is
-    /// exactly `parse`'s (tested against it); anything longer goes to `parse`.
-    ///
-    /// Why: a loop per digit ends on a length that changes from field to field, a branch
-    /// the processor guesses wrong about once a number; five numbers a row made that about
-    /// a tenth of ingest's CPU.
-    @inline(__always)
-    public static func parseShort(_ p: UnsafeRawPointer, count n: Int, mark: UInt8) -> Double? {
-        var q = p, len = n
-        var negative = false
-        if len > 0 {
-            let first = q.load(as: UInt8.self)
-            if first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { negative = first == UInt8(ascii: "-"); q += 1; len -= 1 }
-        }
-        guard len > 0 && len <= 8 else { return parse(p, count: n, mark: mark) }
-        let keep: UInt64 = len == 8 ? ~0 : (UInt64(1) << UInt64(8 &* len)) &- 1
-        let w = UInt64(littleEndian: q.loadUnaligned(as: UInt64.self)) & keep
-        // A nonzero byte where the character is not '0'...'9': its high nibble is not 3, or
-        // its low nibble plus 6 carries (no carry crosses a byte: at most 0x0F + 6).
-        let notDigit = (((w & 0xF0F0_F0F0_F0F0_F0F0) ^ 0x3030_3030_3030_3030)
-            | (((w & 0x0F0F_0F0F_0F0F_0F0F) &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0)) & keep
-        var digits = w, count = len, fraction = 0
-        if notDigit != 0 {
-            // The first non-digit must be the mark, and the only one; it is cut out.
-            let shift = UInt64(notDigit.trailingZeroBitCount & ~7)
-            guard (w >> shift) & 0xFF == UInt64(mark), (notDigit >> shift) >> 8 == 0 else { return nil }
-            digits = (w & ((UInt64(1) << shift) &- 1)) | (((w >> shift) >> 8) << shift)
-            count = len &- 1
-            fraction = count &- Int(shift >> 3)
-            guard count > 0 else { return nil }
-        }
-        // Right-aligned as an 8-digit number (leading zeros), then combined in pairs, fours
-        // and eight (as `CSVTable.digits`).
-        var v = (digits & 0x0F0F_0F0F_0F0F_0F0F) << UInt64(8 &* (8 &- count))
-        v = (v &* 2561) >> 8
-        v = ((v & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
-        v = ((v & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
-        let x = Double(v) / FixedPoint.pow10(fraction)
-        return negative ? -x : x
-    }
-
     private static func slow(_ p: UnsafeRawPointer, _ n: Int, _ mark: UInt8) -> Double? {
         guard n < 64 else { return nil }
         var buf = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))

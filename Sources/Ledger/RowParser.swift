@@ -383,7 +383,7 @@ struct RowParser: @unchecked Sendable {
 
         let ap = base + Int(fs[2]), an = Int(fe[2] - fs[2])
         if an == 0 { return (.missingField, "the amount is empty") }
-        guard let amount = Decimal.parseShort(ap, count: an, mark: format.decimalMark) else {
+        guard let amount = Decimal.parse(ap, count: an, mark: format.decimalMark) else {
             return (.unparsableAmount, "amount \(shown(ap, an)) is not a number")
         }
         if !(abs(amount) <= format.maxAbsAmount) {
@@ -401,7 +401,7 @@ struct RowParser: @unchecked Sendable {
             let p = base + Int(fs[f]), n = Int(fe[f] - fs[f])
             var v = Double.nan  // an empty optional value is unknown, not zero
             if n > 0 {
-                guard let x = Decimal.parseShort(p, count: n, mark: format.decimalMark), abs(x) <= format.maxAbsAmount else {
+                guard let x = Decimal.parse(p, count: n, mark: format.decimalMark), abs(x) <= format.maxAbsAmount else {
                     return (.unparsableNumber, "\(numberRoles[k].rawValue) \(shown(p, n)) is not a plausible number")
                 }
                 v = x

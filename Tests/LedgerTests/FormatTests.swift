@@ -70,40 +70,6 @@ struct FormatTests {
             #expect(number(s) == Double(s), "\(s)")
         }
     }
-
-    /// `parseShort` reads a word past the text; here the text sits in a buffer with 8
-    /// bytes after it, filled with digits and marks so that reading too far would show.
-    func shortNumber(_ bytes: [UInt8], mark: UInt8) -> Double? {
-        (bytes + Array("9.9,9999".utf8)).withUnsafeBytes { Decimal.parseShort($0.baseAddress!, count: bytes.count, mark: mark) }
-    }
-
-    @Test("the one-word decimal reader gives parse's double, or nil, for every shape")
-    func shortDecimals() {
-        #expect(shortNumber(Array("75.36".utf8), mark: 0x2E) == 75.36)
-        #expect(shortNumber(Array("-0.5".utf8), mark: 0x2E) == -0.5)
-        #expect(shortNumber(Array("12345678".utf8), mark: 0x2E) == 12_345_678)
-        #expect(shortNumber(Array("+1234.567".utf8), mark: 0x2E) == 1234.567)
-        #expect(shortNumber(Array("12,50".utf8), mark: 0x2C) == 12.5)
-        for bad in ["", "-", ".", "+.", "1.2.3", "1,5", "1e5", " 1", "1 ", "--1", "١"] {
-            #expect(shortNumber(Array(bad.utf8), mark: 0x2E) == nil, "\(bad)")
-        }
-        // Random texts of digits, marks, signs and other bytes, up to 12 long (past the
-        // one-word limit, to cover the hand-over to `parse`); 200,000 of them.
-        let alphabet = Array("0123456789012345678901234567890123456789..,,-+e x\u{00}".utf8)
-        var random = SplitMix(seed: 11)
-        var disagreements: [String] = []
-        for _ in 0..<200_000 {
-            let length = Int(random.next() % 13)
-            var text = (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
-            if length > 0 && random.next() % 2 == 0 { text[0] = random.next() % 3 == 0 ? 0x2D : 0x31 }
-            for mark in [UInt8(ascii: "."), UInt8(ascii: ",")] {
-                let short = shortNumber(text, mark: mark)
-                let full = text.withUnsafeBytes { $0.isEmpty ? nil : Decimal.parse($0.baseAddress!, count: $0.count, mark: mark) }
-                if short?.bitPattern != full?.bitPattern { disagreements.append(String(decoding: text, as: UTF8.self)) }
-            }
-        }
-        #expect(disagreements.count == 0, "first: \(disagreements.prefix(5))")
-    }
 }
 
 @Suite("Layouts: quoting, whitespace, positions, gzip, block boundaries")
