@@ -138,8 +138,8 @@ struct RowParser: @unchecked Sendable {
 
     /// Parses the lines in `[from, to)` of `block` (`to` is just past a newline, or the
     /// end of the data) into `b`. Line numbers are local: 1 is the first line of the range.
-    /// The block must have 64 readable bytes after `to` (short ids and numbers are loaded
-    /// as words, quote-free ranges scanned 64 bytes at a time).
+    /// The block must have 64 readable bytes after `to` (short ids are loaded as words,
+    /// quote-free ranges scanned 64 bytes at a time).
     func parse(block: UnsafeMutableRawPointer, from: Int, to: Int, into b: Batch) {
         var fs = (Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0))
         var fe = fs
