@@ -22,7 +22,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
-        // System facilities Swift cannot spell: prefetch, and writeback control (start early, drop behind).
+        // System facilities Swift cannot spell: prefetch, writeback control (start early, drop
+        // behind), malloc policy, idle-priority threads, and a 64-byte byte search (SSE2 movemask).
         .target(name: "CSupport"),
         // Safe Swift layer over BLAS/LAPACK: the only code that touches their pointers.
         .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
