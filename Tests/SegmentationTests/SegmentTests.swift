@@ -163,12 +163,17 @@ struct RetentionHistoryTests {
         return (try LedgerView(parts: [try LedgerPart(path: dir.file("p"))]), dir)
     }
 
-    @Test func everyMeasureByHand() throws {
-        let (view, _) = try Self.view()
+    /// The two months of the example.
+    static var twoMonths: SegmentSettings {
         var s = SegmentSettings()
         s.historyPeriod = .month
         s.historyPeriods = 2
-        let h = try RetentionHistory.compute(view, settings: s, activeWindowDays: 30)
+        return s
+    }
+
+    @Test func everyMeasureByHand() throws {
+        let (view, _) = try Self.view()
+        let h = try RetentionHistory.compute(view, settings: Self.twoMonths, activeWindowDays: 30)
         #expect(h.rows.count == 2)
         let feb = h.rows[0], mar = h.rows[1]
         #expect(CivilDate.iso(feb.start) == "2024-02-01" && CivilDate.iso(feb.end) == "2024-02-29")
@@ -186,9 +191,7 @@ struct RetentionHistoryTests {
     /// to the last bit; asked to stop, it stops with its own error.
     @Test func oneWorkerAndStopping() throws {
         let (view, _) = try Self.view()
-        var s = SegmentSettings()
-        s.historyPeriod = .month
-        s.historyPeriods = 2
+        let s = Self.twoMonths
         let two = try RetentionHistory.compute(view, settings: s, activeWindowDays: 30)
         let one = try RetentionHistory.compute(view, settings: s, activeWindowDays: 30, workers: 1)
         #expect(one.rows == two.rows)
