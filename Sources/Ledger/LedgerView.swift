@@ -199,7 +199,7 @@ public final class LedgerView {
     /// The customer numbers are looked up on both cores, half the rows each (random reads
     /// of a table of 4 bytes per customer: 0.11 s a pass at 10 M rows on one core).
     /// `workers`: 1 keeps the lookups on the calling thread (a thread that must not wake
-    /// others, as the retention history computed in advance at idle priority).
+    /// others, as the retention history on its own thread, at idle priority in a whole run).
     public func forEachChunk(workers: Int = 2, _ body: (UnsafeBufferPointer<Int32>, LedgerChunk) throws -> Void) throws {
         var customers = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
         var capacity = 1

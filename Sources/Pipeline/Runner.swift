@@ -73,13 +73,13 @@ public struct Runner {
         do {
             if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
             // The segment stage's retention history, computed on idle cores while train and
-            // score run, when this run has them before segment (see HistoryInAdvance).
-            var history: HistoryInAdvance? = nil
+            // score run, when this run has them before segment (see BackgroundHistory).
+            var history: BackgroundHistory? = nil
             defer { history?.stop() }  // never leave while it still reads the ledger
             for stage in stages {
                 if history == nil, stages.contains(.segment), stage > .features, stage < .segment {
-                    history = HistoryInAdvance(view: try folder.ledgerView(for: .segment, numbering: .dense),
-                                               settings: spec.segment, activeWindowDays: spec.features.activeWindowDays)
+                    history = BackgroundHistory(view: try folder.ledgerView(for: .segment, numbering: .dense),
+                                                settings: spec.segment, activeWindowDays: spec.features.activeWindowDays, idle: true)
                 }
                 reporter.progress("\(stage.rawValue)...")
                 // Later stages need less memory than features: they reuse what earlier
@@ -102,7 +102,7 @@ public struct Runner {
                 case .segment:
                     manifest.stages[stage.rawValue] = try SegmentStage(spec: spec, folder: folder, reporter: reporter,
                                                                        activeWindowDays: spec.features.activeWindowDays,
-                                                                       historyInAdvance: history).run()
+                                                                       history: history).run()
                 case .report:
                     manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }

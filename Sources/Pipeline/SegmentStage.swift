@@ -12,8 +12,8 @@ struct SegmentStage {
     let folder: RunFolder
     let reporter: Reporter
     let activeWindowDays: Int32
-    /// The retention history, begun earlier in this run; nil: computed here.
-    var historyInAdvance: HistoryInAdvance? = nil
+    /// The retention history, begun earlier in this run; nil: begun here.
+    var history: BackgroundHistory? = nil
 
     static let customersFile = "customers.csv"
     static let targetsFile = "retention_targets.csv"
@@ -24,20 +24,13 @@ struct SegmentStage {
         let clock = StageClock()
         let scoresPath = try folder.upstream(ScoreStage.scoresFile, for: .segment, from: .score)
         let steps = StepTimer(.segment, reporter: reporter)
-        // The retention history reads only the ledger: begun earlier in the run, or else it
-        // runs alongside everything else here. Alone, each half left a core idle a third of
-        // the time (the ledger's reads between chunks; the writing thread of the customer files).
-        historyInAdvance?.hurry()
-        let historySlot = Slots<Result<RetentionHistory, any Error>>(count: 1)
-        let history = DispatchGroup()
-        let settings = spec.segment, window = activeWindowDays
-        if historyInAdvance == nil {
-            let view = UnsafeSendable(try folder.ledgerView(for: .segment, numbering: .dense))  // counts customers, never names them
-            DispatchQueue.global().async(group: history) {
-                historySlot[0] = Result { try RetentionHistory.compute(view.value, settings: settings, activeWindowDays: window) }
-            }
-        }
-        defer { history.wait() }  // never leave while it still reads the ledger
+        // The retention history reads only the ledger: begun earlier in the run, or else
+        // here, beside the stage's own work (alone, each left a core idle a third of the
+        // time: the ledger's reads between chunks; the writing thread of the customer files).
+        let history = try self.history ?? BackgroundHistory(view: try folder.ledgerView(for: .segment, numbering: .dense),
+                                                             settings: spec.segment, activeWindowDays: activeWindowDays, idle: false)
+        history.hurry()
+        defer { history.stop() }  // never leave while it still reads the ledger
         let scores = try folder.table(at: scoresPath)
         steps.done("read \(ScoreStage.scoresFile)")
         let accounts = try spec.segment.strategicAccounts.map { try StrategicAccounts.load($0) }
@@ -52,16 +45,7 @@ struct SegmentStage {
         try writeTargets(result.targets)
         steps.done("wrote customers.csv, segments/ and the targets")
 
-        history.wait()
-        let retention: RetentionHistory
-        if let historyInAdvance {
-            retention = try historyInAdvance.result()
-        } else {
-            // The block always fills the slot; computing here instead only guards the type.
-            retention = try (historySlot[0] ?? Result {
-                try RetentionHistory.compute(try folder.ledgerView(for: .segment, numbering: .dense), settings: settings, activeWindowDays: window)
-            }).get()
-        }
+        let retention = try history.result()
         try writeHistory(retention)
         steps.done("retention history (waited for what was left of it)")
 

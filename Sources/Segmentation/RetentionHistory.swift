@@ -1,5 +1,4 @@
 import CSupport
-import Dispatch
 import Ledger
 import RetainIO
 
@@ -78,18 +77,17 @@ public struct RetentionHistory: Sendable {
     /// Rows ahead whose customer state is prefetched.
     static let ahead = 16
 
-    /// Two passes over the ledger on both cores (customers split by parity): the first
-    /// finds each customer's first purchase and at which period boundaries it is active
-    /// (a bit per boundary), the second sums the sales of retained and base customers.
-    /// Memory: 16 bytes per customer, whatever the number of rows.
+    /// Two passes over the ledger on the calling thread: the first finds each customer's
+    /// first purchase and at which period boundaries it is active (a bit per boundary), the
+    /// second sums the sales of retained and base customers. Memory: 16 bytes per customer,
+    /// whatever the number of rows. One thread, because the history runs beside other work
+    /// (`BackgroundHistory` in the pipeline): two, splitting customers by parity, each read
+    /// every row, for more CPU in all.
     ///
-    /// `workers`: 1 keeps all the work on the calling thread (see `HistoryInAdvance`).
     /// `stop`: asked between chunks; when it says so, the computation ends with
     /// `SegmentationError.stopped`.
     public static func compute(_ view: LedgerView, settings: SegmentSettings, activeWindowDays window: Int32,
-                               workers: Int = 2, stop: (@Sendable () -> Bool)? = nil) throws -> RetentionHistory {
-        let workers = workers > 1 ? 2 : 1
-        let parity = workers - 1  // customers split by parity, or all on one thread
+                               stop: (() -> Bool)? = nil) throws -> RetentionHistory {
         let hasCost = view.columns.contains(.cost), hasService = view.columns.contains(.serviceCost)
         let basis = hasCost || hasService
             ? "amount" + (hasCost ? " − cost" : "") + (hasService ? " − service cost" : "") + (hasCost ? "" : " at the default margin")
@@ -109,32 +107,27 @@ public struct RetentionHistory: Sendable {
         let state = UnsafeMutablePointer<CustomerState>.allocate(capacity: max(n, 1))
         state.initialize(repeating: CustomerState(active: 0, firstPurchase: .max), count: max(n, 1))
         defer { state.deallocate() }
-        let stateP = UnsafeSendable(state)
 
         // Pass 1: a purchase on day t makes the customer active at boundaries b with
         // t <= b < t + window: the bits of `activeAt`, a table by day over the days that
         // reach a boundary (one load per row, where a search and a loop per row were).
         let activeAt = Self.activeBoundaries(boundaries, window: window)
         try activeAt.bits.withUnsafeBufferPointer { bits in
-            let table = UnsafeSendable(bits)
-            try view.forEachChunk(workers: workers) { customers, c in
+            let from = Int(activeAt.firstDay), span = UInt(bits.count)
+            try view.forEachChunk(workers: 1) { customers, c in
                 if stop?() == true { throw SegmentationError.stopped }
                 guard let chunk = ChunkPointers(c, customers: customers) else { return }
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    let state = stateP.value, bits = table.value
-                    let from = Int(activeAt.firstDay), span = UInt(bits.count)
-                    for i in 0..<chunk.count {
-                        if i + Self.ahead < chunk.count {  // rows come in random customer order: fetch ahead
-                            let next = Int(chunk.customers[i + Self.ahead])
-                            if next >= 0, next & parity == w { retain_prefetch(state + next) }
-                        }
-                        let cust = Int(chunk.customers[i])
-                        guard cust >= 0, cust & parity == w, chunk.amount[i] > 0 else { continue }
-                        let t = chunk.day[i]
-                        if t < state[cust].firstPurchase { state[cust].firstPurchase = t }
-                        let d = Int(t) - from
-                        if UInt(bitPattern: d) < span { state[cust].active |= bits[d] }
+                for i in 0..<chunk.count {
+                    if i + Self.ahead < chunk.count {  // rows come in random customer order: fetch ahead
+                        let next = Int(chunk.customers[i + Self.ahead])
+                        if next >= 0 { retain_prefetch(state + next) }
                     }
+                    let cust = Int(chunk.customers[i])
+                    guard cust >= 0, chunk.amount[i] > 0 else { continue }
+                    let t = chunk.day[i]
+                    if t < state[cust].firstPurchase { state[cust].firstPurchase = t }
+                    let d = Int(t) - from
+                    if UInt(bitPattern: d) < span { state[cust].active |= bits[d] }
                 }
             }
         }
@@ -151,48 +144,43 @@ public struct RetentionHistory: Sendable {
             for d in periods[p].start...periods[p].end { periodOf[Int(d - firstDay)] = Int8(p) }
             for d in bases[p].0...bases[p].1 { baseBits[Int(d - firstDay)] |= 1 << UInt64(p) }
         }
-        let sums = (0..<2).map { _ in UnsafeSendable(UnsafeMutablePointer<Double>.allocate(capacity: 4 * k)) }
-        for s in sums { s.value.initialize(repeating: 0, count: 4 * k) }
-        defer { for s in sums { s.value.deallocate() } }
+        var sums = [Double](repeating: 0, count: 4 * k)  // per period: sales and profit retained, of the base
         let margin = settings.defaultMarginRate
         try periodOf.withUnsafeBufferPointer { periodOf in
         try baseBits.withUnsafeBufferPointer { baseBits in
-            let tables = UnsafeSendable((periodOf: periodOf, baseBits: baseBits))
-            try view.forEachChunk(workers: workers) { customers, c in
+        try sums.withUnsafeMutableBufferPointer { out in
+            try view.forEachChunk(workers: 1) { customers, c in
                 if stop?() == true { throw SegmentationError.stopped }
                 guard let chunk = ChunkPointers(c, customers: customers) else { return }
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    let state = stateP.value, out = sums[w].value
-                    let periodOf = tables.value.periodOf, baseBits = tables.value.baseBits
-                    for i in 0..<chunk.count {
-                        if i + Self.ahead < chunk.count {
-                            let next = Int(chunk.customers[i + Self.ahead])
-                            if next >= 0, next & parity == w { retain_prefetch(state + next) }
-                        }
-                        let cust = Int(chunk.customers[i])
-                        guard cust >= 0, cust & parity == w else { continue }
-                        let d = Int(chunk.day[i] - firstDay)
-                        guard d >= 0, d < span else { continue }
-                        let bits = state[cust].active
-                        let p = Int(periodOf[d])
-                        // Retained in period p: active at its start (bit p) and end (bit p + 1).
-                        let retained = p >= 0 && (bits >> UInt64(p)) & 3 == 3
-                        // Base windows of periods this customer started active in (bit p: S of p).
-                        var inBase = baseBits[d] & bits
-                        guard retained || inBase != 0 else { continue }
-                        let v = chunk.amount[i]
-                        var profit = v
-                        if hasCost, let cost = chunk.cost, !cost[i].isNaN { profit -= cost[i] } else if !hasCost { profit = v * margin }
-                        if hasService, let service = chunk.service, !service[i].isNaN { profit -= service[i] }
-                        if retained { out[4 * p] += v; out[4 * p + 1] += profit }
-                        while inBase != 0 {
-                            let q = inBase.trailingZeroBitCount
-                            out[4 * q + 2] += v; out[4 * q + 3] += profit
-                            inBase &= inBase - 1
-                        }
+                for i in 0..<chunk.count {
+                    if i + Self.ahead < chunk.count {
+                        let next = Int(chunk.customers[i + Self.ahead])
+                        if next >= 0 { retain_prefetch(state + next) }
+                    }
+                    let cust = Int(chunk.customers[i])
+                    guard cust >= 0 else { continue }
+                    let d = Int(chunk.day[i] - firstDay)
+                    guard d >= 0, d < span else { continue }
+                    let bits = state[cust].active
+                    let p = Int(periodOf[d])
+                    // Retained in period p: active at its start (bit p) and end (bit p + 1).
+                    let retained = p >= 0 && (bits >> UInt64(p)) & 3 == 3
+                    // Base windows of periods this customer started active in (bit p: S of p).
+                    var inBase = baseBits[d] & bits
+                    guard retained || inBase != 0 else { continue }
+                    let v = chunk.amount[i]
+                    var profit = v
+                    if hasCost, let cost = chunk.cost, !cost[i].isNaN { profit -= cost[i] } else if !hasCost { profit = v * margin }
+                    if hasService, let service = chunk.service, !service[i].isNaN { profit -= service[i] }
+                    if retained { out[4 * p] += v; out[4 * p + 1] += profit }
+                    while inBase != 0 {
+                        let q = inBase.trailingZeroBitCount
+                        out[4 * q + 2] += v; out[4 * q + 3] += profit
+                        inBase &= inBase - 1
                     }
                 }
             }
+        }
         }
         }
 
@@ -209,12 +197,10 @@ public struct RetentionHistory: Sendable {
             }
         }
         for p in 0..<k {
-            for s in sums {
-                rows[p].salesRetained += s.value[4 * p]
-                rows[p].profitRetained += s.value[4 * p + 1]
-                rows[p].salesBase += s.value[4 * p + 2]
-                rows[p].profitBase += s.value[4 * p + 3]
-            }
+            rows[p].salesRetained = sums[4 * p]
+            rows[p].profitRetained = sums[4 * p + 1]
+            rows[p].salesBase = sums[4 * p + 2]
+            rows[p].profitBase = sums[4 * p + 3]
         }
         return RetentionHistory(rows: rows, profitBasis: basis)
     }
