@@ -302,7 +302,7 @@ struct RowParser: @unchecked Sendable {
                                fs: UnsafeMutablePointer<Int32>, fe: UnsafeMutablePointer<Int32>, fx: UnsafeMutablePointer<Bool>,
                                roleOf: UnsafeBufferPointer<Int8>, channelCache: inout ChannelRegistry.Cache, dateCache: inout DateCache) {
         let roles = roleOf.count
-        for r in 0..<9 { fx[r] = false }
+        for r in 0..<Role.allCases.count { fx[r] = false }  // no field is quoted here
         var line: Int32 = 0
         var lineStart = from, fieldStart = from, fields = 0
         @inline(__always) func endLine(_ at: Int) {
