@@ -47,20 +47,11 @@ void retain_return_freed_memory(void) {
 #endif
 }
 
-int retain_run_only_when_idle(void) {
+int retain_run_when_idle(int idle) {
 #ifdef __linux__
     struct sched_param p = { .sched_priority = 0 };
-    return sched_setscheduler(0, SCHED_IDLE, &p);  /* 0: the calling thread */
+    return sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &p);  /* 0: the calling thread */
 #else
-    return setpriority(PRIO_PROCESS, 0, 20);
-#endif
-}
-
-int retain_run_normally(void) {
-#ifdef __linux__
-    struct sched_param p = { .sched_priority = 0 };
-    return sched_setscheduler(0, SCHED_OTHER, &p);
-#else
-    return setpriority(PRIO_PROCESS, 0, 0);
+    return setpriority(PRIO_PROCESS, 0, idle ? 20 : 0);
 #endif
 }

@@ -28,11 +28,11 @@ final class BackgroundHistory: @unchecked Sendable {
     init(view: LedgerView, settings: SegmentSettings, activeWindowDays: Int32, idle: Bool) {
         let ledger = UnsafeSendable(view)
         let thread = Thread { [self] in
-            if idle { _ = retain_run_only_when_idle() }
+            if idle { _ = retain_run_when_idle(1) }
             let result = Result {
                 try RetentionHistory.compute(ledger.value, settings: settings, activeWindowDays: activeWindowDays) {
                     let (stop, hurry) = self.flags()
-                    if hurry && idle { _ = retain_run_normally() }
+                    if hurry && idle { _ = retain_run_when_idle(0) }
                     return stop
                 }
             }

@@ -79,10 +79,8 @@ public final class RunFolder {
     /// (handed over once, then forgotten, so that its memory goes with its reader), else
     /// read from the file. The file stays the artifact, and a stage rerun alone reads it:
     /// debug builds (every test) read it here too and fail if the two differ in any bit.
-    func table(at path: String, keepingRows: Bool = false) throws -> CSVTable {
-        guard !keepingRows, let table = written.removeValue(forKey: path) else {
-            return try CSVTable.read(path, keepingRows: keepingRows)
-        }
+    func table(at path: String) throws -> CSVTable {
+        guard let table = written.removeValue(forKey: path) else { return try CSVTable.read(path) }
         #if DEBUG
         let fromFile = try CSVTable.read(path)
         precondition(table.isIdentical(to: fromFile), "\(path): the table handed over differs from the file")

@@ -50,13 +50,11 @@ int retain_drop_cached(int fd, long long offset, long long length);
    zeroing each; see Runner.run for when this pays. Elsewhere a no-op. */
 void retain_keep_freed_memory(void);
 
-/* Lets the calling thread run only when a core would otherwise be idle (Linux
-   SCHED_IDLE, which needs _GNU_SOURCE; no privilege needed to lower one's own priority).
-   Returns 0 on success. Elsewhere the lowest nice value is asked for instead. */
-int retain_run_only_when_idle(void);
-
-/* Puts the calling thread back to normal scheduling (after retain_run_only_when_idle). */
-int retain_run_normally(void);
+/* idle = 1: lets the calling thread run only when a core would otherwise be idle (Linux
+   SCHED_IDLE, which needs _GNU_SOURCE; no privilege needed to lower one's own priority;
+   elsewhere the lowest nice value instead). idle = 0: back to normal scheduling.
+   Returns 0 on success. */
+int retain_run_when_idle(int idle);
 
 /* Returns memory the process has freed to the kernel (glibc malloc_trim). Elsewhere a
    no-op. */
