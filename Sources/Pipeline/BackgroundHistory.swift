@@ -16,9 +16,10 @@ import Segmentation
 /// back to normal priority for whatever is left. It is begun after the features stage, the
 /// run's memory peak, so that the peak stays the same (begun before it, the peak rose by
 /// 84 MB at 10 M rows for the same gain). Measured at 10 M rows (bench/README.md): the
-/// history was done before the segment stage began; segment 0.78 -> 0.60 s, train 0.92 ->
-/// 1.05 s; the whole run 4.86 -> 4.76 s (medians of six alternated runs). Without `idle`
-/// (the segment stage run alone begins it), it runs beside the stage's own work.
+/// history was done before the segment stage began; segment 0.77 to 0.79 -> 0.59 to
+/// 0.61 s, train 0.93 to 0.95 -> 1.04 to 1.06 s (two runs each); the whole run 4.86 ->
+/// 4.76 s (medians of six alternated runs). Without `idle` (the segment stage run alone
+/// begins it), it runs beside the stage's own work.
 final class BackgroundHistory: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let lock = Mutex()
