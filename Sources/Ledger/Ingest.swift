@@ -78,6 +78,7 @@ public struct Ingestor: Sendable {
         let duplicateLog = DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
                                          memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords)
         let channels = ChannelRegistry()
+        let channelOrder = ChannelOrder()
         var parser: RowParser? = nil
         var columns = LedgerFormat.Columns(roles: format.columns.keys)
 
@@ -195,7 +196,7 @@ public struct Ingestor: Sendable {
             io.async {
                 guard tally.error == nil else { return }
                 do {
-                    try writeBlock(batches: Array(batches.prefix(workers)), block: blockRef.value, columns: cols,
+                    try writeBlock(batches: Array(batches.prefix(workers)), block: blockRef.value, columns: cols, channelOrder: channelOrder,
                                    out: out, rejects: rejects, duplicates: log, tally: tally, inputPath: path)
                 } catch { tally.error = error }
             }
@@ -254,7 +255,7 @@ public struct Ingestor: Sendable {
         }
 
         let chanOffset = out.bytesWritten
-        try channels.write(to: out)
+        try channels.write(to: out, order: channelOrder)
         try pad(out)
 
         // Footer; the checksum covers every byte before it.
@@ -323,7 +324,7 @@ public struct Ingestor: Sendable {
 
     /// Writes one block's rejects and its accepted rows as chunks, and logs its order
     /// lines for the duplicate check; runs on the I/O queue, in block order.
-    private func writeBlock(batches: [Batch], block: UnsafeMutableRawPointer, columns: LedgerFormat.Columns,
+    private func writeBlock(batches: [Batch], block: UnsafeMutableRawPointer, columns: LedgerFormat.Columns, channelOrder: ChannelOrder,
                             out: OutputBuffer, rejects: RejectSink, duplicates: DuplicateLog?, tally: Tally, inputPath: String) throws {
         var lineBase = tally.linesBefore
         for b in batches {
@@ -345,6 +346,7 @@ public struct Ingestor: Sendable {
             tally.rowsAccepted += n
             tally.blankLines += b.blankLines
             if n > 0 {
+                if columns.contains(.channel) { channelOrder.renumber(b.rows.channel, count: n) }
                 try writeChunk(b, columns: columns, to: out)
                 tally.chunks += 1
                 tally.minDay = min(tally.minDay, b.minDay)

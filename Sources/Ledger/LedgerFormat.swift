@@ -10,6 +10,7 @@
 /// dict     "DICT" | partitions u32 | 0 u64 | 0 u64, then per partition:
 ///          ids u32 | 0 u32 | arena bytes u64 | offsets u32[ids + 1] | bytes (padded)
 /// channels "CHAN" | count u32 | arena bytes u64 | 0 u64 | offsets u32[count + 1] | bytes (padded)
+///          (channel codes number the names in the order they first appear in the file)
 /// footer   "FOOT" | 0 u32 | rows written u64 | chunks u64 | dels offset u64 | dict offset u64
 ///          | chan offset u64 | min day i32 | max day i32 | source hash u64 | checksum u64
 ///          | magic   (80 bytes)
