@@ -483,8 +483,8 @@ final class ChannelRegistry: @unchecked Sendable {
 /// Channel codes as the ledger stores them: numbered in the order each channel first
 /// appears in the file. The parse workers' codes (`ChannelRegistry`) depend on which
 /// worker meets a name first; renumbered on the I/O queue, which writes rows in file
-/// order, the same input always gives the same ledger bytes (a one-worker parse too).
-/// One table lookup per row, on the thread that writes the rows.
+/// order, the same input always gives the same ledger bytes, and the numbers do not
+/// depend on how many workers parsed it. One table lookup per row, on the I/O queue.
 final class ChannelOrder: @unchecked Sendable {
     /// Registry code -> stored code + 1 (0: not seen yet).
     private var stored = [UInt32](repeating: 0, count: Int(UInt16.max) + 1)
