@@ -134,7 +134,7 @@ struct GenerateTests {
             #expect(try RetainBinary.run(["generate", "--customers", "300", "--seed", seed, dir.file(name)]).status == 0)
         }
         let a = try dir.read("a.csv"), b = try dir.read("b.csv"), c = try dir.read("c.csv")
-        #expect(a == b)
+        #expect(firstDifference(Array(a.utf8), Array(b.utf8)) == nil)
         #expect(a != c)
         let lines = a.split(separator: "\n")
         #expect(lines[0] == "order_id,customer_id,date,product_id,quantity,amount,cost,discount,service_cost,channel")

@@ -222,7 +222,7 @@ struct OutputTests {
             for k in 0..<(20 << 10) { try outs[1].append(byte: UInt8(65 + k % 26)) ; for _ in 0..<1023 { try outs[1].append(byte: 0x2E) } }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["a", "b"])
-        #expect(try FilePath.readAll(dir.file("a")) == big)
+        #expect(firstDifference(try FilePath.readAll(dir.file("a")), big) == nil)
         let b = try FilePath.readAll(dir.file("b"))
         #expect(b.count == 20 << 20 && b[0] == 65 && b[1024] == 66 && b[(20 << 20) - 1024] == UInt8(65 + ((20 << 10) - 1) % 26))
     }
