@@ -93,7 +93,9 @@ public struct Ingestor: Sendable {
 
         // A pipeline over two blocks and two batch sets: while both cores parse block k,
         // one serial I/O queue writes block k-1's rows and reads block k+1. The queue's
-        // order guarantees a buffer is refilled only after its rows were written.
+        // order guarantees a buffer is refilled only after its rows were written. Ownership:
+        // every closure on the queue holds the `BlockBuffer`s it reads or fills, so a block's
+        // memory is freed (`BlockBuffer.deinit`) only after the last closure using it ran.
         let io = DispatchQueue(label: "retain.ingest.io")
         let tally = Tally()
         var sized = false
@@ -191,12 +193,15 @@ public struct Ingestor: Sendable {
             }
 
             // Rejects and rows of this block, in file order, on the I/O queue.
+            // The closure holds the block, not only its address: rejects' text is read from
+            // it, and the optimiser may end `buffers` at its last use, before the queue drains.
             let cols = columns
             let log = parser.hasOrder ? duplicateLog : nil
+            let written = a
             io.async {
                 guard tally.error == nil else { return }
                 do {
-                    try writeBlock(batches: Array(batches.prefix(workers)), block: blockRef.value, columns: cols, channelOrder: channelOrder,
+                    try writeBlock(batches: Array(batches.prefix(workers)), block: written.data, columns: cols, channelOrder: channelOrder,
                                    out: out, rejects: rejects, duplicates: log, tally: tally, inputPath: path)
                 } catch { tally.error = error }
             }
