@@ -5,6 +5,9 @@ public enum ChurnModelError: Error, CustomStringConvertible, Sendable {
     case missingFeature(term: String, feature: String, file: String)
     /// An infinite value (empty fields are handled; infinities are not data).
     case nonFinite(feature: String, customer: String, file: String)
+    /// An empty value for a term whose recipe has no fill (a model.json written before
+    /// every value term carried one).
+    case emptyWithoutFill(feature: String, customer: String, file: String)
     case badLabel(customer: String, value: Double, file: String)
     case noLabels(file: String)
     /// Nobody churned, or everybody did: there is nothing to tell apart.
@@ -21,7 +24,12 @@ public enum ChurnModelError: Error, CustomStringConvertible, Sendable {
             return "\(file) has no column \(feature), which model term \(term) needs; "
                 + "retrain the model on snapshots with the same features (retain run PIPELINE --from train), or drop it from model.features"
         case .nonFinite(let feature, let customer, let file):
-            return "\(file): \(feature) is infinite for customer \(customer); rerun the features stage"
+            return "\(file): \(feature) is infinite for customer \(customer), which the features stage never writes "
+                + "(it leaves a value that does not exist empty): the file was changed after it was written; "
+                + "rebuild it with retain run PIPELINE --from features"
+        case .emptyWithoutFill(let feature, let customer, let file):
+            return "\(file): \(feature) is empty for customer \(customer), and the model has no fill value for it "
+                + "(a model.json from an earlier retain); retrain it with retain run PIPELINE --from train"
         case .badLabel(let customer, let value, let file):
             return "\(file): churned is \(value) for customer \(customer), not 0 or 1; rerun the features stage"
         case .noLabels(let file):

@@ -190,6 +190,7 @@ public struct DesignMatrix: Sendable {
         if let cell = (0..<blocks).lazy.compactMap({ bad[$0] }).first {
             // The first bad cell in row order; the message names its customer and feature.
             let (i, j) = cell.quotientAndRemainder(dividingBy: q)
+            if sources[j][i].isNaN { throw .emptyWithoutFill(feature: terms[j].features[0], customer: table.key(i), file: table.path) }
             throw .nonFinite(feature: terms[j].features[0], customer: table.key(i), file: table.path)
         }
         var labels: [Double]? = nil
@@ -227,9 +228,8 @@ public struct DesignMatrix: Sendable {
         let profiles = Slots<ColumnProfile>(count: wanted.count)
         let columnsToProfile = bases
         DispatchQueue.concurrentPerform(iterations: wanted.count) { k in
-            let transform = settings.transforms[wanted[k]] ?? TermTransform()
             profiles[k] = ColumnProfile(columnsToProfile[k], quantiles: [settings.clipLower, settings.clipUpper, 0.5],
-                                        clip: transform.clip, minimumEmptyForMask: minimumEmpty)
+                                        minimumEmptyForMask: minimumEmpty)
         }
         var terms: [TermRecipe] = []
         var indicators: [(mask: [Bool], term: TermRecipe)] = []
@@ -244,12 +244,14 @@ public struct DesignMatrix: Sendable {
             if transform.clip, let q = profile.quantiles {
                 t.clipLower = FixedPoint.rounded(q[0], decimals: 9); t.clipUpper = FixedPoint.rounded(q[1], decimals: 9)
             }
+            // The median of the transformed values, clipped like them, fills empty values:
+            // also for a feature the fitting data has no empty value of, since the snapshot
+            // scored later may (a customer whose spend nets to zero has no margin rate).
+            var fill = FixedPoint.rounded(profile.quantiles?[2] ?? .nan, decimals: 9)
+            if let lo = t.clipLower, fill < lo { fill = lo }
+            if let hi = t.clipUpper, fill > hi { fill = hi }
+            t.fill = fill
             if missing {
-                // The median of the transformed values, clipped like them.
-                var fill = FixedPoint.rounded(profile.quantiles?[2] ?? .nan, decimals: 9)
-                if let lo = t.clipLower, fill < lo { fill = lo }
-                if let hi = t.clipUpper, fill > hi { fill = hi }
-                t.fill = fill
                 guard let mask = profile.emptyMask else {
                     terms.append(t)
                     continue
@@ -267,24 +269,22 @@ public struct DesignMatrix: Sendable {
 }
 
 /// What a recipe needs from one column after its log step: its empty (NaN) values
-/// counted, the first value that is infinite, the requested quantiles of the rest
-/// (when clipping or filling needs them) and, when empties are many enough for an
-/// indicator, which rows are empty.
+/// counted, the first value that is infinite, the requested quantiles of the rest (the
+/// clip bounds and the fill) and, when empties are many enough for an indicator, which
+/// rows are empty.
 struct ColumnProfile: Sendable {
     var empty = 0
     var firstNonFinite: Int? = nil
     var quantiles: [Double]? = nil
     var emptyMask: [Bool]? = nil
 
-    init(_ base: [Double], quantiles qs: [Double], clip: Bool, minimumEmptyForMask: Int) {
+    init(_ base: [Double], quantiles qs: [Double], minimumEmptyForMask: Int) {
         for (i, b) in base.enumerated() {
             if b.isNaN { empty += 1 } else if !b.isFinite && firstNonFinite == nil { firstNonFinite = i }
         }
         guard firstNonFinite == nil, empty < base.count else { return }
-        if clip || empty > 0 {
-            var present = empty > 0 ? base.filter { !$0.isNaN } : base
-            quantiles = Quantile.selecting(&present, qs)
-        }
+        var present = empty > 0 ? base.filter { !$0.isNaN } : base
+        quantiles = Quantile.selecting(&present, qs)
         if empty >= minimumEmptyForMask { emptyMask = base.map(\.isNaN) }
     }
 }

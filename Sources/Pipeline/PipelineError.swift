@@ -95,7 +95,7 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         }
     case let e as ChurnModelError:
         switch e {
-        case .missingFeature, .modelUnreadable: return .badConfig
+        case .missingFeature, .modelUnreadable, .emptyWithoutFill: return .badConfig
         default: return .badData
         }
     case let e as SegmentationError:

@@ -149,6 +149,29 @@ struct DesignTests {
         #expect(terms[0].fill == 15.5)  // median of 0...29 without 4 and 9
     }
 
+    @Test("an empty value in a snapshot scored later, where the fitting data had none, gets the fill")
+    func emptyOnlyWhenScored() throws {
+        // Fitted on 0...29 (no empty value): the median 14.5 is the fill. Scored on a
+        // snapshot where one customer's value does not exist (spend netting to zero leaves
+        // margin_rate empty): that customer gets 14.5, not an error.
+        let fitting = table([("margin", (0..<30).map(Double.init)), ("churned", (0..<30).map { Double($0 % 2) })])
+        let (terms, _) = try DesignMatrix.recipes(for: fitting, settings: ModelSettings())
+        #expect(terms.map(\.name) == ["margin"])
+        #expect(terms[0].fill == 14.5)
+        let scored = try DesignMatrix.build(table([("margin", [3, .nan, 40])]), terms: terms)
+        #expect(scored.column(0) == [3, 14.5, 40])
+    }
+
+    @Test("a model without a fill for an empty value is refused, naming the customer and the retrain")
+    func emptyWithoutFillIsRefused() throws {
+        let terms = [TermRecipe(name: "margin", kind: .value, features: ["margin"])]
+        #expect {
+            try DesignMatrix.build(table([("margin", [3, .nan])]), terms: terms)
+        } throws: { e in
+            "\(e)".contains("margin is empty for customer c2") && "\(e)".contains("--from train")
+        }
+    }
+
     @Test func log1pAndClipAtQuantiles() throws {
         var s = ModelSettings()
         s.transforms = ["money": TermTransform(log1p: true, clip: true)]
@@ -212,7 +235,7 @@ struct DesignTests {
         x[50_000] = -.infinity
         let t = table([("x", x), ("churned", (0..<100_000).map { Double($0 % 2) })])
         #expect { try DesignMatrix.build(t, terms: [TermRecipe(name: "x", kind: .value, features: ["x"])]) } throws: { e in
-            (e as? ChurnModelError)?.description.contains("customer c50001;") == true
+            (e as? ChurnModelError)?.description.contains("customer c50001,") == true
         }
     }
 
