@@ -12,6 +12,9 @@ public enum ExitStatus: Int32, Sendable {
     case cannotWrite = 73
     case locked = 75
     case badConfig = 78
+    /// Stopped by SIGINT / SIGTERM (128 + the signal's number, as shells report it).
+    case interrupted = 130
+    case terminated = 143
 }
 
 /// Errors of the pipeline layer: the pipeline file, the run folder, the stages' checks.
@@ -29,6 +32,15 @@ public enum PipelineError: Error, CustomStringConvertible, Sendable {
     case noCustomers(detail: String)
     case upstreamMissing(stage: String, needs: String, detail: String)
     case invalidOption(String)
+    /// Something in the output folder that retain would have to follow or overwrite blindly.
+    case unsafeOutput(path: String, reason: String)
+    /// A publish journal with an entry outside the output folder (line 0: the file itself).
+    case unsafeJournal(path: String, line: Int, reason: String)
+    /// SIGINT or SIGTERM arrived; the previous outputs stand.
+    case stopped(signal: String)
+    /// A run's failure as reported: the message with staging paths replaced by where the
+    /// failure's files are kept, and the exit status of the error it came from.
+    case failed(message: String, status: ExitStatus)
 
     public var description: String {
         switch self {
@@ -58,6 +70,15 @@ public enum PipelineError: Error, CustomStringConvertible, Sendable {
             return "stage \(stage) needs the output of \(needs) (\(detail)); run `retain run PIPELINE --from \(needs)` first"
         case .invalidOption(let message):
             return message
+        case .unsafeOutput(let path, let reason):
+            return "\(path): refusing to use it: \(reason)"
+        case .unsafeJournal(let path, let line, let reason):
+            return "\(path)\(line > 0 ? ":\(line)" : ""): refusing the publish journal, nothing was changed: \(reason); "
+                + "remove the journal if the folder's files are as they should be"
+        case .stopped(let signal):
+            return "stopped by \(signal); the previous outputs are unchanged, and last-failure/ records this run"
+        case .failed(let message, _):
+            return message
         }
     }
 
@@ -68,6 +89,10 @@ public enum PipelineError: Error, CustomStringConvertible, Sendable {
         case .locked: return .locked
         case .tooManyRejects, .noCustomers: return .badData
         case .upstreamMissing: return .badConfig
+        case .unsafeOutput: return .cannotWrite
+        case .unsafeJournal: return .badData
+        case .stopped(let signal): return signal == "SIGINT" ? .interrupted : .terminated
+        case .failed(_, let status): return status
         }
     }
 }

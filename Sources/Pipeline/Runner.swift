@@ -65,10 +65,15 @@ public struct Runner {
                 reporter.warning("\(previousPath) could not be read (\(error)); the records of stages not run now are lost")
             }
         }
+        let record = RunRecord()
         var manifest = RunManifest(
             retainVersion: version, status: "running", startedAt: iso(started), finishedAt: "", command: options.command,
             pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf,
             inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], failure: nil)
+
+        record.set(manifest)
+        let stop = StopOnSignal(folder: folder, record: record)
+        defer { stop.cancel() }
 
         do {
             if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
@@ -106,24 +111,24 @@ public struct Runner {
                 case .report:
                     manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }
+                record.set(manifest)
             }
             manifest.status = "succeeded"
             manifest.finishedAt = iso(Date())
             try AtomicFile.write(try folder.stagedPath(RunManifest.fileName), contents: try manifest.encoded())
-            folder.removeOnPublish("last-failure")
+            folder.removeOnPublish(RunFolder.failureName)
             try folder.publish()
             reporter.info("done in \(seconds(ResourceUse.now() - t0)); outputs in \(out)")
             return manifest
         } catch {
-            manifest.status = "failed"
-            manifest.finishedAt = iso(Date())
-            manifest.failure = .init(exitStatus: exitStatus(for: error).rawValue, message: String(describing: error))
+            // Staging paths in the message name files that the failure keeps in last-failure/.
+            let failure = PipelineError.failed(message: folder.failureMessage(String(describing: error)), status: exitStatus(for: error))
             do {
-                try publishFailure(folder: folder, manifest: manifest)
+                try folder.publishFailure(record: try record.failed(failure, finishedAt: iso(Date())).encoded())
             } catch let publishError {
-                reporter.warning("could not record the failure in \(folder.publishedPath("last-failure")): \(publishError)")
+                reporter.warning("could not record the failure in \(folder.publishedPath(RunFolder.failureName)): \(publishError)")
             }
-            throw error
+            throw failure
         }
     }
 
@@ -152,18 +157,6 @@ public struct Runner {
         if let gone = recorded.keys.first(where: { !files.contains($0) }) {
             throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest", detail: "the ledger is stale: \(gone) is no longer an input")
         }
-    }
-
-    /// Replaces `last-failure/` with this run's record and rejects; nothing else changes.
-    static func publishFailure(folder: RunFolder, manifest: RunManifest) throws {
-        let rejects = FilePath.join(folder.staging, "rejects.csv")
-        let kept = FilePath.join(folder.staging, ".failure-rejects.csv")
-        let hasRejects = FilePath.exists(rejects) && rename(rejects, kept) == 0
-        folder.discardAllStaged(except: hasRejects ? [".failure-rejects.csv"] : [])
-        if hasRejects { try AtomicFile.rename(kept, to: try folder.stagedPath("last-failure/rejects.csv")) }
-        try AtomicFile.write(try folder.stagedPath("last-failure/run.json"), contents: try manifest.encoded())
-        folder.removeOnPublish("last-failure")
-        try folder.publish()
     }
 
     static func plan(_ options: RunOptions) throws -> [Stage] {

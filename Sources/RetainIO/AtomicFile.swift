@@ -31,6 +31,34 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes the file a user named on the command line: a regular file (or a new name)
+    /// atomically, as `write` does; a link as its target would be; a device, FIFO or socket
+    /// (`/dev/stdout`, a pipe) by writing into it, since renaming over it would replace the
+    /// node itself (as root, `/dev/full` became a regular file). A folder is refused.
+    @discardableResult
+    public static func writeNamed<R>(_ path: String, _ body: (OutputBuffer) throws -> R) throws -> R {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return try write(FilePath.resolvingLink(path), body) }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG:
+            return try write(FilePath.resolvingLink(path), body)
+        case S_IFDIR:
+            throw IOError.cannotWrite(path: path, reason: "it is a folder; name a file")
+        default:
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw IOError.cannotWrite(path: path, reason: IOError.systemReason()) }
+            let out = OutputBuffer(fd: fd, path: path)
+            do {
+                let r = try body(out)
+                try out.close(sync: false)
+                return r
+            } catch {
+                _ = try? out.close(sync: false)
+                throw error
+            }
+        }
+    }
+
     /// Writes several files at once, each as `write` does: `body` gets their buffers in
     /// the order of `paths`. If `body` throws, none of them is touched.
     public static func write(_ paths: [String], dropBehind: Bool = false, _ body: ([OutputBuffer]) throws -> Void) throws {
@@ -115,7 +143,69 @@ public enum FilePath {
         return names.sorted()
     }
 
-    /// Removes a file or a whole folder tree; missing is fine.
+    /// `path`, or where the chain of links at `path` ends (so that an atomic write replaces
+    /// the file a link names, not the link).
+    public static func resolvingLink(_ path: String) -> String {
+        var at = path
+        for _ in 0..<40 {
+            guard let target = linkTarget(at) else { return at }
+            at = target.hasPrefix("/") ? target : join(split(at).directory, target)
+        }
+        return at
+    }
+
+    public static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// The target of the symbolic link at `path`; nil when it is not one.
+    public static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buffer, buffer.count)
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// A path that names something inside its base folder by its letters: relative, no
+    /// empty, `.` or `..` component, no NUL.
+    public static func isSafeRelative(_ relative: String) -> Bool {
+        guard !relative.isEmpty, !relative.hasPrefix("/"), !relative.utf8.contains(0) else { return false }
+        return relative.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+
+    /// Whether `base/relative` is reached without passing through a symbolic link (the
+    /// last component included; missing components are fine).
+    public static func noLinkOnTheWay(_ base: String, _ relative: String) -> Bool {
+        var at = base
+        for part in relative.split(separator: "/") {
+            at = join(at, String(part))
+            var st = stat()
+            guard lstat(at, &st) == 0 else { return true }
+            if (st.st_mode & S_IFMT) == S_IFLNK { return false }
+        }
+        return true
+    }
+
+    /// A second name for the file at `from` (a hard link), or a copy where the file system
+    /// refuses links. Either way `to` appears whole: the copy is written atomically.
+    public static func linkOrCopy(_ from: String, to: String) throws {
+        if link(from, to) == 0 { return }
+        try AtomicFile.write(to) { out in try forEachBlock(from) { try out.append($0) } }
+    }
+
+    /// `fsync` of every folder in the tree at `root` (the files in it were synced when
+    /// written; the folders hold their new names and links).
+    public static func syncTree(_ root: String) {
+        for name in contents(of: root) where isDirectory(join(root, name)) && linkTarget(join(root, name)) == nil {
+            syncTree(join(root, name))
+        }
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+
+    /// Removes a file or a whole folder tree; missing is fine. A link is removed itself,
+    /// never followed.
     public static func remove(_ path: String) {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }

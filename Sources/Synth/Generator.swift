@@ -83,7 +83,7 @@ public struct Generator {
             }
         }
         var rows = 0
-        try AtomicFile.write(path) { out in
+        try AtomicFile.writeNamed(path) { out in
             try out.append(Self.header + "\n")
             for d in 0..<Int(days) {
                 let date = iso(first + Int32(d))

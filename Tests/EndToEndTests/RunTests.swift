@@ -20,9 +20,9 @@ struct RunTests {
         #expect(inputs.first?["hash"] as? String == "176740fd90a51f1f", "XXH64 of the file, as xxhsum -H64 prints it")
         #expect(try dir.read("out/rejects.csv") == "file,line,reason,raw,detail\n")
         #expect(r.lines.contains { $0.contains("69,659 rows") && $0.contains("23,570 customers") })
-        // Nothing left behind but the outputs and the lock file.
+        // Nothing left behind but the outputs (links into the current generation) and the lock file.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).sorted()
-        #expect(names == [".retain.lock", "coefficients.csv", "customers.csv", "features.csv", "ledger", "model.json", "rejects.csv",
+        #expect(names == [".retain.lock", ".runs", "coefficients.csv", "current", "customers.csv", "features.csv", "ledger", "model.json", "rejects.csv",
                           "report.md", "retention_history.csv", "retention_targets.csv", "run.json", "scores.csv", "segments",
                           "snapshots", "training_matrix.csv"])
         // The whole pipeline ran, and said which segment rules the log cannot support.

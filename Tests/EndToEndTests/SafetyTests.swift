@@ -18,10 +18,10 @@ struct SafetyTests {
         let fd = open(dir.file("out/.retain.lock"), O_RDWR | O_CREAT, 0o644)
         defer { close(fd) }
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
-        _ = "pid 4242 on testhost: a test holding the lock".withCString { write(fd, $0, strlen($0)) }
+        _ = "pid \(getpid()) on testhost: a test holding the lock".withCString { write(fd, $0, strlen($0)) }
         let r = try RetainBinary.run(["run", p, "--only", "ingest"])
         #expect(r.status == 75)
-        #expect(r.stderr.contains("pid 4242 on testhost") && r.stderr.contains("another run holds the lock"))
+        #expect(r.stderr.contains("pid \(getpid()) on testhost") && r.stderr.contains("another run holds the lock"))
         flock(fd, LOCK_UN)
         #expect(try RetainBinary.run(["run", p, "--only", "ingest"]).status == 0, "the lock is free again")
     }
@@ -84,7 +84,8 @@ struct SafetyTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(ingestCounts(try json(dir.file("out/run.json")))["rows_read"] == 400_000)
         let hidden = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).filter { $0.hasPrefix(".") }
-        #expect(hidden == [".retain.lock"])
+        #expect(hidden.sorted() == [".retain.lock", ".runs"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("out/.runs")).count == 1, "one generation")
         let parts = try FileManager.default.contentsOfDirectory(atPath: dir.file("out/ledger/parts"))
         #expect(parts.count == 2, "one part and its rejects, old ones removed: \(parts)")
     }

@@ -7,22 +7,18 @@ import RetainTestSupport
 /// The publish journal, exercised at the moment a kill is hardest to hit: between renames.
 @Suite("Run folder")
 struct RunFolderTests {
-    @Test("a publish interrupted between renames is completed by the next run")
+    @Test("a publish of the layout without generations, interrupted between renames, is completed by the next run")
     func rollForward() throws {
         let dir = TemporaryFolder()
         let out = dir.file("out")
-        do {
-            let f = try RunFolder(path: out, command: "first")
-            try AtomicFile.write(try f.stagedPath("a.csv"), contents: "old a")
-            try AtomicFile.write(try f.stagedPath("sub/b.csv"), contents: "old b")
-            try f.publish()
-        }
-        // Simulate a run that staged new files, wrote its journal, moved one file, and died.
+        // A folder as an earlier retain left it: files at the top level, a run that staged
+        // new files, wrote its journal, moved one file, and died.
+        try dir.write("out/a.csv", "old a")
+        try dir.write("out/sub/b.csv", "old b")
         let staging = out + "/.staging-999999"
-        try FileManager.default.createDirectory(atPath: staging + "/sub", withIntermediateDirectories: true)
-        try "new a".write(toFile: staging + "/a.csv", atomically: false, encoding: .utf8)
-        try "new b".write(toFile: staging + "/sub/b.csv", atomically: false, encoding: .utf8)
-        try ".staging-999999\nmove a.csv\nmove sub/b.csv\n".write(toFile: out + "/.publish-journal", atomically: false, encoding: .utf8)
+        try dir.write("out/.staging-999999/a.csv", "new a")
+        try dir.write("out/.staging-999999/sub/b.csv", "new b")
+        try dir.write("out/.publish-journal", ".staging-999999\nmove a.csv\nmove sub/b.csv\n")
         #expect(rename(staging + "/a.csv", out + "/a.csv") == 0)
 
         let next = try RunFolder(path: out, command: "next")
@@ -30,7 +26,105 @@ struct RunFolderTests {
         #expect(try dir.read("out/sub/b.csv") == "new b", "the interrupted publish was completed")
         #expect(!FileManager.default.fileExists(atPath: out + "/.publish-journal"))
         #expect(!FileManager.default.fileExists(atPath: staging))
-        _ = next
+        // Its first publish moves the files into a generation, same paths, same contents.
+        try AtomicFile.write(try next.stagedPath("c.csv"), contents: "c")
+        try next.publish()
+        #expect(try dir.read("out/a.csv") == "new a" && dir.read("out/sub/b.csv") == "new b" && dir.read("out/c.csv") == "c")
+        #expect(FilePath.linkTarget(out + "/a.csv") == "current/a.csv" && FilePath.linkTarget(out + "/sub") == "current/sub")
+    }
+
+    /// Journal entries that leave the folder, each refused whole: exit 65 naming the
+    /// journal and its line, nothing moved or removed.
+    @Test("a publish journal pointing outside the folder is refused, nothing touched", arguments: [
+        "remove ../victim", "move ../../x", "remove /tmp/victim", "remove link/inside", "remove a/../../victim", "remove ",
+    ])
+    func hostileJournal(entry: String) throws {
+        let dir = TemporaryFolder()
+        let out = dir.file("out")
+        try dir.write("victim/keep.txt", "mine")
+        try dir.write("out/a.csv", "a")
+        try dir.write("out/.staging-4242/x", "x")
+        #expect(symlink(dir.file("victim"), out + "/link") == 0)
+        try dir.write("out/.publish-journal", ".staging-4242\nremove a.csv\n\(entry)\n")
+        #expect { try RunFolder(path: out, command: "t") } throws: { e in
+            guard let p = e as? PipelineError else { return false }
+            return p.exitStatus == .badData && p.description.contains(out + "/.publish-journal:3")
+        }
+        #expect(try dir.read("victim/keep.txt") == "mine")
+        #expect(try dir.read("out/a.csv") == "a", "an entry before the bad one was not carried out either")
+        #expect(FileManager.default.fileExists(atPath: out + "/.publish-journal"))
+    }
+
+    @Test("a .retain.lock that is a link or a second name of another file is refused, its target untouched")
+    func hostileLock() throws {
+        let dir = TemporaryFolder()
+        let out = dir.file("out")
+        try dir.write("precious.txt", "keep")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        #expect(symlink(dir.file("precious.txt"), out + "/.retain.lock") == 0)
+        #expect { try RunFolder(path: out, command: "t") } throws: { e in
+            (e as? PipelineError)?.exitStatus == .cannotWrite && "\(e)".contains("symbolic link")
+        }
+        unlink(out + "/.retain.lock")
+        #expect(link(dir.file("precious.txt"), out + "/.retain.lock") == 0)
+        #expect { try RunFolder(path: out, command: "t") } throws: { e in
+            (e as? PipelineError)?.exitStatus == .cannotWrite && "\(e)".contains("hard link")
+        }
+        #expect(try dir.read("precious.txt") == "keep")
+    }
+
+    @Test("a publish makes one generation: new files, earlier ones as hard links, the old generation gone")
+    func generations() throws {
+        let dir = TemporaryFolder()
+        let out = dir.file("out")
+        do {
+            let f = try RunFolder(path: out, command: "first")
+            try AtomicFile.write(try f.stagedPath("a.csv"), contents: "a1")
+            try AtomicFile.write(try f.stagedPath("ledger/part"), contents: "p1")
+            try AtomicFile.write(try f.stagedPath("last-failure/run.json"), contents: "{}")
+            try f.publish()
+        }
+        let first = try #require(FilePath.linkTarget(out + "/current"))
+        var before = stat()
+        #expect(stat(out + "/ledger/part", &before) == 0)
+        do {
+            let f = try RunFolder(path: out, command: "second")
+            try AtomicFile.write(try f.stagedPath("a.csv"), contents: "a2")
+            f.removeOnPublish("last-failure")
+            try f.publish()
+        }
+        let second = try #require(FilePath.linkTarget(out + "/current"))
+        #expect(first != second && second.hasPrefix(".runs/"))
+        #expect(try dir.read("out/a.csv") == "a2" && dir.read("out/ledger/part") == "p1")
+        var after = stat()
+        #expect(stat(out + "/ledger/part", &after) == 0 && after.st_ino == before.st_ino, "carried over as a hard link")
+        #expect(!FileManager.default.fileExists(atPath: out + "/" + first), "the old generation is removed")
+        #expect(!FileManager.default.fileExists(atPath: out + "/last-failure") && FilePath.linkTarget(out + "/last-failure") == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out + "/.runs") == [String(second.dropFirst(6))])
+    }
+
+    @Test("a failure publishes the previous outputs with last-failure/ holding the run's finished files")
+    func failure() throws {
+        let dir = TemporaryFolder()
+        let out = dir.file("out")
+        do {
+            let f = try RunFolder(path: out, command: "first")
+            try AtomicFile.write(try f.stagedPath("a.csv"), contents: "a1")
+            try f.publish()
+        }
+        let f = try RunFolder(path: out, command: "second")
+        try AtomicFile.write(try f.stagedPath("a.csv"), contents: "a2")
+        try AtomicFile.write(try f.stagedPath("rejects.csv"), contents: "r")
+        try AtomicFile.write(try f.stagedPath("ledger/part"), contents: "p")
+        #expect(f.failureMessage(f.staging + "/a.csv: bad") == out + "/last-failure/a.csv: bad")
+        #expect(try f.publishFailure(record: "{\"status\":\"failed\"}"))
+        #expect(try dir.read("out/a.csv") == "a1")
+        #expect(try dir.read("out/last-failure/a.csv") == "a2" && dir.read("out/last-failure/rejects.csv") == "r")
+        #expect(try dir.read("out/last-failure/run.json") == "{\"status\":\"failed\"}")
+        #expect(!FileManager.default.fileExists(atPath: out + "/last-failure/ledger"))
+        #expect(!FileManager.default.fileExists(atPath: f.staging))
+        #expect(try !f.publishFailure(record: "{}"), "once closed, nothing more is published")
+        #expect(throws: PipelineError.self) { try f.publish() }
     }
 
     @Test("staged files are invisible until publish; discarded ones never appear")
