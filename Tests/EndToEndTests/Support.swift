@@ -26,17 +26,23 @@ func ingestCounts(_ runJSON: [String: Any]) -> [String: Int] {
     return ingest?["counts"] as? [String: Int] ?? [:]
 }
 
-/// The published files of an output folder and their contents (hidden files excluded).
+/// The published files of an output folder and their contents, as a reader sees them
+/// through the folder's top-level names (hidden files excluded).
 func snapshot(_ dir: String) throws -> [String: Data] {
     var result: [String: Data] = [:]
-    guard let e = FileManager.default.enumerator(atPath: dir) else { return result }
-    for case let rel as String in e {
-        if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
-        var isDir: ObjCBool = false
-        let full = dir + "/" + rel
-        if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
-            result[rel] = try Data(contentsOf: URL(fileURLWithPath: full))
+    func walk(_ rel: String) throws {
+        let full = rel.isEmpty ? dir : dir + "/" + rel
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: full)) ?? [] where !name.hasPrefix(".") {
+            let r = rel.isEmpty ? name : rel + "/" + name
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir + "/" + r, isDirectory: &isDir) else { continue }
+            if isDir.boolValue {
+                if !(rel.isEmpty && name == "current") { try walk(r) }  // `current` is reached through the names
+            } else {
+                result[r] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + r))
+            }
         }
     }
+    try walk("")
     return result
 }

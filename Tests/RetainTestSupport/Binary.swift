@@ -45,6 +45,7 @@ public enum RetainBinary {
         }
 
         public func kill() { Glibc.kill(process.processIdentifier, SIGKILL) }
+        public func signal(_ number: Int32) { Glibc.kill(process.processIdentifier, number) }
     }
 
     public static func start(_ args: [String], in directory: String? = nil) throws -> Running {
