@@ -17,6 +17,9 @@ public struct LedgerManifest: Codable, Sendable, Equatable {
         public var keys: String?
         /// Rows of this part that repeat an earlier input's lines: left out of the ledger.
         public var crossFileDuplicates: [UInt32]?
+        /// The input's identity when it was read (size, modification time in nanoseconds,
+        /// inode): while all three match, the file is taken as unchanged without hashing it.
+        public var identity: FileIdentity?
 
         public init(input: String, part: String, rejects: String, format: String, summary: PartSummary,
                     keys: String? = nil, crossFileDuplicates: [UInt32]? = nil) {

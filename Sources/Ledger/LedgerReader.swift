@@ -305,6 +305,10 @@ public final class LedgerPart {
         verified = true
     }
 
+    /// Reads every row once and checks the checksum: throws `LedgerError.corrupt` for a
+    /// part damaged anywhere (a flipped byte in a row shows only here, not when opening).
+    public func verify() throws { try forEachChunk { _ in } }
+
     static func chunkBytes(rows n: Int, columns: LedgerFormat.Columns) -> Int {
         var b = LedgerFormat.padded(n * 4) * 2 + n * 8
         if columns.contains(.order) { b += n * 8 }

@@ -33,16 +33,30 @@ struct IngestStage {
 
         for (k, file) in files.enumerated() {
             reporter.progress("ingest: file \(k + 1) of \(files.count): \(file)")
+            let identity = FileIdentity(path: file)  // before reading: a change while reading shows later
             // With an earlier ledger, hash first: identical content is not parsed again.
             var hash: String? = nil
             var reused: LedgerManifest.Entry? = nil
             if let previous {
                 let h = XXH64.hex(try FileHash.xxh64(path: file))
                 hash = h
-                // Reuse only a part that still opens (right version, intact header and footer).
-                reused = previous.entries.first { $0.summary.contentHash == h && $0.format == fingerprint
-                    && (try? LedgerPart(path: folder.publishedPath(partsDir + "/" + $0.part))) != nil
-                    && (!acrossFiles || $0.keys.map { FilePath.exists(folder.publishedPath(partsDir + "/" + $0)) } == true) }
+                // Reuse only a part that is whole: right version, every row readable, checksum
+                // right. A damaged one is parsed again from its input, which still matches.
+                for candidate in previous.entries where candidate.summary.contentHash == h && candidate.format == fingerprint
+                    && (!acrossFiles || candidate.keys.map { FilePath.exists(folder.publishedPath(partsDir + "/" + $0)) } == true) {
+                    let partPath = folder.publishedPath(partsDir + "/" + candidate.part)
+                    do {
+                        try LedgerPart(path: partPath).verify()
+                        reused = candidate
+                        break
+                    } catch {
+                        var why = "\(error)"
+                        if case LedgerError.corrupt(_, let reason) = error { why = reason }
+                        let msg = "\(partPath) is damaged (\(why)); \(file) still has the content it was made from, so it is parsed again"
+                        reporter.warning(msg)
+                        notes.append(msg)
+                    }
+                }
             }
             let before = previous?.entries.first { $0.input == file }
             var entry: LedgerManifest.Entry
@@ -90,6 +104,7 @@ struct IngestStage {
                 reporter.warning(msg)
                 notes.append(msg)
             }
+            entry.identity = identity
             entries.append(entry)
             let s = entry.summary
             inputs.append(RunManifest.Input(path: file, bytes: s.inputBytes, hash: s.contentHash, rowsRead: s.rowsRead,

@@ -27,6 +27,8 @@ public struct RunManifest: Codable, Sendable {
         public var notes: [String]
         /// Measured quantities that are not counts (model quality, money), by name.
         public var measures: [String: Double]
+        /// What the stage's outputs were made from (see `Lineage`).
+        public var lineage: Lineage? = nil
 
         /// Tolerant of records written by other versions: a field missing there takes its
         /// default, and the earlier name `peak_memory_mb` is still read.
@@ -43,6 +45,7 @@ public struct RunManifest: Codable, Sendable {
             dates = try get("dates", [:])
             notes = try get("notes", [])
             measures = try get("measures", [:])
+            lineage = try c.decodeIfPresent(Lineage.self, forKey: AnyKey("lineage"))
         }
 
         public init(status: String = "succeeded", seconds: Double = 0, cpuSeconds: Double = 0, peakMemoryMegabytes: Double = 0,

@@ -77,6 +77,14 @@ public struct Runner {
 
         do {
             if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
+            // What the planned stages read from earlier runs must still match the pipeline and
+            // the folder; the input files were checked by content just above.
+            let inputsNow = Lineage.inputsID(manifest.inputs)
+            for stage in stages {
+                for a in Artifact.read(by: stage) where a.producer.map({ !stages.contains($0) }) ?? !stages.contains(.ingest) {
+                    _ = try Lineage.verified(a, for: stage, spec: spec, records: manifest.stages) { inputsNow }
+                }
+            }
             // The segment stage's retention history, computed on idle cores while train and
             // score run, when this run has them before segment (see BackgroundHistory).
             var history: BackgroundHistory? = nil
@@ -111,6 +119,14 @@ public struct Runner {
                 case .report:
                     manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }
+                // Ids of what it read: made by this run, or checked above.
+                var consumed: [String: String] = [:]
+                for a in Artifact.read(by: stage) {
+                    consumed[a.rawValue] = a.producer.map { manifest.stages[$0.rawValue]?.lineage?.produced[a.rawValue] ?? "" }
+                        ?? Lineage.inputsID(manifest.inputs)
+                }
+                let lineage = Lineage.of(stage, spec: spec, consumed: consumed, record: manifest.stages[stage.rawValue] ?? RunManifest.Stage())
+                manifest.stages[stage.rawValue]?.lineage = lineage
                 record.set(manifest)
             }
             manifest.status = "succeeded"
@@ -133,7 +149,7 @@ public struct Runner {
     }
 
     /// Before a run that starts after ingest: the ledger must exist and match the pipeline
-    /// file's input settings and the input files (by path and size), or the stage would
+    /// file's input settings and the input files (by path and content), or the stage would
     /// compute from data that is not what the pipeline now names.
     static func checkLedger(spec: PipelineSpec, folder: RunFolder, first: Stage) throws {
         let ledger: LedgerManifest
@@ -145,13 +161,18 @@ public struct Runner {
                                                 detail: "the ledger is stale: the pipeline's [input] or [validation] settings changed since it was built")
         }
         let files = try Inputs.resolve(spec.inputPatterns)
-        let recorded = Dictionary(ledger.entries.map { ($0.input, $0.summary.inputBytes) }, uniquingKeysWith: { a, _ in a })
+        let recorded = Dictionary(ledger.entries.map { ($0.input, $0) }, uniquingKeysWith: { a, _ in a })
         for f in files {
-            var st = stat()
-            let size = stat(f, &st) == 0 ? UInt64(st.st_size) : 0
-            guard recorded[f] == size else {
+            // Unchanged by size, modification time and inode; else by content (a file
+            // copied in again with the same bytes is still the same input).
+            guard let entry = recorded[f] else {
+                throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest", detail: "the ledger is stale: \(f) is a new input")
+            }
+            if let known = entry.identity, known == FileIdentity(path: f) { continue }
+            let hash = (try? FileHash.xxh64(path: f)).map(XXH64.hex)
+            guard hash == entry.summary.contentHash else {
                 throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest",
-                                                    detail: "the ledger is stale: \(f) is new or changed since it was built")
+                                                    detail: "the ledger is stale: \(f) changed since it was built (content \(entry.summary.contentHash) -> \(hash ?? "unreadable"))")
             }
         }
         if let gone = recorded.keys.first(where: { !files.contains($0) }) {

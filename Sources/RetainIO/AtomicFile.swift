@@ -277,6 +277,23 @@ public enum FilePath {
     }
 }
 
+/// What `stat` says of a file, to tell cheaply that it has not changed: a rewrite shows
+/// in the size, the modification time or (a file replaced by rename) the inode.
+public struct FileIdentity: Codable, Sendable, Equatable {
+    public var bytes: UInt64
+    public var modifiedNanoseconds: Int64
+    public var inode: UInt64
+
+    /// The identity of the file at `path` (links followed), nil when it cannot be read.
+    public init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        bytes = UInt64(st.st_size)
+        modifiedNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        inode = UInt64(st.st_ino)
+    }
+}
+
 /// Content identity of files.
 public enum FileHash {
     /// XXH64 of a file's bytes, read in 1 MiB blocks (the same value `xxhsum -H64` prints).
