@@ -159,13 +159,17 @@ struct IngestStage {
                 guard e.summary.rowsRejected > 0 else { continue }
                 let staged = FilePath.join(folder.staging, partsDir + "/" + e.rejects)
                 let source = FilePath.exists(staged) ? staged : folder.publishedPath(partsDir + "/" + e.rejects)
-                // Streamed: each record of the side file (one line each) gets the input's
-                // path in front; memory stays one block whatever the number of rejects.
+                // Streamed: each record of the side file gets the input's path in front;
+                // memory stays one block whatever the number of rejects. A record ends at a
+                // line break outside quotes: a rejected row's raw text may hold line breaks.
                 let prefix = CSVText.field(e.input) + [UInt8(ascii: ",")]
                 var atLineStart = true
+                var quoted = false
                 try FilePath.forEachBlock(source) { block in
                     var start = 0
-                    for (i, b) in block.enumerated() where b == 0x0A {
+                    for (i, b) in block.enumerated() where b == 0x0A || b == 0x22 {
+                        if b == 0x22 { quoted.toggle(); continue }
+                        if quoted { continue }
                         if atLineStart { try prefix.withUnsafeBytes { try out.append($0) } }
                         try out.append(UnsafeRawBufferPointer(rebasing: block[start...i]))
                         start = i + 1
