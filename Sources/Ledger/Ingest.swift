@@ -423,12 +423,20 @@ public struct Ingestor: Sendable {
                     }
                     positions[role] = p - 1
                 case .name(let n):
-                    if let k = names.firstIndex(of: n) ?? names.firstIndex(where: { $0.lowercased() == n.lowercased() }) {
-                        positions[role] = k
-                    } else {
-                        throw LedgerError.inputMismatch(path: path, line: 1, reason:
-                            "no column named '\(n)' (pipeline key input.columns.\(role.rawValue)); the header has: \(names.joined(separator: ", "))")
+                    let exact = names.indices.filter { names[$0] == n }
+                    let matches = exact.isEmpty ? names.indices.filter { names[$0].lowercased() == n.lowercased() } : exact
+                    if matches.count > 1 {
+                        throw LedgerError.ambiguousMapping(path: path, reason: "input.columns.\(role.rawValue) = '\(MessageText.excerpt(n))' "
+                            + "names columns \(matches.map { "\($0 + 1)" }.joined(separator: " and ")) of the header; give its 1-based position instead")
                     }
+                    guard let k = matches.first else {
+                        let header = MessageText.excerpt(names.joined(separator: ", "))
+                        // A log whose lines end in CR alone reads as one long header line.
+                        let hint = text.contains("\r") ? " (its lines end with a carriage return alone: convert them to LF or CRLF)" : ""
+                        throw LedgerError.inputMismatch(path: path, line: 1, reason:
+                            "no column named '\(MessageText.excerpt(n))' (pipeline key input.columns.\(role.rawValue)); the header has: \(header)\(hint)")
+                    }
+                    positions[role] = k
                 }
             }
         } else {

@@ -10,6 +10,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case foreignVersion(path: String, found: UInt32, expected: UInt32)
     /// A ledger file cannot be written (exit 73).
     case cannotWrite(path: String, reason: String)
+    /// The column mapping does not say which column it means (a header name twice; exit 78).
+    case ambiguousMapping(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
             return "cannot read input \(path): \(reason)"
         case .inputMismatch(let path, let line, let reason):
             return "\(path):\(line): \(reason)"
+        case .ambiguousMapping(let path, let reason):
+            return "\(path):1: \(reason)"
         case .corrupt(let path, let reason):
             return "ledger \(path) is damaged (\(reason)); rerun the ingest stage (retain run PIPELINE --only ingest)"
         case .foreignVersion(let path, let found, let expected):

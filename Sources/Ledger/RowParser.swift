@@ -367,6 +367,12 @@ struct RowParser: @unchecked Sendable {
         let (cAt, cLen) = text(base, b, fs[0], fe[0], fx[0])
         if cLen == 0 { return (.emptyCustomerID, "the customer id is empty") }
         let cp = b.textPointer(block: base, at: cAt)
+        // Only blanks is no id; a NUL byte would cut the id short in the tools downstream.
+        let c0 = cp.load(as: UInt8.self)
+        if c0 == 0x20 || c0 == 0x09, (0..<Int(cLen)).allSatisfy({ let c = cp.load(fromByteOffset: $0, as: UInt8.self); return c == 0x20 || c == 0x09 }) {
+            return (.emptyCustomerID, "the customer id is only blanks")
+        }
+        if memchr(cp, 0, Int(cLen)) != nil { return (.invalidText, "the customer id holds a NUL byte") }
         if !isASCII(cp, Int(cLen)) && !CSVText.isValidUTF8(UnsafeRawBufferPointer(start: cp, count: Int(cLen))) {
             return (.invalidText, "the customer id is not valid UTF-8")
         }

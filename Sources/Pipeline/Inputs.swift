@@ -30,4 +30,20 @@ enum Inputs {
         }
         return files
     }
+
+    /// The first input pattern that matches a file retain writes into `folder` (a glob such
+    /// as `data/*.csv` with the output in `data/`: the next run would read its own outputs),
+    /// or an input file inside the folder; nil when none does.
+    static func overlap(_ patterns: [String], outputFolder folder: String) -> String? {
+        let written = ["customers.csv", "scores.csv", "features.csv", "rejects.csv", "training_matrix.csv", "coefficients.csv",
+                       "retention_targets.csv", "retention_history.csv", "report.md", "run.json", "model.json",
+                       "segments/drop.csv", "snapshots/scoring.csv", "last-failure/rejects.csv", "ledger/index.json",
+                       "current/customers.csv"]
+        let root = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        for pattern in patterns {
+            if pattern == root || pattern.hasPrefix(root + "/") { return pattern }
+            if written.contains(where: { fnmatch(pattern, root + "/" + $0, FNM_PATHNAME) == 0 }) { return pattern }
+        }
+        return nil
+    }
 }

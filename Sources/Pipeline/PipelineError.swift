@@ -111,6 +111,7 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         case .inputUnreadable: return .noInput
         case .inputMismatch, .corrupt, .foreignVersion: return .badData
         case .cannotWrite: return .cannotWrite
+        case .ambiguousMapping: return .badConfig
         }
     case let e as IOError:
         switch e {

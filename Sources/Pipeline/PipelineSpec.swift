@@ -74,7 +74,9 @@ public struct PipelineSpec: Sendable {
             if case .cannotRead(_, let reason) = e { throw PipelineError.pipelineUnreadable(file: path, reason: reason) }
             throw e
         }
-        let doc = try TOMLReader(file: path, text: bytes)
+        // A byte-order mark (editors on Windows write one) is not part of the TOML.
+        let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+        let doc = try TOMLReader(file: path, text: text)
         let absolute = URL(fileURLWithPath: path).standardizedFileURL
         let folder = absolute.deletingLastPathComponent().path
         let keys = KeyReader(file: path, doc: doc)
@@ -110,11 +112,19 @@ public struct PipelineSpec: Sendable {
             }
             earliest = d
         }
+        var latestLine = 0
         if let (s, line) = try keys.string("validation.latest_date") {
             guard let d = CivilDate.parseISO(s) else {
                 throw PipelineError.invalidValue(file: path, key: "validation.latest_date", line: line, message: "'\(s)' is not a date YYYY-MM-DD")
             }
             latest = d
+            latestLine = line
+        }
+        guard earliest <= latest else {
+            throw PipelineError.invalidValue(file: path, key: latestLine > 0 ? "validation.latest_date" : "validation.earliest_date",
+                                             line: latestLine > 0 ? latestLine : (try keys.string("validation.earliest_date"))?.1 ?? 0,
+                                             message: "the plausible dates run from \(CivilDate.iso(earliest)) to \(CivilDate.iso(latest)): "
+                                                + "earliest_date must not be after latest_date")
         }
         var format = InputFormat(dateFormat: dateFormat, earliestDay: earliest, latestDay: latest)
 
@@ -154,6 +164,11 @@ public struct PipelineSpec: Sendable {
             if case .name = ref, !format.hasHeader {
                 throw PipelineError.invalidValue(file: path, key: key, line: line, message: "a column name needs input.header = true; give the 1-based position instead")
             }
+            // One column for two roles (amount and cost the same) is a mapping mistake.
+            if let (other, _) = format.columns.first(where: { $0.value == ref }) {
+                throw PipelineError.invalidValue(file: path, key: key, line: line,
+                    message: "names the same column as input.columns.\(other.rawValue); each role needs a column of its own")
+            }
             format.columns[role] = ref
         }
         if let (v, line) = try keys.number("validation.max_abs_amount") {
@@ -178,7 +193,10 @@ public struct PipelineSpec: Sendable {
         let segment = try Self.segmentSettings(keys, file: path, folder: folder, horizon: features.horizonDays)
 
         var out: String? = nil
-        if let (d, _) = try keys.string("output.dir") {
+        if let (d, line) = try keys.string("output.dir") {
+            guard !d.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw PipelineError.invalidValue(file: path, key: "output.dir", line: line, message: "is empty; name the output folder")
+            }
             out = d.hasPrefix("/") ? d : URL(fileURLWithPath: folder).appendingPathComponent(d).standardizedFileURL.path
         }
 

@@ -38,6 +38,15 @@ public final class RunFolder: @unchecked Sendable {
     /// Tables a stage of this run wrote, as a later stage reads them back (see `table(at:)`).
     private var written: [String: CSVTable] = [:]
 
+    /// The top-level names an output folder without generations holds: what its first
+    /// publish with generations takes over. Nothing else there is retain's to move (the
+    /// folder may hold the user's own files, or be a folder named by mistake).
+    static let legacyNames: Set<String> = [
+        "run.json", "rejects.csv", "features.csv", "snapshots", "model.json", "coefficients.csv", "training_matrix.csv",
+        "scores.csv", "customers.csv", "segments", "retention_targets.csv", "retention_history.csv", "report.md",
+        "ledger", "last-failure",
+    ]
+
     static let lockName = ".retain.lock"
     public static let currentName = "current"
     static let generationsName = ".runs"
@@ -153,7 +162,7 @@ public final class RunFolder: @unchecked Sendable {
         defer { FilePath.remove(failing) }
         let kept = FilePath.join(failing, Self.failureName)
         try FilePath.makeDirectories(kept)
-        try carryOver(from: staging, into: kept, relative: "", leavingOut: ["ledger"], topLevelOfLegacy: true)
+        try carryOver(from: staging, into: kept, relative: "", leavingOut: ["ledger"]) { !$0.hasPrefix(".") }
         try AtomicFile.write(FilePath.join(kept, RunManifest.fileName), contents: record)
         try commit(generation: failing, leavingOut: [Self.failureName])
         FilePath.remove(staging)
@@ -191,7 +200,7 @@ public final class RunFolder: @unchecked Sendable {
         // An output folder written by a retain without generations holds its files at the
         // top level: they are the previous outputs (once; every later publish swaps links).
         let previous = old.map { FilePath.join(path, $0) } ?? path
-        try carryOver(from: previous, into: root, relative: "", leavingOut: leavingOut, topLevelOfLegacy: old == nil)
+        try carryOver(from: previous, into: root, relative: "", leavingOut: leavingOut) { old != nil || Self.legacyNames.contains($0) }
         FilePath.syncTree(root)
         let generations = FilePath.join(path, Self.generationsName)
         try FilePath.makeDirectories(generations)
@@ -208,9 +217,10 @@ public final class RunFolder: @unchecked Sendable {
     }
 
     /// Hard links (copies where a link cannot be made) of `from/relative` into `root`.
-    private func carryOver(from: String, into root: String, relative: String, leavingOut: [String], topLevelOfLegacy: Bool) throws {
+    private func carryOver(from: String, into root: String, relative: String, leavingOut: [String],
+                           topLevel: (String) -> Bool = { _ in true }) throws {
         for name in FilePath.contents(of: FilePath.join(from, relative)) {
-            if topLevelOfLegacy && (name.hasPrefix(".") || name == Self.currentName) { continue }
+            if relative.isEmpty && !topLevel(name) { continue }
             let rel = relative.isEmpty ? name : relative + "/" + name
             if leavingOut.contains(where: { rel == $0 || rel.hasPrefix($0 + "/") }) { continue }
             let source = FilePath.join(from, rel), target = FilePath.join(root, rel)
@@ -219,7 +229,7 @@ public final class RunFolder: @unchecked Sendable {
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 try FilePath.makeDirectories(target)
-                try carryOver(from: from, into: root, relative: rel, leavingOut: leavingOut, topLevelOfLegacy: false)
+                try carryOver(from: from, into: root, relative: rel, leavingOut: leavingOut)
             case S_IFREG:
                 if !FilePath.exists(target) { try FilePath.linkOrCopy(source, to: target) }
             default:

@@ -52,8 +52,15 @@ public struct Runner {
             guard let d = CivilDate.parseISO(asOf) else { throw PipelineError.invalidOption("--as-of \(asOf) is not a date YYYY-MM-DD") }
             asOfDay = d
         }
+        if let dir = options.outputDir, dir.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw PipelineError.invalidOption("--out is empty; name the output folder")
+        }
         guard let out = options.outputDir.map(absolute) ?? spec.outputDir else {
             throw PipelineError.missingKey(file: spec.file, key: "output.dir", hint: "set the output folder in the pipeline file or pass --out DIR")
+        }
+        if let pattern = Inputs.overlap(spec.inputPatterns, outputFolder: out) {
+            throw PipelineError.invalidOption("input.paths entry \(pattern) reaches into the output folder \(out) "
+                + "(a run would read its own outputs as input); put the output folder elsewhere")
         }
         let started = Date()
         let t0 = ResourceUse.now()

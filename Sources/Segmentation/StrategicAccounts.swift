@@ -15,8 +15,9 @@ public struct StrategicAccounts: Sendable {
     public init(roles: [String: StrategicRole]) { self.roles = roles }
 
     public static func load(_ path: String) throws(SegmentationError) -> StrategicAccounts {
-        let bytes: [UInt8]
+        var bytes: [UInt8]
         do { bytes = try FilePath.readAll(path) } catch { throw .strategicAccountsUnreadable(path: path, reason: "\(error)") }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }  // a byte-order mark, as spreadsheets save one
         let records: [(line: Int, fields: [String])]
         switch CSVRecords.parse(bytes) {
         case .success(let r): records = r

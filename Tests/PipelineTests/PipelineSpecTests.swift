@@ -93,6 +93,23 @@ struct PipelineSpecTests {
         expectError(Self.valid.replacingOccurrences(of: "decimal_mark = \",\"", with: "decimal_mark = \";\""), line: 7, contains: ["decimal_mark"])
     }
 
+    @Test("mistakes that once passed silently: one column for two roles, dates out of order, an empty output folder")
+    func silentMistakes() {
+        expectError(Self.valid.replacingOccurrences(of: "amount = 3\n", with: "amount = 3\ncost = 3\n"), line: 13,
+                    contains: ["input.columns.cost", "same column as input.columns.amount"])
+        expectError(Self.valid.replacingOccurrences(of: "amount = 3\n", with: "amount = \"Kunde\"\n"), line: 12,
+                    contains: ["input.columns.amount", "same column as input.columns.customer_id"])
+        expectError(Self.valid.replacingOccurrences(of: "earliest_date = \"2001-01-01\"", with: "earliest_date = \"2001-01-01\"\nlatest_date = \"2000-12-31\""),
+                    line: 17, contains: ["validation.latest_date", "must not be after"])
+        expectError(Self.valid.replacingOccurrences(of: "dir = \"out\"", with: "dir = \"\""), line: 19, contains: ["output.dir", "empty"])
+    }
+
+    @Test("a byte-order mark before the TOML is not part of it")
+    func byteOrderMark() throws {
+        let spec = try load("\u{FEFF}" + Self.valid)
+        #expect(spec.format.columns[.customerID] == .name("Kunde"))
+    }
+
     @Test("the bundled CDNOW pipeline reads the log as it arrives")
     func bundled() throws {
         let spec = try PipelineSpec.load(RepoPaths.path("pipelines/cdnow.toml"))

@@ -13,24 +13,40 @@ struct RunFolderTests {
         let out = dir.file("out")
         // A folder as an earlier retain left it: files at the top level, a run that staged
         // new files, wrote its journal, moved one file, and died.
-        try dir.write("out/a.csv", "old a")
-        try dir.write("out/sub/b.csv", "old b")
+        try dir.write("out/customers.csv", "old customers")
+        try dir.write("out/segments/drop.csv", "old drop")
         let staging = out + "/.staging-999999"
-        try dir.write("out/.staging-999999/a.csv", "new a")
-        try dir.write("out/.staging-999999/sub/b.csv", "new b")
-        try dir.write("out/.publish-journal", ".staging-999999\nmove a.csv\nmove sub/b.csv\n")
-        #expect(rename(staging + "/a.csv", out + "/a.csv") == 0)
+        try dir.write("out/.staging-999999/customers.csv", "new customers")
+        try dir.write("out/.staging-999999/segments/drop.csv", "new drop")
+        try dir.write("out/.publish-journal", ".staging-999999\nmove customers.csv\nmove segments/drop.csv\n")
+        #expect(rename(staging + "/customers.csv", out + "/customers.csv") == 0)
 
         let next = try RunFolder(path: out, command: "next")
-        #expect(try dir.read("out/a.csv") == "new a")
-        #expect(try dir.read("out/sub/b.csv") == "new b", "the interrupted publish was completed")
+        #expect(try dir.read("out/customers.csv") == "new customers")
+        #expect(try dir.read("out/segments/drop.csv") == "new drop", "the interrupted publish was completed")
         #expect(!FileManager.default.fileExists(atPath: out + "/.publish-journal"))
         #expect(!FileManager.default.fileExists(atPath: staging))
         // Its first publish moves the files into a generation, same paths, same contents.
-        try AtomicFile.write(try next.stagedPath("c.csv"), contents: "c")
+        try AtomicFile.write(try next.stagedPath("scores.csv"), contents: "c")
         try next.publish()
-        #expect(try dir.read("out/a.csv") == "new a" && dir.read("out/sub/b.csv") == "new b" && dir.read("out/c.csv") == "c")
-        #expect(FilePath.linkTarget(out + "/a.csv") == "current/a.csv" && FilePath.linkTarget(out + "/sub") == "current/sub")
+        #expect(try dir.read("out/customers.csv") == "new customers" && dir.read("out/segments/drop.csv") == "new drop" && dir.read("out/scores.csv") == "c")
+        #expect(FilePath.linkTarget(out + "/customers.csv") == "current/customers.csv" && FilePath.linkTarget(out + "/segments") == "current/segments")
+    }
+
+    @Test("a folder holding other files: only retain's own names are taken into the generation; the rest stays as it is")
+    func foreignFilesStay() throws {
+        let dir = TemporaryFolder()
+        let out = dir.file("out")
+        try dir.write("out/notes.txt", "mine")
+        try dir.write("out/src/main.c", "int main;")
+        try dir.write("out/customers.csv", "an earlier retain's")
+        let f = try RunFolder(path: out, command: "t")
+        try AtomicFile.write(try f.stagedPath("scores.csv"), contents: "s")
+        try f.publish()
+        #expect(FilePath.linkTarget(out + "/notes.txt") == nil && FilePath.linkTarget(out + "/src") == nil)
+        #expect(try dir.read("out/notes.txt") == "mine" && dir.read("out/src/main.c") == "int main;")
+        #expect(FilePath.linkTarget(out + "/customers.csv") == "current/customers.csv")
+        #expect(try dir.read("out/customers.csv") == "an earlier retain's" && dir.read("out/scores.csv") == "s")
     }
 
     /// Journal entries that leave the folder, each refused whole: exit 65 naming the

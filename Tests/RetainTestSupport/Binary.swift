@@ -32,14 +32,23 @@ public enum RetainBinary {
         return p.wait()
     }
 
+    final class Captured: @unchecked Sendable { var data = Data() }
+
     public final class Running: @unchecked Sendable {
         public let process: Process
         let out: Pipe, err: Pipe
         init(process: Process, out: Pipe, err: Pipe) { self.process = process; self.out = out; self.err = err }
 
+        /// Both pipes are drained at once: read one after the other, a process that fills
+        /// the second (64 KiB of errors) while the first is open would never exit.
         public func wait() -> Result {
+            let errors = Captured()
+            let done = DispatchSemaphore(value: 0)
+            let handle = err.fileHandleForReading
+            DispatchQueue.global().async { errors.data = handle.readDataToEndOfFile(); done.signal() }
             let o = out.fileHandleForReading.readDataToEndOfFile()
-            let e = err.fileHandleForReading.readDataToEndOfFile()
+            done.wait()
+            let e = errors.data
             process.waitUntilExit()
             return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
         }

@@ -121,6 +121,9 @@ struct SegmentTests {
         }
         let noHeader = try dir.write("c.csv", "id,kind\n")
         #expect(throws: SegmentationError.self) { try StrategicAccounts.load(noHeader) }
+        // Saved by a spreadsheet with a byte-order mark: the header still names customer_id.
+        let marked = try dir.write("d.csv", "\u{FEFF}customer_id,role\nC1,benchmark\n")
+        #expect(try StrategicAccounts.load(marked).roles == ["C1": .benchmark])
     }
 }
 
