@@ -14,6 +14,9 @@ struct IngestStage {
     struct Result {
         var inputs: [RunManifest.Input]
         var record: RunManifest.Stage
+        /// Why the run stops here (rejects over the limit, no customer): decided after the
+        /// counts, so that the failure's run.json has them.
+        var stop: PipelineError? = nil
     }
 
     func run() throws -> Result {
@@ -207,21 +210,24 @@ struct IngestStage {
         var dates: [String: String] = [:]
         if let first { dates["first_transaction"] = CivilDate.iso(first) }
         if let last { dates["last_transaction"] = CivilDate.iso(last) }
-        let record = clock.record(counts: counts, dates: dates, notes: notes)
+        var record = clock.record(counts: counts, dates: dates, notes: notes)
         reporter.info("ingest: \(grouped(read)) rows from \(files.count) file(s): \(grouped(accepted)) accepted, "
             + "\(grouped(rejected)) rejected; \(grouped(customers)) customers (\(seconds(record.seconds)))")
+        var stop: PipelineError? = nil
         if rejected > 0 {
             if Double(rejected) / Double(max(read, 1)) > spec.maxRejectShare {
-                throw PipelineError.tooManyRejects(rejected: rejected, read: read, limit: spec.maxRejectShare,
-                                                   rejectsFile: folder.publishedPath("last-failure/rejects.csv"))
+                stop = .tooManyRejects(rejected: rejected, read: read, limit: spec.maxRejectShare,
+                                       rejectsFile: folder.publishedPath("last-failure/rejects.csv"))
+            } else {
+                let reasons = byReason.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", ")
+                reporter.warning("ingest: \(grouped(rejected)) rows rejected (\(reasons)); see \(folder.publishedPath("rejects.csv"))")
             }
-            let reasons = byReason.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", ")
-            reporter.warning("ingest: \(grouped(rejected)) rows rejected (\(reasons)); see \(folder.publishedPath("rejects.csv"))")
         }
-        if customers == 0 {
-            throw PipelineError.noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
+        if stop == nil && customers == 0 {
+            stop = .noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
         }
-        return Result(inputs: inputs, record: record)
+        if stop != nil { record.status = "failed" }
+        return Result(inputs: inputs, record: record, stop: stop)
     }
 
     /// Rows of `rejects.csv` for lines an input repeats from an earlier input.

@@ -73,6 +73,8 @@ public struct RunManifest: Codable, Sendable {
     /// Stage name to its record; stages not run by this invocation keep the record of
     /// the run that last produced their outputs.
     public var stages: [String: Stage]
+    /// The stages this invocation finished, in order (a failed run's record says how far it got).
+    public var stagesCompleted: [String]?
     public var failure: Failure?
 
     public static let fileName = "run.json"

@@ -76,7 +76,7 @@ public struct Runner {
         var manifest = RunManifest(
             retainVersion: version, status: "running", startedAt: iso(started), finishedAt: "", command: options.command,
             pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf,
-            inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], failure: nil)
+            inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], stagesCompleted: [], failure: nil)
 
         record.set(manifest)
         let stop = StopOnSignal(folder: folder, record: record)
@@ -112,6 +112,7 @@ public struct Runner {
                     let result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()
                     manifest.inputs = result.inputs
                     manifest.stages[stage.rawValue] = result.record
+                    if let stop = result.stop { record.set(manifest); throw stop }
                 case .features:
                     manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: asOfDay).run()
                 case .train:
@@ -134,6 +135,7 @@ public struct Runner {
                 }
                 let lineage = Lineage.of(stage, spec: spec, consumed: consumed, record: manifest.stages[stage.rawValue] ?? RunManifest.Stage())
                 manifest.stages[stage.rawValue]?.lineage = lineage
+                manifest.stagesCompleted = (manifest.stagesCompleted ?? []) + [stage.rawValue]
                 record.set(manifest)
             }
             manifest.status = "succeeded"

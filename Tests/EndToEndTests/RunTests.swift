@@ -50,7 +50,13 @@ struct RunTests {
         #expect(rejects.count == 4)
         #expect(rejects[1].contains(",102,unparsable_date,") && rejects[2].contains(",103,empty_customer_id,")
                 && rejects[3].contains(",104,unparsable_amount,"))
-        #expect(try json(dir.file("out/last-failure/run.json"))["status"] as? String == "failed")
+        // What was known when it failed: rows per input, the ingest record, no stage finished.
+        let failed = try json(dir.file("out/last-failure/run.json"))
+        #expect(failed["status"] as? String == "failed")
+        let input = (failed["inputs"] as? [[String: Any]])?.first
+        #expect(input?["rows_read"] as? Int == 103 && input?["rows_accepted"] as? Int == 100 && input?["rows_rejected"] as? Int == 3)
+        #expect(ingestCounts(failed)["rows_rejected"] == 3 && (failed["stages"] as? [String: [String: Any]])?["ingest"]?["status"] as? String == "failed")
+        #expect((failed["stages_completed"] as? [String]) == [])
 
         // Under a looser limit the same data passes with a warning, and last-failure/ goes.
         let loose = try TestPipeline.csv(in: dir, name: "loose.toml", inputs: ["in.csv"], maxRejectShare: 0.05)

@@ -3,6 +3,9 @@ import Foundation
 import Pipeline
 import RetainIO
 import RetainTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The publish journal, exercised at the moment a kill is hardest to hit: between renames.
 @Suite("Run folder")
@@ -154,6 +157,21 @@ struct RunFolderTests {
         try f.publish()
         #expect(try dir.read("out/x.csv") == "x")
         #expect(!FileManager.default.fileExists(atPath: dir.file("out/y.csv")))
+    }
+
+    /// The race of a run that has taken the lock but not yet written its note: the note
+    /// left by the run before must not be named as the holder.
+    @Test("a finished run leaves no note; a holder without a note is named as just started")
+    func lockNote() throws {
+        let dir = TemporaryFolder()
+        do { _ = try RunFolder(path: dir.file("out"), command: "retain run earlier.toml") }
+        #expect(try dir.read("out/.retain.lock") == "", "emptied when released")
+        let fd = open(dir.file("out/.retain.lock"), O_RDWR)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        #expect { try RunFolder(path: dir.file("out"), command: "second") } throws: { e in
+            "\(e)".contains("a run that has just started") && !"\(e)".contains("earlier.toml")
+        }
     }
 
     @Test("a second holder in the same process is refused with exit 75")
