@@ -44,6 +44,9 @@ public struct Ingestor: Sendable {
     /// Memory the duplicate-line check may use before it spills to disk (16 bytes per
     /// order line in memory; 256 MiB is 16 million lines).
     public var duplicateMemoryLimit = 256 << 20
+    /// Rows each parse worker's batch holds before it grows (tuning and fuzzing: small
+    /// batches make an input cheap to set up).
+    public var batchRows = 1 << 15
     /// Records per page of the duplicate log (tuning and tests: small pages spill early).
     public var duplicatePageRecords = 4096
     /// Quote-free pieces split 64 bytes at a time (`RowParser.parseUnquoted`); off only
@@ -73,7 +76,7 @@ public struct Ingestor: Sendable {
     private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink, keysPath: String?) throws -> PartSummary {
         let path = source.path
         let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
-        let batchSets = (0..<2).map { _ in (0..<Self.pieces).map { _ in Batch() } }
+        let batchSets = (0..<2).map { _ in (0..<Self.pieces).map { _ in Batch(rows: batchRows) } }
         let tables = [CustomerTable(), CustomerTable()]
         let duplicateLog = DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
                                          memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords)

@@ -39,7 +39,7 @@ extension Ingestor {
             i += 1
         }
         let (parser, consumed) = try makeParser(block: block, end: end, path: inputPath, channels: ChannelRegistry())
-        let batch = Batch()
+        let batch = Batch(rows: 1 << 10)
         parser.parse(block: block, from: consumed, to: end, into: batch)
         let base = consumed > 0 ? 1 : 0
         var header: [String] = []

@@ -70,11 +70,13 @@ final class Batch: @unchecked Sendable {
     var blankLines = 0
     var minDay = Int32.max, maxDay = Int32.min
     var count = 0
-    var rows = RowColumns(capacity: 1 << 15)
+    var rows: RowColumns
     /// Unescaped text of quoted fields that held `""` (rare); a stable address.
     let side = Column<UInt8>()
     /// Rejects found in pass 1: local line, reason, line start/length in the block, detail.
     var rejects: [(line: Int32, reason: RejectReason, start: Int32, length: Int32, detail: String)] = []
+
+    init(rows capacity: Int) { rows = RowColumns(capacity: max(capacity, 1)) }
 
     deinit { rows.free() }
 

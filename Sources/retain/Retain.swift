@@ -12,7 +12,8 @@ struct Retain: ParsableCommand {
         discussion: """
             Exit status: 0 success; 65 bad data; 66 input missing or unreadable; 73 cannot \
             write the output; 75 another run holds the output's lock; 78 bad pipeline file \
-            or options; 1 anything else.
+            or options, or a stale upstream artifact; 130 / 143 stopped by SIGINT / SIGTERM \
+            (previous outputs intact); 1 anything else.
             """,
         version: Runner.version,
         subcommands: [RunCommand.self, ValidateCommand.self, GenerateCommand.self])
