@@ -13,11 +13,12 @@ let package = Package(
     name: "RetainFuzz",
     dependencies: [.package(path: "..")],
     targets: [
+        .target(name: "FuzzSupport"),
         // The row parser with validation, across the input format options.
-        .executableTarget(name: "FuzzRows", dependencies: [libraries],
+        .executableTarget(name: "FuzzRows", dependencies: [libraries, "FuzzSupport"],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // The pipeline-file reader (TOML and every key's checks).
-        .executableTarget(name: "FuzzPipelineFile", dependencies: [libraries],
+        .executableTarget(name: "FuzzPipelineFile", dependencies: [libraries, "FuzzSupport"],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ],
     swiftLanguageModes: [.v6]

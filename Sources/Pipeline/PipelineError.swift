@@ -45,15 +45,15 @@ public enum PipelineError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .syntax(let file, let line, let column, let message):
-            return "\(file):\(line):\(column): \(message)"
+            return "\(file):\(line):\(column): \(MessageText.excerpt(message, limit: 600))"
         case .unknownKey(let file, let key, let line, let suggestion):
-            return "\(file):\(line): unknown key \(key)" + (suggestion.map { "; did you mean \($0)?" } ?? "; see the pipeline keys in README.md")
+            return "\(file):\(line): unknown key \(MessageText.excerpt(key))" + (suggestion.map { "; did you mean \($0)?" } ?? "; see the pipeline keys in README.md")
         case .wrongType(let file, let key, let line, let expected, let found):
-            return "\(file):\(line): \(key) must be \(expected), not \(found)"
+            return "\(file):\(line): \(key) must be \(expected), not \(MessageText.excerpt(found))"
         case .missingKey(let file, let key, let hint):
             return "\(file): \(key) is required: \(hint)"
         case .invalidValue(let file, let key, let line, let message):
-            return "\(file):\(line): \(key): \(message)"
+            return "\(file):\(line): \(key): \(MessageText.excerpt(message, limit: 600))"
         case .pipelineUnreadable(let file, let reason):
             return "cannot read pipeline file \(file): \(reason)"
         case .inputMissing(let pattern, let key):

@@ -418,7 +418,10 @@ func closest(_ word: String, in candidates: [String]) -> String? {
         return prev[b.count]
     }
     let w = Array(word)
-    let best = candidates.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
-    guard let (c, d) = best, d <= max(2, w.count / 4) else { return nil }
+    let bound = max(2, w.count / 4)
+    // The distance is at least the difference in length: a candidate farther off than the
+    // bound in length is not compared (a 50,000-letter key costs nothing).
+    let best = candidates.filter { abs($0.count - w.count) <= bound }.map { ($0, distance(w, Array($0))) }.min { $0.1 < $1.1 }
+    guard let (c, d) = best, d <= bound else { return nil }
     return c
 }

@@ -93,13 +93,7 @@ struct PublishTests {
         let before = try snapshot(dir.file("out"))
         try writeLargeLog(dir.file("in.csv"), rows: 3_000_000)  // long enough to stop mid-run
         let run = try RetainBinary.start(["run", p, "--only", "ingest"])
-        let pid = "pid \(run.process.processIdentifier)"
-        var held = false
-        for _ in 0..<200 where !held {
-            usleep(10_000)
-            held = (try? dir.read("out/.retain.lock"))?.contains(pid) ?? false
-        }
-        #expect(held)
+        #expect(waitForLock(run, out: dir.file("out")))
         usleep(100_000)
         run.signal(signal)
         let r = run.wait()

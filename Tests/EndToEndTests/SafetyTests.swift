@@ -32,14 +32,8 @@ struct SafetyTests {
         try writeLargeLog(dir.file("big.csv"), rows: 600_000)
         let p = try TestPipeline.csv(in: dir, inputs: ["big.csv"])
         let first = try RetainBinary.start(["run", p, "--only", "ingest"])
-        // Wait until the first run has taken the lock (it writes its pid into the lock file).
+        #expect(waitForLock(first, out: dir.file("out")))
         let pid = "pid \(first.process.processIdentifier)"
-        var held = false
-        for _ in 0..<200 where !held {
-            usleep(20_000)
-            held = (try? dir.read("out/.retain.lock"))?.contains(pid) ?? false
-        }
-        #expect(held)
         let second = try RetainBinary.run(["run", p, "--only", "ingest"])
         let firstResult = first.wait()
         #expect(second.status == 75, "\(second.stderr)")

@@ -15,6 +15,17 @@ func smallLog(rows n: Int, customers: Int = 10, month: Int = 3, prefix: String =
     return s
 }
 
+/// Waits (up to 4 s) until `run` holds the lock of output folder `out`: its pid is in the
+/// lock file's note.
+func waitForLock(_ run: RetainBinary.Running, out: String) -> Bool {
+    let pid = "pid \(run.process.processIdentifier)"
+    for _ in 0..<400 {
+        if (try? String(contentsOfFile: out + "/.retain.lock", encoding: .utf8))?.contains(pid) == true { return true }
+        usleep(10_000)
+    }
+    return false
+}
+
 func json(_ path: String) throws -> [String: Any] {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]

@@ -104,6 +104,22 @@ struct PipelineSpecTests {
         expectError(Self.valid.replacingOccurrences(of: "dir = \"out\"", with: "dir = \"\""), line: 19, contains: ["output.dir", "empty"])
     }
 
+    /// (The bound on time is a hang check, not a performance figure: the unknown-key
+    /// suggestion once took 40 s on such a key.)
+    @Test("a value or key of 50,000 characters: quoted in a message by its first 200 bytes, at once")
+    func longValueQuotedShort() throws {
+        let long = String(repeating: "x", count: 50_000)
+        let start = ContinuousClock.now
+        defer { #expect(ContinuousClock.now - start < .seconds(10)) }
+        for text in [Self.valid.replacingOccurrences(of: "delimiter = \";\"", with: "delimiter = \"\(long)\""),
+                     Self.valid.replacingOccurrences(of: "header = true", with: "header = \"\(long)\""),
+                     Self.valid.replacingOccurrences(of: "delimiter = \";\"", with: "\(long) = 1")] {
+            #expect { try load(text) } throws: { e in
+                (e as? PipelineError).map { $0.exitStatus == .badConfig && $0.description.utf8.count < 1_000 } ?? false
+            }
+        }
+    }
+
     @Test("a byte-order mark before the TOML is not part of it")
     func byteOrderMark() throws {
         let spec = try load("\u{FEFF}" + Self.valid)

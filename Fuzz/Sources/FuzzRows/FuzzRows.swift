@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import Ledger
 import RetainIO
 
@@ -34,9 +35,8 @@ public func fuzzRows(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     ingestor.batchRows = 16                       // grows as needed
 
     let dir = Scratch.folder
-    let input = dir + "/in.csv", part = dir + "/p", rejects = dir + "/r", keys = dir + "/k"
-    let text = Data(bytes: data + 6, count: size - 6)
-    guard FileManager.default.createFile(atPath: input, contents: text) else { fatalError("cannot write \(input)") }
+    let input = Scratch.write("in.csv", data + 6, size - 6)
+    let part = dir + "/p", rejects = dir + "/r", keys = dir + "/k"
     do {
         let s = try ingestor.ingest(inputPath: input, partPath: part, rejectsPath: rejects, keysPath: roles.contains(.orderID) ? keys : nil)
         precondition(s.rowsRead == s.rowsAccepted + s.rowsRejected, "rows lost: \(s)")
@@ -50,14 +50,4 @@ public func fuzzRows(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fatalError("an error that is not a LedgerError: \(error)")
     }
     return 0
-}
-
-/// A folder of this process's own in memory-backed /dev/shm (or the temporary folder).
-enum Scratch {
-    static let folder: String = {
-        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        let dir = "\(base)/retain-fuzz-\(getpid())"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }()
 }
