@@ -120,6 +120,29 @@ extension Lineage {
         return Lineage(settings: settings, consumed: consumed, produced: produced)
     }
 
+    /// Before a run: what the planned stages read from earlier runs must still match the
+    /// pipeline file and the folder (see `verified`).
+    static func check(plan stages: [Stage], spec: PipelineSpec, manifest: RunManifest) throws {
+        let inputsNow = inputsID(manifest.inputs)
+        for stage in stages {
+            for a in Artifact.read(by: stage) where a.producer.map({ !stages.contains($0) }) ?? !stages.contains(.ingest) {
+                _ = try verified(a, for: stage, spec: spec, records: manifest.stages) { inputsNow }
+            }
+        }
+    }
+
+    /// After `stage` ran: its record gets its lineage, from the current ids of what it read
+    /// (made by this run, or checked by `check` before it).
+    static func record(_ stage: Stage, spec: PipelineSpec, in manifest: inout RunManifest) {
+        var consumed: [String: String] = [:]
+        for a in Artifact.read(by: stage) {
+            consumed[a.rawValue] = a.producer.map { manifest.stages[$0.rawValue]?.lineage?.produced[a.rawValue] ?? "" }
+                ?? inputsID(manifest.inputs)
+        }
+        let lineage = of(stage, spec: spec, consumed: consumed, record: manifest.stages[stage.rawValue] ?? RunManifest.Stage())
+        manifest.stages[stage.rawValue]?.lineage = lineage
+    }
+
     /// The id of `artifact` as recorded, after checking the chain behind it: its maker's
     /// settings against the pipeline file now, and what its maker read against the ids of
     /// those artifacts now. `inputsID` is the id of the input files as they are (checked

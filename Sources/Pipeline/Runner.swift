@@ -84,14 +84,8 @@ public struct Runner {
 
         do {
             if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
-            // What the planned stages read from earlier runs must still match the pipeline and
-            // the folder; the input files were checked by content just above.
-            let inputsNow = Lineage.inputsID(manifest.inputs)
-            for stage in stages {
-                for a in Artifact.read(by: stage) where a.producer.map({ !stages.contains($0) }) ?? !stages.contains(.ingest) {
-                    _ = try Lineage.verified(a, for: stage, spec: spec, records: manifest.stages) { inputsNow }
-                }
-            }
+            // The input files were checked by content just above.
+            try Lineage.check(plan: stages, spec: spec, manifest: manifest)
             // The segment stage's retention history, computed on idle cores while train and
             // score run, when this run has them before segment (see BackgroundHistory).
             var history: BackgroundHistory? = nil
@@ -127,14 +121,7 @@ public struct Runner {
                 case .report:
                     manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }
-                // Ids of what it read: made by this run, or checked above.
-                var consumed: [String: String] = [:]
-                for a in Artifact.read(by: stage) {
-                    consumed[a.rawValue] = a.producer.map { manifest.stages[$0.rawValue]?.lineage?.produced[a.rawValue] ?? "" }
-                        ?? Lineage.inputsID(manifest.inputs)
-                }
-                let lineage = Lineage.of(stage, spec: spec, consumed: consumed, record: manifest.stages[stage.rawValue] ?? RunManifest.Stage())
-                manifest.stages[stage.rawValue]?.lineage = lineage
+                Lineage.record(stage, spec: spec, in: &manifest)
                 manifest.stagesCompleted = (manifest.stagesCompleted ?? []) + [stage.rawValue]
                 record.set(manifest)
             }
