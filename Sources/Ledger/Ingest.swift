@@ -44,9 +44,11 @@ public struct Ingestor: Sendable {
     /// Memory the duplicate-line check may use before it spills to disk (16 bytes per
     /// order line in memory; 256 MiB is 16 million lines).
     public var duplicateMemoryLimit = 256 << 20
-    /// Rows each parse worker's batch holds before it grows (tuning and fuzzing: small
-    /// batches make an input cheap to set up).
+    /// Rows each parse worker's batch holds before it grows, and customers each customer
+    /// table holds before the first block sizes it (tuning and fuzzing: small ones make an
+    /// input cheap to set up).
     public var batchRows = 1 << 15
+    public var initialCustomers = 1 << 16
     /// Records per page of the duplicate log (tuning and tests: small pages spill early).
     public var duplicatePageRecords = 4096
     /// Quote-free pieces split 64 bytes at a time (`RowParser.parseUnquoted`); off only
@@ -77,7 +79,7 @@ public struct Ingestor: Sendable {
         let path = source.path
         let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
         let batchSets = (0..<2).map { _ in (0..<Self.pieces).map { _ in Batch(rows: batchRows) } }
-        let tables = [CustomerTable(), CustomerTable()]
+        let tables = [CustomerTable(expected: initialCustomers), CustomerTable(expected: initialCustomers)]
         let duplicateLog = DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
                                          memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords)
         let channels = ChannelRegistry()

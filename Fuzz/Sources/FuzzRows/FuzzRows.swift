@@ -32,7 +32,8 @@ public func fuzzRows(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     ingestor.parallelThreshold = o[5] & 8 == 0 ? 0 : 1 << 18
     ingestor.duplicateMemoryLimit = 1 << 12       // spills early
     ingestor.duplicatePageRecords = 16
-    ingestor.batchRows = 16                       // grows as needed
+    ingestor.batchRows = 16                       // both grow as needed
+    ingestor.initialCustomers = 16
 
     let dir = Scratch.folder
     let input = Scratch.write("in.csv", data + 6, size - 6)
