@@ -37,8 +37,8 @@ public struct RunOptions: Sendable {
 }
 
 /// Runs the requested stages against one output folder and publishes their outputs
-/// together. A failed run publishes nothing but `last-failure/` (its `run.json`, and
-/// `rejects.csv` when rows were rejected), so the previous good outputs stay consistent.
+/// together. A failed or stopped run publishes nothing but `last-failure/` (its `run.json`
+/// as far as it got, and the files it had finished), so the previous outputs stand.
 public struct Runner {
     public static let version = "0.2.0"
 
