@@ -8,4 +8,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from features_sql import features_sql  # noqa: E402
 
 log, out = sys.argv[1], sys.argv[2]
-duckdb.connect().execute(f"COPY ({features_sql(log, None, 90, 90, 365)}) TO '{out}' (HEADER)")
+con = duckdb.connect()
+if os.environ.get("BENCH_THREADS"):  # the workers comparison: a fixed thread count
+    con.execute(f"SET threads = {int(os.environ['BENCH_THREADS'])}")
+con.execute(f"COPY ({features_sql(log, None, 90, 90, 365)}) TO '{out}' (HEADER)")

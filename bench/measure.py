@@ -31,7 +31,8 @@ def main():
     ap.add_argument("--retain", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--mode", choices=["ingest", "features", "train"], default="ingest")
+    ap.add_argument("--mode", choices=["ingest", "features", "train", "workers", "compare"], default="ingest")
+    ap.add_argument("--baseline", help="for --mode compare: another retain binary (an earlier build)")
     a = ap.parse_args()
     log = os.path.abspath(a.log)
     rows = sum(1 for _ in open(log, "rb")) - 1
@@ -44,6 +45,8 @@ def main():
 
     if a.mode == "train":
         return train(a, log, rows, size_mb, work, pipeline, out)
+    if a.mode in ("workers", "compare"):
+        return (workers if a.mode == "workers" else compare)(a, log, rows, size_mb, work, pipeline, out)
     if a.mode == "ingest":
         ours, peer = "retain ingest", "DuckDB CSV -> table"
         ours_cmd = [a.retain, "run", pipeline, "--only", "ingest", "-q"]
@@ -70,6 +73,65 @@ def main():
         print(f"| {k} | {w:.2f} | {c:.2f} | {m:.0f} | {rows / w / 1e6:.1f} M |")
     r, d = med[ours], med[peer]
     print(f"\nretain is {d[0] / r[0]:.2f}x DuckDB's speed (wall), peak memory {r[2]:.0f} MB vs {d[2]:.0f} MB")
+
+
+def alternate(commands, repeats, out):
+    """Each command `repeats` times, the commands taking turns (drift hits all alike), the
+    output folder removed before each; medians of (wall, CPU, peak MB) by name."""
+    results = {name: [] for name, _, _ in commands}
+    for _ in range(repeats):
+        for name, cmd, env in commands:
+            shutil.rmtree(out, ignore_errors=True)
+            results[name].append(measure(cmd, env))
+    return {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in results.items()}
+
+
+def with_env(**extra):
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def workers(a, log, rows, size_mb, work, pipeline, out):
+    """Ingest and ingest + features with 1 and 2 workers (`--workers`), and DuckDB with 1
+    and 2 threads on the same jobs: the speed-up from a second core, each tool's own."""
+    features_csv = os.path.join(work, "duckdb-features.csv")
+    jobs = [
+        ("ingest", ["--only", "ingest"], [sys.executable, os.path.join(HERE, "duckdb_load.py"), log]),
+        ("ingest + features", ["--to", "features"], [sys.executable, os.path.join(HERE, "duckdb_features.py"), log, features_csv]),
+    ]
+    print(f"Worker threads: {rows:,} rows ({size_mb:,.0f} MB), median of {a.repeats}, on {os.cpu_count()} cores\n")
+    print("| job | tool | 1 thread wall s | 2 threads wall s | speed-up |")
+    print("|---|---|---:|---:|---:|")
+    for job, args, duck in jobs:
+        commands = [(f"retain {n}", [a.retain, "run", pipeline, *args, "-q", "--workers", str(n)], None) for n in (1, 2)]
+        commands += [(f"duckdb {n}", duck, with_env(BENCH_THREADS=n)) for n in (1, 2)]
+        med = alternate(commands, a.repeats, out)
+        for tool in ("retain", "duckdb"):
+            one, two = med[f"{tool} 1"][0], med[f"{tool} 2"][0]
+            print(f"| {job} | {'retain' if tool == 'retain' else 'DuckDB'} | {one:.2f} | {two:.2f} | {one / two:.2f}x |")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(a, log, rows, size_mb, work, pipeline, out):
+    """This build against `--baseline` (an earlier build) on the whole run, ingest, and
+    ingest + features, with DuckDB's feature query as the peer, all in one run."""
+    if not a.baseline:
+        sys.exit("bench: --mode compare needs --baseline BINARY")
+    features_csv = os.path.join(work, "duckdb-features.csv")
+    duck = [sys.executable, os.path.join(HERE, "duckdb_features.py"), log, features_csv]
+    jobs = [("whole run", []), ("ingest", ["--only", "ingest"]), ("ingest + features", ["--to", "features"])]
+    print(f"This build against the baseline: {rows:,} rows ({size_mb:,.0f} MB), median of {a.repeats}, "
+          f"on {os.cpu_count()} cores\n")
+    print("| job | baseline wall s | this build wall s | this / baseline | DuckDB feature query wall s |")
+    print("|---|---:|---:|---:|---:|")
+    for job, args in jobs:
+        med = alternate([("baseline", [a.baseline, "run", pipeline, *args, "-q"], None),
+                         ("this", [a.retain, "run", pipeline, *args, "-q"], None),
+                         ("duckdb", duck, None)], a.repeats, out)
+        b, t, d = med["baseline"][0], med["this"][0], med["duckdb"][0]
+        print(f"| {job} | {b:.2f} | {t:.2f} | {t / b:.3f} | {d:.2f} |")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 # Ten features without empty values: the issue's "1.4 million customers x 10 features".

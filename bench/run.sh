@@ -7,9 +7,13 @@
 # - ingest: `retain run --only ingest` against DuckDB loading the CSV into a table;
 # - features: `retain run --to features` against DuckDB's feature query;
 # - train: the train stage's fit against statsmodels' on the same matrix (2.6 M customers:
-#   1.4 M in the training snapshot).
+#   1.4 M in the training snapshot);
+# - workers: ingest and ingest + features with 1 and 2 workers, DuckDB with 1 and 2 threads;
+# - compare: this build against --baseline BINARY (an earlier build) on the whole run,
+#   ingest, and ingest + features, DuckDB's feature query alongside.
 #
-#   bench/run.sh [--only scale|ingest|features|train[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S] [--results DIR]
+#   bench/run.sh [--only scale|ingest|features|train|workers|compare[,...]] [--sizes 1,10,30] [--customers N] [--repeats R]
+#                [--seed S] [--results DIR] [--baseline BINARY]
 #
 # --sizes (millions of rows) and --results (default bench/results) are for scale; --customers for the others (default 1,900,000:
 # about 10.5 million rows, 684 MB). Generated logs are kept in bench/work/ and reused.
@@ -22,6 +26,7 @@ seed=7
 sizes="1,10,30"
 modes="scale"
 results="bench/results"
+baseline=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --customers) customers="$2"; shift 2 ;;
@@ -30,7 +35,8 @@ while [ $# -gt 0 ]; do
     --sizes) sizes="$2"; shift 2 ;;
     --only) modes="${2//,/ }"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--only scale|ingest|features|train[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S]" >&2; exit 64 ;;
+    --baseline) baseline="$2"; shift 2 ;;
+    *) echo "usage: bench/run.sh [--only scale|ingest|features|train|workers|compare[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
   esac
 done
 
@@ -53,6 +59,6 @@ for mode in $modes; do
   if [ ! -s "$log" ]; then
     "$retain" generate --customers "$n" --seed "$seed" "$log"
   fi
-  "$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats" --mode "$mode"
+  "$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats" --mode "$mode" ${baseline:+--baseline "$baseline"}
   echo
 done

@@ -7,6 +7,17 @@
 #endif
 #include "retain_support.h"
 
+int retain_processors_allowed(void) {
+#ifdef __linux__
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    return CPU_COUNT(&set);
+#else
+    return 0;
+#endif
+}
+
 int retain_start_writeback(int fd, long long offset, long long length) {
 #ifdef __linux__
     return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);

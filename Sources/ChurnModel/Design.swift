@@ -46,7 +46,7 @@ public struct TermRecipe: Codable, Sendable, Equatable {
 
     /// The steps after the log, on a value that has had it (when the term logs): an
     /// indicator's 1 for empty; the fill for empty; clipping. Plain numbers: concurrent
-    /// loops copy this, not the recipe, whose strings and arrays would make two cores
+    /// loops copy this, not the recipe, whose strings and arrays would make the workers
     /// contend on reference counts.
     struct Steps: Sendable {
         let indicator: Bool
@@ -86,18 +86,20 @@ public struct DesignMatrix: Sendable {
 
     /// Per column: mean, population standard deviation, minimum and maximum, in two
     /// row-wise passes (column-wise loops over a row-major matrix miss the cache).
+    /// Sums are taken per chunk (`Workers.chunks`) and added in chunk order, so the result
+    /// is the same for any worker count.
     public func moments() -> (mean: [Double], sd: [Double], min: [Double], max: [Double]) {
         let q = width, n = rows
-        let workers = n >= 65_536 ? 2 : 1
+        let chunks = Workers.chunks(n, grain: DesignMatrix.reductionRows)
         struct Part: Sendable { var sum, ss, lo, hi: [Double] }
-        let parts = Slots<Part>(count: workers)
-        // Pass 1 on both cores: sums, minima and maxima of each half.
+        let parts = Slots<Part>(count: chunks.count)
+        // Pass 1: sums, minima and maxima of each chunk.
         values.withUnsafeBufferPointer { vb in
             let v = UnsafeSendable(vb)
-            DispatchQueue.concurrentPerform(iterations: workers) { k in
+            Workers.run(chunks.count) { k in
                 var part = Part(sum: [Double](repeating: 0, count: q), ss: [Double](repeating: 0, count: q),
                                 lo: [Double](repeating: .infinity, count: q), hi: [Double](repeating: -.infinity, count: q))
-                for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                for i in chunks[k] {
                     for j in 0..<q {
                         let x = v.value[i * q + j]
                         part.sum[j] += x
@@ -110,7 +112,7 @@ public struct DesignMatrix: Sendable {
         }
         var mean = [Double](repeating: 0, count: q)
         var lo = [Double](repeating: .infinity, count: q), hi = [Double](repeating: -.infinity, count: q)
-        for k in 0..<workers {
+        for k in chunks.indices {
             guard let p = parts[k] else { continue }
             for j in 0..<q { mean[j] += p.sum[j]; lo[j] = Swift.min(lo[j], p.lo[j]); hi[j] = Swift.max(hi[j], p.hi[j]) }
         }
@@ -119,18 +121,22 @@ public struct DesignMatrix: Sendable {
         let means = mean
         values.withUnsafeBufferPointer { vb in
             let v = UnsafeSendable(vb)
-            DispatchQueue.concurrentPerform(iterations: workers) { k in
+            Workers.run(chunks.count) { k in
                 var ss = [Double](repeating: 0, count: q)
-                for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                for i in chunks[k] {
                     for j in 0..<q { let d = v.value[i * q + j] - means[j]; ss[j] += d * d }
                 }
                 parts[k]?.ss = ss
             }
         }
         var ss = [Double](repeating: 0, count: q)
-        for k in 0..<workers { if let p = parts[k] { for j in 0..<q { ss[j] += p.ss[j] } } }
+        for k in chunks.indices { if let p = parts[k] { for j in 0..<q { ss[j] += p.ss[j] } } }
         return (mean, ss.map { ($0 / Double(Swift.max(n, 1))).squareRoot() }, lo, hi)
     }
+
+    /// Rows per partial sum of a reduction (`Workers.chunks`): a snapshot of fewer
+    /// customers is summed in one serial pass.
+    public static let reductionRows = 65_536
 
     /// The column of term `j`.
     public func column(_ j: Int) -> [Double] {
@@ -156,7 +162,7 @@ public struct DesignMatrix: Sendable {
             sources.append(col)
         }
         let steps = terms.map(\.steps)
-        // Blocks of rows on both cores, each filled row by row across its terms: every cell
+        // Blocks of rows over the workers, each filled row by row across its terms: every cell
         // written once (no zeroing first), each row's cache lines while they are hot.
         let block = 8_192
         let blocks = (n + block - 1) / block
@@ -169,7 +175,7 @@ public struct DesignMatrix: Sendable {
                 steps.withUnsafeBufferPointer { sb in
                     guard let s0 = sb.baseAddress else { return }
                     let stp = UnsafeSendable(s0)
-                    DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                    Workers.run(blocks) { b in
                         let out = op.value, src = sp.value, steps = stp.value
                         var firstBad = Int.max
                         let lo = b * block, hi = Swift.min(n, lo + block)
@@ -222,12 +228,12 @@ public struct DesignMatrix: Sendable {
             bases.append(base)
         }
         // What each feature's recipe needs from its column, the columns shared out over
-        // both cores (each a serial scan and up to three selections: 0.1 s a fit at 1 M
-        // customers on one core); the recipes are then made in feature order.
+        // the workers (each a serial scan and up to three selections); the recipes are
+        // then made in feature order.
         let minimumEmpty = Self.minimumEmptyForIndicator(rows: table.count)
         let profiles = Slots<ColumnProfile>(count: wanted.count)
         let columnsToProfile = bases
-        DispatchQueue.concurrentPerform(iterations: wanted.count) { k in
+        Workers.run(wanted.count) { k in
             profiles[k] = ColumnProfile(columnsToProfile[k], quantiles: [settings.clipLower, settings.clipUpper, 0.5],
                                         minimumEmptyForMask: minimumEmpty)
         }

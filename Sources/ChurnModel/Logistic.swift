@@ -39,10 +39,10 @@ public struct LogisticFit: Sendable {
 /// Columns are standardised inside the fit (z = (x - mean) / scale), which keeps X'WX well
 /// conditioned and makes one L2 penalty mean the same for every feature; the result is
 /// carried back to the design's own scale, so it equals a fit of the design as is.
-/// Per iteration, one pass over the rows in blocks of `blockRows`, split over both cores:
+/// Per iteration, one pass over the rows in blocks of `blockRows`, in chunks over the workers:
 /// η = Zθ (`dgemv`), the gradient Zᵀ·c(y - μ) (`dgemv`), and X'WX as (√w·Z)ᵀ(√w·Z) (`dsyrk`);
 /// the step solves (X'WX + λP)δ = g by Cholesky (`dpotrf`/`dpotrs`). Memory beyond the
-/// design is two blocks and p×p per core.
+/// design is two blocks and p×p per chunk.
 public enum Logistic {
     public static let blockRows = 2048
 
@@ -176,7 +176,7 @@ public enum Logistic {
     }
 
     /// 1 / (1 + e^-η) per row, η = β₀ + Σ βⱼ·xⱼ (β: intercept first, one per design column).
-    /// Rows on both cores, each written once into the result.
+    /// Rows over the workers, each written once into the result.
     public static func probabilities(_ beta: [Double], _ x: DesignMatrix) -> [Double] {
         let q = x.width, n = x.rows
         return x.values.withUnsafeBufferPointer { v in
@@ -185,9 +185,8 @@ public enum Logistic {
                     guard let o = out.baseAddress, let bp = b.baseAddress else { count = 0; return }
                     // Without terms the design has no values to point at, and none is read.
                     let op = UnsafeSendable(o), xv = UnsafeSendable(v.baseAddress ?? bp), bv = UnsafeSendable(bp)
-                    let workers = n >= 65_536 ? 2 : 1
-                    DispatchQueue.concurrentPerform(iterations: workers) { k in
-                        for i in (n * k / workers)..<(n * (k + 1) / workers) {
+                    Workers.forEachRange(n, grain: 32_768) { rows in
+                        for i in rows {
                             var eta = bv.value[0]
                             for j in 0..<q { eta += bv.value[j + 1] * xv.value[i * q + j] }
                             op.value[i] = sigmoid(eta)
@@ -225,19 +224,20 @@ struct Pass: Sendable {
     func run(_ theta: [Double]) throws(Logistic.Failure) -> Result {
         let n = x.rows
         BLAS.runCallsOnCallingThread()
-        let workers = n >= 4 * Logistic.blockRows ? 2 : 1
-        let slots = Slots<Result>(count: workers)
-        DispatchQueue.concurrentPerform(iterations: workers) { k in
-            slots[k] = part(theta, from: n * k / workers, to: n * (k + 1) / workers)
+        // Partial sums per chunk, added in chunk order: the same for any worker count.
+        let chunks = Workers.chunks(n, grain: 4 * Logistic.blockRows)
+        let slots = Slots<Result>(count: chunks.count)
+        Workers.run(chunks.count) { k in
+            slots[k] = part(theta, from: chunks[k].lowerBound, to: chunks[k].upperBound)
         }
         var total = slots[0] ?? part(theta, from: 0, to: 0)
-        for k in 1..<workers {
+        for k in 1..<chunks.count {
             guard let r = slots[k] else { continue }
             total.logLikelihood += r.logLikelihood
             for j in 0..<total.gradient.count { total.gradient[j] += r.gradient[j] }
             for j in 0..<total.hessian.storage.count { total.hessian.storage[j] += r.hessian.storage[j] }
         }
-        for k in 0..<workers { if let e = slots[k]?.error { throw .singular(e) } }
+        for k in chunks.indices { if let e = slots[k]?.error { throw .singular(e) } }
         total.hessian.symmetrizeFromLower()
         return total
     }

@@ -2,7 +2,7 @@ import Dispatch
 import RetainIO
 
 /// A snapshot table with the log step of the term transforms (`TermRecipe.logged`)
-/// applied at most once per column, on both cores.
+/// applied at most once per column, by every worker.
 ///
 /// The train stage fits one snapshot and judges that model on another, then fits again:
 /// the recipes' checks and quantiles, each design and each scoring read the same logged
@@ -22,14 +22,13 @@ public final class SnapshotColumns {
         guard log1p else { return raw }
         if let done = logged[feature] { return done }
         let n = raw.count
-        let workers = n >= 65_536 ? 2 : 1
         let column = [Double](unsafeUninitializedCapacity: n) { out, initialized in
             raw.withUnsafeBufferPointer { src in
                 guard let o = out.baseAddress, let s = src.baseAddress else { return }
                 let op = UnsafeSendable(o), sp = UnsafeSendable(s)
-                DispatchQueue.concurrentPerform(iterations: workers) { k in
+                Workers.forEachRange(n, grain: 32_768) { rows in
                     let o = op.value, s = sp.value
-                    for i in (n * k / workers)..<(n * (k + 1) / workers) { o[i] = TermRecipe.logged(s[i]) }
+                    for i in rows { o[i] = TermRecipe.logged(s[i]) }
                 }
             }
             initialized = n

@@ -48,23 +48,24 @@ public struct SnapshotBuilder: Sendable {
         let dataEnd = view.lastDay ?? Int32.min
 
         let acc = Accumulators(customers: n, dates: k)
-        // Both cores: worker w owns one half of the customer numbers (so the two never
-        // touch the same cell or order table); each reads every row of a chunk and sorts
-        // its own rows by customer bucket before adding them up (see `accumulate`).
-        let orderTables = (0..<2).map { _ in OrderFirstDays(expected: hasOrders ? view.rows / 4 : 0) }
-        let scratch = (0..<2).map { _ in BucketScratch() }
-        let half = n / 2
+        // Worker w owns a range of the customer numbers (so no two touch the same cell or
+        // order table); each reads every row of a chunk and sorts its own rows by customer
+        // bucket before adding them up (see `accumulate`). A customer's rows are added in
+        // file order whatever the ranges, so the sums do not depend on the worker count.
+        let owned = Workers.split(n, grain: 1)
+        let orderTables = owned.map { _ in OrderFirstDays(expected: hasOrders ? view.rows / (2 * owned.count) : 0) }
+        let scratch = owned.map { _ in BucketScratch() }
         let datesCopy = dates
         try view.forEachChunk { customers, c in
             guard let chunk = ChunkPointers(c, customers: customers) else { return }  // an empty chunk
-            DispatchQueue.concurrentPerform(iterations: 2) { w in
-                Self.accumulate(chunk, customers: w == 0 ? 0..<half : half..<n, scratch: scratch[w], cells: acc.cells,
+            Workers.run(owned.count) { w in
+                Self.accumulate(chunk, customers: owned[w], scratch: scratch[w], cells: acc.cells,
                                 orders: orderTables[w], dates: datesCopy, window: w_, horizon: h, hasOrders: hasOrders)
             }
         }
         if hasOrders {
-            // Each worker's table holds only its half's customers: both add at once.
-            DispatchQueue.concurrentPerform(iterations: 2) { w in
+            // Each worker's table holds only its range's customers: all add at once.
+            Workers.run(owned.count) { w in
                 Self.countOrders(orderTables[w], cells: acc.cells, dates: datesCopy, window: w_)
             }
         }
@@ -162,21 +163,22 @@ public struct SnapshotBuilder: Sendable {
         let k = dates.count
         let cells = UnsafeSendable(acc.cells)
         let window = settings.activeWindowDays
-        // Members on both cores, each half of the customer numbers in order (a customer's
-        // cells are 288 bytes apart: every one a cache line of its own, so the scan is
-        // bound by memory, not arithmetic). Active: a purchase in (A - window, A]; first
-        // seen on or before A by construction.
-        let halves = Slots<[Int32]>(count: 2)
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
+        // Members by every worker, each a range of the customer numbers in order (a
+        // customer's cells are 288 bytes apart: every one a cache line of its own, so the
+        // scan is bound by memory, not arithmetic). Active: a purchase in (A - window, A];
+        // first seen on or before A by construction.
+        let ranges = Workers.split(n, grain: 1 << 14)
+        let found = Slots<[Int32]>(count: ranges.count)
+        Workers.run(ranges.count) { r in
             var mine: [Int32] = []
-            mine.reserveCapacity(n / 3)
-            for cust in (half == 0 ? 0..<(n / 2) : (n / 2)..<n) {
+            mine.reserveCapacity(ranges[r].count / 3)
+            for cust in ranges[r] {
                 if let last = cells.value[cust * k + s].lastDay, last > a - window { mine.append(Int32(cust)) }
             }
-            halves[half] = mine
+            found[r] = mine
         }
-        let members = (halves[0] ?? []) + (halves[1] ?? [])
-        // One pass, both cores on halves of the members: each member's cell is read once
+        let members = (0..<ranges.count).flatMap { found[$0] ?? [] }
+        // One pass, the workers on ranges of the members: each member's cell is read once
         // and every feature computed from it, straight into the final arrays (no copy).
         let m = members.count
         let labelled = a <= dataEnd - settings.horizonDays
@@ -185,9 +187,8 @@ public struct SnapshotBuilder: Sendable {
             let memRef = UnsafeSendable(mem)
             return ColumnBuffers.make(features.count, capacity: m) { out -> Int in
                 let outRef = UnsafeSendable(out)
-                DispatchQueue.concurrentPerform(iterations: 2) { half in
-                    let lo = half == 0 ? 0 : m / 2, hi = half == 0 ? m / 2 : m
-                    for row in lo..<hi {
+                Workers.forEachRange(m, grain: 1 << 12) { rows in
+                    for row in rows {
                         let cell = cells.value + (Int(memRef.value[row]) * k + s)
                         for (f, feature) in features.enumerated() { outRef.value[f][row] = value(feature, cell, asOf: a) }
                     }

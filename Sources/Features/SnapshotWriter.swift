@@ -11,7 +11,7 @@ import RetainIO
 public enum SnapshotWriter {
     public static let integerFeatures: Set<Feature> = [.recencyDays, .frequency, .tenureDays, .ordersLastWindow, .ordersPreviousWindow]
 
-    /// Rows are formatted on both cores (`ParallelRows`).
+    /// Rows are formatted by every worker (`ParallelRows`).
     public static func write(_ s: Snapshot, customerIDs: [String], to out: OutputBuffer) throws {
         var header = ["customer_id"] + s.features.map(\.rawValue)
         if s.churned != nil { header.append("churned") }

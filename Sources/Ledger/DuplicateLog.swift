@@ -11,7 +11,7 @@ import Glibc
 /// of the line's text hash with its customer-id hash and day (a duplicate necessarily shares
 /// all three). Records are appended, in row order, to one of 256 logs chosen by the key's
 /// top byte: a sequential write per row instead of a cache miss. At the end each log (about
-/// 1/256 of the lines) is checked with a small set that fits in cache, both cores at once;
+/// 1/256 of the lines) is checked with a small set that fits in cache, one per worker at once;
 /// the first occurrence of a key is kept and every later one is a duplicate.
 ///
 /// Two different lines are confused only on a 64-bit key collision (about n²/2⁶⁵ expected
@@ -132,19 +132,20 @@ final class DuplicateLog: @unchecked Sendable {
 
     /// The later copies of every key (sorted by row); with `keysTo`, also writes the first
     /// occurrence of every key there, sorted by key (the key file other inputs' lines are
-    /// checked against). Partitions are taken two at a time, one per core, and written in
+    /// checked against). Partitions are taken one per worker at a time and written in
     /// order: partitions follow the key's top byte, so the whole file comes out sorted
-    /// while only two partitions are ever held in memory.
+    /// while only one partition per worker is held in memory.
     func finish(keysTo out: OutputBuffer?) throws -> [(row: UInt32, line: UInt32)] {
-        let found = [DuplicateBox(), DuplicateBox()]
+        let width = min(Workers.count, Self.partitions)
+        let found = (0..<width).map { _ in DuplicateBox() }
         let fd = spillFD, path = spillPath
         if let out {
             try out.append(value: Self.keyFileMagic.littleEndian)
             try out.append(value: Self.keyFileVersion.littleEndian)
             try out.append(value: UInt32(0))
         }
-        for round in stride(from: 0, to: Self.partitions, by: 2) {
-            DispatchQueue.concurrentPerform(iterations: 2) { w in
+        for round in stride(from: 0, to: Self.partitions, by: width) {
+            Workers.run(min(width, Self.partitions - round)) { w in
                 let p = round + w
                 var set = KeySet()
                 let buffer = UnsafeMutablePointer<Record>.allocate(capacity: pageRecords)
@@ -180,15 +181,15 @@ final class DuplicateLog: @unchecked Sendable {
                 }
                 if out != nil { found[w].firsts.sort { $0.key < $1.key } }
             }
-            if let e = found[0].error ?? found[1].error { throw e }
+            if let e = found.lazy.compactMap(\.error).first { throw e }
             if let out {
-                for w in 0..<2 {
+                for w in 0..<min(width, Self.partitions - round) {
                     try found[w].firsts.withUnsafeBufferPointer { try out.append(contentsOf: $0) }
                 }
             }
         }
         if let out { try out.append(value: out.hasher.finish().littleEndian) }  // checksum of all before
-        return (found[0].items + found[1].items).sorted { $0.row < $1.row }
+        return found.flatMap(\.items).sorted { $0.row < $1.row }
     }
 
     static let keyFileMagic: UInt64 = 0x594B_4E49_4154_4552  // "RETAINKY"

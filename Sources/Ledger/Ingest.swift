@@ -25,22 +25,31 @@ public struct PartSummary: Sendable, Codable, Equatable {
 
 /// Reads one transaction log into a ledger part (see `LedgerFormat`), validating every row.
 ///
-/// Two passes per block, each split over both cores:
-/// 1. the workers parse the block's lines, in eight pieces, into typed columns (`RowParser`);
-/// 2. each worker takes the rows whose customer-id hash falls in its half of the hash
-///    space and maps the id to a dense slot (the workers never share a table).
-/// Meanwhile a serial I/O queue writes the previous block (rows, rejects, and the order
-/// lines' keys into the `DuplicateLog`) and reads the next (`BlockBuffer`). Exact duplicate
-/// lines are settled once at the end. Memory: the customer tables, two blocks, and the
-/// duplicate log (capped, then spilled); never the whole file.
+/// Two passes per block, each split over the workers (`Workers`):
+/// 1. the workers parse the block's lines, in pieces (two per worker, at least eight),
+///    into typed columns (`RowParser`);
+/// 2. the customer ids are split by hash into `partitions` tables; each worker takes a
+///    range of partitions and maps their rows' ids to dense slots (no table is shared).
+/// Meanwhile a serial I/O queue writes the previous block (its rows as one chunk, rejects,
+/// and the order lines' keys into the `DuplicateLog`) and reads the next (`BlockBuffer`).
+/// Exact duplicate lines are settled once at the end. Memory: the customer tables, two
+/// blocks, and the duplicate log (capped, then spilled); never the whole file.
+///
+/// The part's bytes do not depend on the worker count: the partition count is fixed, a
+/// table's slots follow the file order of first appearance, and a block is one chunk
+/// however many pieces parsed it.
 public struct Ingestor: Sendable {
     public let format: InputFormat
     /// Block size; large enough that per-block synchronisation is noise.
     public var blockBytes = 16 << 20
     /// Blocks below this are parsed on one core (thread hand-off costs more than it saves).
     public var parallelThreshold = 1 << 18
-    /// Pieces per block in pass 1.
-    static let pieces = 8
+    /// Customer partitions (tables) by id hash: a fixed number, so the part is the same for
+    /// any worker count, and enough for 64 workers in pass 2.
+    static let partitions = 64
+    /// Pieces per block in pass 1: two per worker, so one that finishes early takes
+    /// another while the I/O queue shares a core.
+    static var pieces: Int { max(8, 2 * Workers.count) }
     /// Memory the duplicate-line check may use before it spills to disk (16 bytes per
     /// order line in memory; 256 MiB is 16 million lines).
     public var duplicateMemoryLimit = 256 << 20
@@ -78,8 +87,9 @@ public struct Ingestor: Sendable {
     private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink, keysPath: String?) throws -> PartSummary {
         let path = source.path
         let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
-        let batchSets = (0..<2).map { _ in (0..<Self.pieces).map { _ in Batch(rows: batchRows) } }
-        let tables = [CustomerTable(expected: initialCustomers), CustomerTable(expected: initialCustomers)]
+        let pieces = Self.pieces
+        let batchSets = (0..<2).map { _ in (0..<pieces).map { _ in Batch(rows: batchRows) } }
+        let tables = (0..<Self.partitions).map { _ in CustomerTable(expected: max(initialCustomers / Self.partitions, 16)) }
         let duplicateLog = DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
                                          memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords)
         let channels = ChannelRegistry()
@@ -96,7 +106,7 @@ public struct Ingestor: Sendable {
         }
         try header.withUnsafeBytes { try out.append($0) }
 
-        // A pipeline over two blocks and two batch sets: while both cores parse block k,
+        // A pipeline over two blocks and two batch sets: while the workers parse block k,
         // one serial I/O queue writes block k-1's rows and reads block k+1. The queue's
         // order guarantees a buffer is refilled only after its rows were written. Ownership:
         // every closure on the queue holds the `BlockBuffer`s it reads or fills, so a block's
@@ -159,8 +169,8 @@ public struct Ingestor: Sendable {
             if total >= parallelThreshold {
                 if memchr(a.data + start, 0x22, total) == nil {
                     // No quotes: every newline ends a record.
-                    for q in 1..<Self.pieces {
-                        let at = max(start + total * q / Self.pieces, cuts[cuts.count - 1])
+                    for q in 1..<pieces {
+                        let at = max(start + total * q / pieces, cuts[cuts.count - 1])
                         guard let nl = memchr(a.data + at, 0x0A, end - at) else { break }
                         let c = UnsafeRawPointer(a.data).distance(to: UnsafeRawPointer(nl)) + 1
                         if c < end { cuts.append(c) }
@@ -175,7 +185,7 @@ public struct Ingestor: Sendable {
             let bounds = cuts
             let workers = bounds.count - 1
             let blockRef = UnsafeSendable(a.data)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            Workers.run(workers) { w in
                 parser.parse(block: blockRef.value, from: bounds[w], to: bounds[w + 1], into: batches[w])
             }
 
@@ -187,14 +197,22 @@ public struct Ingestor: Sendable {
                 let rowsHere = batches.reduce(0) { $0 + $1.count }
                 if rowsHere > 0 {
                     let estimatedRows = Int(Double(source.totalBytesEstimate) / Double(parsedBytes) * Double(rowsHere))
-                    for t in tables { t.reserve(min(estimatedRows / 16, 8 << 20)) }
+                    for t in tables { t.reserve(min(estimatedRows / 8 / Self.partitions, (16 << 20) / Self.partitions)) }
                 }
             }
 
-            // Pass 2: customers, partitioned by the id hash's top bit.
-            DispatchQueue.concurrentPerform(iterations: 2) { w in
-                Ingestor.assignCustomers(worker: w, batches: batches, table: tables[w],
-                                                              block: UnsafeRawPointer(blockRef.value))
+            // Pass 2: customers, partitioned by the id hash's top bits, a range of
+            // partitions per worker.
+            let groups = Workers.split(Self.partitions, grain: 1)
+            Workers.run(groups.count) { g in
+                Ingestor.assignCustomers(partitions: groups[g], batches: Array(batches.prefix(workers)), tables: tables,
+                                         block: UnsafeRawPointer(blockRef.value))
+            }
+            // A slot is 32 bits: refuse, never wrap, past 67 million customers in a partition.
+            if tables.contains(where: { $0.count > Int(UInt32.max) / Self.partitions }) {
+                io.sync {}
+                throw LedgerError.inputMismatch(path: path, line: tally.linesBefore,
+                                                reason: "more than 4 billion distinct customer ids in one file; split the input into several files")
             }
 
             // Rejects and rows of this block, in file order, on the I/O queue.
@@ -248,8 +266,8 @@ public struct Ingestor: Sendable {
         for d in duplicates { try out.append(value: d.row.littleEndian) }
         try pad(out)
 
-        // Dictionary: one section per worker, written in bulk; slot s is worker s % 2's
-        // id number s / 2.
+        // Dictionary: one section per partition, written in bulk; slot s is partition
+        // s % partitions's id number s / partitions.
         let dictOffset = out.bytesWritten
         try out.append(value: LedgerFormat.dictTag.littleEndian)
         try out.append(value: UInt32(tables.count).littleEndian)
@@ -286,18 +304,22 @@ public struct Ingestor: Sendable {
         for (k, v) in rejects.counts { byReason[k.rawValue] = v }
         return PartSummary(
             rowsRead: rowsAccepted + rowsRejected, rowsAccepted: rowsAccepted, rowsRejected: rowsRejected,
-            blankLines: blankLines, physicalLines: linesBefore, customers: tables[0].count + tables[1].count,
+            blankLines: blankLines, physicalLines: linesBefore, customers: tables.reduce(0) { $0 + $1.count },
             firstDay: rowsAccepted > 0 ? minDay : nil, lastDay: rowsAccepted > 0 ? maxDay : nil,
             rejectsByReason: byReason, contentHash: XXH64.hex(source.contentHash), inputBytes: source.rawBytes,
             partBytes: out.bytesWritten, columns: columns.rawValue)
     }
 
-    /// Pass 2 for one worker: the rows whose id hash has top bit `worker` get their slot
-    /// (local index x 2 + worker).
+    /// The partition of a customer-id hash: its top bits (the tables probe with the low
+    /// bits, so the two are independent).
+    @inline(__always) static func partition(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 58) }
+
+    /// Pass 2 for one worker: the rows whose id hash falls in `partitions` get their slot
+    /// (index in their partition's table x `Ingestor.partitions` + partition).
     ///
     /// Rows go in groups of 32: first every row's table slot is prefetched, so the group's
     /// cache misses overlap; then the lookups run on cached lines.
-    private static func assignCustomers(worker w: Int, batches: [Batch], table: CustomerTable,
+    private static func assignCustomers(partitions mineRange: Range<Int>, batches: [Batch], tables: [CustomerTable],
                                         block base: UnsafeRawPointer) {
         let group = 32
         var mineStore = (0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
@@ -314,8 +336,8 @@ public struct Ingestor: Sendable {
                 while start < n {
                     let end = min(start + group, n)
                     var m = 0
-                    for i in start..<end where Int(r.customerHash[i] >> 63) == w {
-                        table.touch(r.customerHash[i])
+                    for i in start..<end where mineRange.contains(partition(r.customerHash[i])) {
+                        tables[partition(r.customerHash[i])].touch(r.customerHash[i])
                         mine[m] = Int32(i); m += 1
                     }
                     for k in 0..<m {
@@ -323,8 +345,9 @@ public struct Ingestor: Sendable {
                         let a = r.customerAt[i]
                         let inBlock = a >= 0
                         let p = inBlock ? base + Int(a) : side + Int(-(a + 1))
-                        let local = table.index(of: p, count: Int(r.customerLength[i]), hash: r.customerHash[i], readAhead: inBlock)
-                        r.slot[i] = local &* 2 &+ UInt32(w)
+                        let h = r.customerHash[i], t = partition(h)
+                        let local = tables[t].index(of: p, count: Int(r.customerLength[i]), hash: h, readAhead: inBlock)
+                        r.slot[i] = local &* UInt32(Self.partitions) &+ UInt32(t)
                     }
                     start = end
                 }
@@ -357,14 +380,17 @@ public struct Ingestor: Sendable {
             tally.blankLines += b.blankLines
             if n > 0 {
                 if columns.contains(.channel) { channelOrder.renumber(b.rows.channel, count: n) }
-                try writeChunk(b, columns: columns, to: out)
-                tally.chunks += 1
                 tally.minDay = min(tally.minDay, b.minDay)
                 tally.maxDay = max(tally.maxDay, b.maxDay)
             }
             lineBase += b.lines
         }
         tally.linesBefore = lineBase
+        let filled = batches.filter { $0.count > 0 }
+        if !filled.isEmpty {
+            try writeChunk(filled, columns: columns, to: out)
+            tally.chunks += 1
+        }
     }
 
     /// The text of the given physical lines (1-based) of an input, read again from the
@@ -459,21 +485,25 @@ public struct Ingestor: Sendable {
         return (parser, consumed)
     }
 
-    private func writeChunk(_ b: Batch, columns: LedgerFormat.Columns, to out: OutputBuffer) throws {
-        let n = b.count
-        let r = b.rows
+    /// One chunk of a block's rows: each column is the batches' columns one after another,
+    /// so the chunk is the same however many pieces parsed the block.
+    private func writeChunk(_ batches: [Batch], columns: LedgerFormat.Columns, to out: OutputBuffer) throws {
+        let n = batches.reduce(0) { $0 + $1.count }
+        func column<T: BitwiseCopyable>(_ start: (Batch) -> UnsafeMutablePointer<T>) throws {
+            for b in batches { try out.append(contentsOf: UnsafeBufferPointer(start: start(b), count: b.count)) }
+        }
         try out.append(value: LedgerFormat.rowsTag.littleEndian)
         try out.append(value: UInt32(n).littleEndian)
         try out.append(value: columns.rawValue.littleEndian)
         try out.append(value: UInt32(0))
-        try out.append(contentsOf: UnsafeBufferPointer(start: r.slot, count: n)); try pad(out)
-        try out.append(contentsOf: UnsafeBufferPointer(start: r.day, count: n)); try pad(out)
-        try out.append(contentsOf: UnsafeBufferPointer(start: r.amount, count: n))
-        if columns.contains(.order) { try out.append(contentsOf: UnsafeBufferPointer(start: r.order, count: n)) }
+        try column { $0.rows.slot }; try pad(out)
+        try column { $0.rows.day }; try pad(out)
+        try column { $0.rows.amount }
+        if columns.contains(.order) { try column { $0.rows.order } }
         for (k, (col, _)) in LedgerFormat.Columns.numeric.enumerated() where columns.contains(col) {
-            try out.append(contentsOf: UnsafeBufferPointer(start: r.number(k), count: n))
+            try column { $0.rows.number(k) }
         }
-        if columns.contains(.channel) { try out.append(contentsOf: UnsafeBufferPointer(start: r.channel, count: n)); try pad(out) }
+        if columns.contains(.channel) { try column { $0.rows.channel }; try pad(out) }
     }
 
     private func pad(_ out: OutputBuffer) throws {

@@ -17,8 +17,9 @@
 /// ```
 /// Little-endian. `checksum` is the XXH64 of every byte before it. A row's customer value
 /// is a slot: partition `slot % partitions`, id number `slot / partitions` in it (ingest
-/// partitions customers by id hash, one partition per core). A reader maps slots to its
-/// own dense customer numbers; a slot past its partition's ids is empty.
+/// partitions customers by id hash into a fixed number of partitions, and writes one
+/// chunk per block it reads, so a part does not depend on the worker count). A reader maps
+/// slots to its own dense customer numbers; a slot past its partition's ids is empty.
 public enum LedgerFormat {
     public static let version: UInt32 = 2
     static let magic: UInt64 = 0x474C_4E49_4154_4552  // "RETAINLG" little-endian

@@ -97,20 +97,20 @@ public final class LedgerView {
         }
     }
 
-    /// The ids of one part in byte order, and its slot -> customer number map, on both
-    /// cores: each half of the slots is read in order (the dictionary sequentially), its
+    /// The ids of one part in byte order, and its slot -> customer number map, with every
+    /// worker: each range of the slots is read in order (the dictionary sequentially), its
     /// ids made and their sort keys taken; the keys are sorted (`RadixSort` on the first 8
     /// bytes, then runs that share them by whole ids); the ids are put in that order and
-    /// the map filled by halves of the result. Opening the ledger of bench/README.md's
-    /// 10 M-row log (1.9 M ids) went from 0.22 to 0.20 s: the steps are bound by memory
-    /// (random reads in the permutation), so the second core helps only a little.
+    /// the map filled by ranges of the result. The steps are bound by memory (random reads
+    /// in the permutation), so more workers help only a little.
     static func numberedByID(_ part: LedgerPart) -> ([String], [Int32]) {
         let slotCount = part.slotCount
-        let halves = Slots<Gathered>(count: 2)
+        let ranges = Workers.split(slotCount, grain: 1 << 15)
+        let gathered = Slots<Gathered>(count: ranges.count)
         part.withIDTable { t in
-            DispatchQueue.concurrentPerform(iterations: 2) { h in
+            Workers.run(ranges.count) { h in
                 var g = Gathered()
-                let range = h == 0 ? 0..<(slotCount / 2) : (slotCount / 2)..<slotCount
+                let range = ranges[h]
                 g.slots.reserveCapacity(range.count); g.keys.reserveCapacity(range.count); g.ids.reserveCapacity(range.count)
                 for s in range {
                     guard let b = t.bytes(slot: s) else { continue }
@@ -118,12 +118,12 @@ public final class LedgerView {
                     g.keys.append(prefixKey(b))
                     g.ids.append(String(decoding: b, as: UTF8.self))
                 }
-                halves[h] = g
+                gathered[h] = g
             }
         }
-        let first = halves[0] ?? Gathered(), second = halves[1] ?? Gathered()
-        let slots = first.slots + second.slots, ids = first.ids + second.ids
-        let order = orderByPrefix(first.keys + second.keys) { ids[Int($0)].utf8.lexicographicallyPrecedes(ids[Int($1)].utf8) }
+        let parts = (0..<ranges.count).map { gathered[$0] ?? Gathered() }
+        let slots = parts.flatMap(\.slots), ids = parts.flatMap(\.ids)
+        let order = orderByPrefix(parts.flatMap(\.keys)) { ids[Int($0)].utf8.lexicographicallyPrecedes(ids[Int($1)].utf8) }
         let n = ids.count
         var map = [Int32](repeating: -1, count: slotCount)
         let sorted = slots.withUnsafeBufferPointer { sb in
@@ -134,9 +134,8 @@ public final class LedgerView {
                         return [String](unsafeUninitializedCapacity: n) { out, count in
                             guard let o = out.baseAddress else { count = 0; return }
                             let outp = UnsafeSendable(o)
-                            let workers = n >= 65_536 ? 2 : 1
-                            DispatchQueue.concurrentPerform(iterations: workers) { h in
-                                for r in (n * h / workers)..<(n * (h + 1) / workers) {
+                            Workers.forEachRange(n, grain: 1 << 15) { rows in
+                                for r in rows {
                                     let i = Int(op.value[r])
                                     (outp.value + r).initialize(to: ip.value[i])
                                     mp.value[Int(sp.value[i])] = Int32(r)
@@ -151,7 +150,7 @@ public final class LedgerView {
         return (sorted, map)
     }
 
-    /// One half's slots with an id, their sort keys and their ids, in slot order.
+    /// One range's slots with an id, their sort keys and their ids, in slot order.
     struct Gathered: Sendable {
         var slots: [Int32] = []
         var keys: [UInt64] = []
@@ -196,11 +195,11 @@ public final class LedgerView {
     }
 
     /// Streams every row of every part: the chunk and each row's customer number.
-    /// The customer numbers are looked up on both cores, half the rows each (random reads
-    /// of a table of 4 bytes per customer: 0.11 s a pass at 10 M rows on one core).
-    /// `workers`: 1 keeps the lookups on the calling thread (a thread that must not wake
-    /// others, as the retention history on its own thread, at idle priority in a whole run).
-    public func forEachChunk(workers: Int = 2, _ body: (UnsafeBufferPointer<Int32>, LedgerChunk) throws -> Void) throws {
+    /// The customer numbers are looked up by every worker, a range of rows each (random
+    /// reads of a table of 4 bytes per customer). `parallel: false` keeps the lookups on the
+    /// calling thread (a thread that must not wake others, as the retention history on its
+    /// own thread, at idle priority in a whole run).
+    public func forEachChunk(parallel: Bool = true, _ body: (UnsafeBufferPointer<Int32>, LedgerChunk) throws -> Void) throws {
         var customers = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
         var capacity = 1
         defer { customers.deallocate() }
@@ -214,11 +213,8 @@ public final class LedgerView {
                         customers = .allocate(capacity: capacity)
                     }
                     let out = UnsafeSendable(customers), slots = UnsafeSendable(chunk.slot), table = UnsafeSendable(map)
-                    let split = n >= 1 << 14 && workers > 1
-                    DispatchQueue.concurrentPerform(iterations: split ? 2 : 1) { half in
-                        let lo = half == 0 ? 0 : n / 2, hi = half == 0 && split ? n / 2 : n
-                        for i in lo..<hi { out.value[i] = table.value[Int(slots.value[i])] }
-                    }
+                    let lookUp = { (rows: Range<Int>) in for i in rows { out.value[i] = table.value[Int(slots.value[i])] } }
+                    if parallel { Workers.forEachRange(n, grain: 1 << 13, lookUp) } else { lookUp(0..<n) }
                     try body(UnsafeBufferPointer(start: customers, count: n), chunk)
                 }
             }

@@ -75,6 +75,8 @@ public struct RunManifest: Codable, Sendable {
     public var stages: [String: Stage]
     /// The stages this invocation finished, in order (a failed run's record says how far it got).
     public var stagesCompleted: [String]?
+    /// Worker threads this invocation used (`Workers.count`); outputs do not depend on it.
+    public var workers: Int?
     public var failure: Failure?
 
     public static let fileName = "run.json"

@@ -76,7 +76,7 @@ public struct Runner {
         var manifest = RunManifest(
             retainVersion: version, status: "running", startedAt: iso(started), finishedAt: "", command: options.command,
             pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf,
-            inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], stagesCompleted: [], failure: nil)
+            inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], stagesCompleted: [], workers: Workers.count, failure: nil)
 
         record.set(manifest)
         let stop = StopOnSignal(folder: folder, record: record)

@@ -73,7 +73,7 @@ public struct CSVTable: Sendable {
     }
 
     /// Appends the raw key field of row `i` to `out`. Without making a slice: a slice
-    /// retains the key array, and two cores writing rows contended on its reference count.
+    /// retains the key array, and workers writing rows contend on its reference count.
     @inline(__always) public func appendRawKey(_ i: Int, to out: OutputBuffer) throws {
         let start = i == 0 ? 0 : keyEnds[i - 1], end = keyEnds[i]
         try keyBytes.withUnsafeBytes { bytes in try out.append(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
@@ -120,24 +120,9 @@ public struct CSVTable: Sendable {
             .split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard header.count >= 1 else { throw IOError.malformed(path: path, line: 1, message: "empty header") }
         let body = i + 1
-        // Two halves on two cores, split at a record boundary (a quoted id may hold a line
-        // break: the split newline must be outside quotes, judged by quote parity).
-        var split = n
-        if n - body >= 1 << 20, let base = b.baseAddress {
-            let mid = body + (n - body) / 2
-            if memchr(base + body, 0x22, n - body) == nil {
-                if let nl = memchr(base + mid, 0x0A, n - mid) { split = base.distance(to: UnsafeRawPointer(nl)) + 1 }
-            } else {
-                var inside = false
-                for k in body..<mid where b[k] == 0x22 { inside.toggle() }
-                var k = mid
-                while k < n {
-                    if b[k] == 0x22 { inside.toggle() } else if b[k] == 0x0A && !inside { split = k + 1; break }
-                    k += 1
-                }
-            }
-        }
-        let ranges = split < n ? [(body, split), (split, n)] : [(body, n)]
+        // One range per worker, cut at record boundaries (a quoted id may hold a line break:
+        // a cut newline must be outside quotes, judged by quote parity from the body's start).
+        let ranges = b.baseAddress.map { recordRanges($0, from: body, to: n) } ?? [(body, n)]
         guard let base = b.baseAddress else {
             return CSVTable(path: path, keyName: header[0], names: Array(header.dropFirst()),
                             columns: [[Double]](repeating: [], count: header.count - 1), keyBytes: [], keyEnds: [])
@@ -153,7 +138,7 @@ public struct CSVTable: Sendable {
         var parsed = [Int](repeating: 0, count: ranges.count)
         let columns = try ColumnBuffers.make(header.count - 1, capacity: capacity) { buffers -> Int in
             let targets = UnsafeSendable(buffers)
-            DispatchQueue.concurrentPerform(iterations: ranges.count) { w in
+            Workers.run(ranges.count) { w in
                 let first = bounds[..<w].reduce(0, +)
                 parts[w] = parseRows(shared.value, from: ranges[w].0, to: ranges[w].1, header: header,
                                      into: targets.value, at: first, capacity: bounds[w], keepingRows: keepingRows)
@@ -190,6 +175,35 @@ public struct CSVTable: Sendable {
                              keyBytes: keyBytes, keyEnds: keyEnds)
         table.rowSpans = rowSpans
         return table
+    }
+
+    /// `[from, to)` cut into one range per worker (pieces of at least 512 KiB), each cut just
+    /// after a newline that ends a record.
+    static func recordRanges(_ base: UnsafeRawPointer, from body: Int, to n: Int) -> [(Int, Int)] {
+        let pieces = Workers.split(n - body, grain: 1 << 19).count
+        guard pieces > 1 else { return [(body, n)] }
+        let quoted = memchr(base + body, 0x22, n - body) != nil
+        var cuts = [body]
+        var inside = false, scanned = body  // quote parity of [body, scanned)
+        for k in 1..<pieces {
+            let target = max(body + (n - body) * k / pieces, cuts[cuts.count - 1])
+            var cut: Int? = nil
+            if !quoted {
+                if let nl = memchr(base + target, 0x0A, n - target) { cut = base.distance(to: UnsafeRawPointer(nl)) + 1 }
+            } else {
+                let b = base.assumingMemoryBound(to: UInt8.self)
+                while scanned < target { if b[scanned] == 0x22 { inside.toggle() }; scanned += 1 }
+                while scanned < n {
+                    let c = b[scanned]
+                    scanned += 1
+                    if c == 0x22 { inside.toggle() } else if c == 0x0A && !inside { cut = scanned; break }
+                }
+            }
+            guard let cut, cut < n else { break }
+            if cut > cuts[cuts.count - 1] { cuts.append(cut) }
+        }
+        cuts.append(n)
+        return (0..<(cuts.count - 1)).map { (cuts[$0], cuts[$0 + 1]) }
     }
 
     /// Lines in `[from, to)`, counting a last one without a newline.

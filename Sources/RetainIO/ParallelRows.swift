@@ -1,11 +1,11 @@
 import Dispatch
 
-/// Writes a large CSV body on both cores: rows are formatted in pieces into memory on
+/// Writes a large CSV body with every worker: rows are formatted in pieces into memory on
 /// worker threads and written in order. While the calling thread writes one piece, the
-/// workers already format the next ones, so the kernel's copy into the page cache (a
-/// third of the time for a few hundred megabytes of text) overlaps the formatting instead
-/// of leaving a core idle. At most four pieces of sixteen (a quarter of the text) are in
-/// memory, and the file is identical to a serial write.
+/// workers already format the next ones, so the kernel's copy into the page cache
+/// overlaps the formatting instead of leaving a core idle. At most workers + 2 pieces of
+/// at least 4 per worker (about a quarter of the text) are in memory, and the file is
+/// identical to a serial write.
 public enum ParallelRows {
     /// `format(lo, hi, buffer)` appends rows lo..<hi to `buffer`; `bytesPerRow` sizes the
     /// buffers (they grow if a piece needs more).
@@ -64,14 +64,15 @@ public enum ParallelRows {
 
     /// The shared mechanism: pieces formatted on the workers, up to `ahead` at a time, and
     /// written in order on the calling thread; as each piece is written the next one is
-    /// started. A worker that finishes a piece takes the next at once (rounds of two, each
-    /// waited for whole, left a core idle while the slower of the two finished). `format`
+    /// started. A worker that finishes a piece takes the next at once (rounds waited for
+    /// whole leave a core idle while the slowest finishes). `format`
     /// only looks escaping: every piece is waited for before this returns, even on an error.
     private static func pipelined(rows m: Int, bytesPerRow: Int,
                                   format: @escaping @Sendable (Int, Int, OutputBuffer) throws -> SideCopies,
                                   write: (Int, OutputBuffer, SideCopies) throws -> Void) throws {
-        let pieces = m < 4096 ? 1 : 16
-        let ahead = min(3, pieces)  // with the one being written, at most four pieces in memory
+        let workers = Workers.count
+        let pieces = m < 4096 ? 1 : max(16, 4 * workers)
+        let ahead = min(workers + 1, pieces)  // with the one being written, workers + 2 in memory
         func start(_ p: Int) -> Piece {
             let lo = m * p / pieces, hi = m * (p + 1) / pieces
             let piece = Piece(firstRow: lo, capacity: max(4096, (hi - lo) * bytesPerRow))

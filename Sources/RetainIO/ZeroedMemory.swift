@@ -18,10 +18,9 @@ import Glibc
 /// transparent huge pages in `madvise` mode (Debian's default); set to `always`, the kernel
 /// may populate with 2 MiB pages instead.
 ///
-/// Populating is the kernel's work on the calling thread: for the features stage's 680 MB
-/// of tables, 0.2 s with the other core idle. So the region is populated in two halves at
-/// once, one thread each (`MADV_POPULATE_WRITE`, Linux 5.14; older kernels touch each
-/// page instead): `bench/fresh_memory.c populate2`, 512 MiB in 0.08 s against 0.15 s.
+/// Populating is the kernel's work on the calling thread, so the region is populated in
+/// one range per worker at once (`MADV_POPULATE_WRITE`, Linux 5.14; older kernels touch
+/// each page instead); `bench/fresh_memory.c` measures it.
 public enum ZeroedMemory {
     /// Regions at least this large are populated before they are returned.
     static let populateFrom = 4 << 20
@@ -39,8 +38,8 @@ public enum ZeroedMemory {
         if bytes >= populateFrom {
             let pages = (bytes + 4095) / 4096
             let base = UnsafeSendable(p)
-            DispatchQueue.concurrentPerform(iterations: 2) { half in
-                let first = half == 0 ? 0 : pages / 2, end = half == 0 ? pages / 2 : pages
+            Workers.forEachRange(pages, grain: populateFrom / 4096) { range in
+                let first = range.lowerBound, end = range.upperBound
                 let start = base.value + first * 4096, length = min(end * 4096, bytes) - first * 4096
                 guard length > 0, madvise(start, length, populateWrite) != 0 else { return }
                 for page in stride(from: 0, to: length, by: 4096) { start.storeBytes(of: 0, toByteOffset: page, as: UInt8.self) }

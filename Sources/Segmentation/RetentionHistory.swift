@@ -114,7 +114,7 @@ public struct RetentionHistory: Sendable {
         let activeAt = Self.activeBoundaries(boundaries, window: window)
         try activeAt.bits.withUnsafeBufferPointer { bits in
             let from = Int(activeAt.firstDay), span = UInt(bits.count)
-            try view.forEachChunk(workers: 1) { customers, c in
+            try view.forEachChunk(parallel: false) { customers, c in
                 if stop?() == true { throw SegmentationError.stopped }
                 guard let chunk = ChunkPointers(c, customers: customers) else { return }
                 for i in 0..<chunk.count {
@@ -149,7 +149,7 @@ public struct RetentionHistory: Sendable {
         try periodOf.withUnsafeBufferPointer { periodOf in
         try baseBits.withUnsafeBufferPointer { baseBits in
         try sums.withUnsafeMutableBufferPointer { out in
-            try view.forEachChunk(workers: 1) { customers, c in
+            try view.forEachChunk(parallel: false) { customers, c in
                 if stop?() == true { throw SegmentationError.stopped }
                 guard let chunk = ChunkPointers(c, customers: customers) else { return }
                 for i in 0..<chunk.count {

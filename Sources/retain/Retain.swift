@@ -66,3 +66,33 @@ struct LoggingOptions: ParsableArguments {
 
     var reporter: Reporter { Reporter(level: quiet ? .quiet : verbose ? .verbose : .normal) }
 }
+
+/// `--workers`, shared by the commands that read data: the threads every parallel loop
+/// uses. Without it, `RETAIN_WORKERS`; without that, the processors this process may run
+/// on. Outputs are the same for any count.
+struct WorkerOptions: ParsableArguments {
+    @Option(name: .long, help: "Worker threads (default: RETAIN_WORKERS, else the processors this process may run on).")
+    var workers: Int?
+
+    /// The count asked for, by option or environment; nil for the default.
+    func requested() throws -> Int? {
+        if let workers {
+            guard Workers.parse(String(workers)) != nil else {
+                throw ValidationError("--workers \(workers): give a whole number from 1 to \(Workers.maximum)")
+            }
+            return workers
+        }
+        guard let text = ProcessInfo.processInfo.environment["RETAIN_WORKERS"] else { return nil }
+        guard let n = Workers.parse(text) else {
+            throw ValidationError("RETAIN_WORKERS='\(MessageText.excerpt(text))': give a whole number from 1 to \(Workers.maximum), or unset it")
+        }
+        return n
+    }
+
+    func validate() throws { _ = try requested() }
+
+    /// Sets the process's worker count.
+    func apply() throws {
+        if let n = try requested() { Workers.use(n) }
+    }
+}

@@ -32,12 +32,14 @@ struct RunCommand: ParsableCommand {
     var to: Stage?
 
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var workers: WorkerOptions
 
     func validate() throws {
         if only != nil && (from != nil || to != nil) { throw ValidationError("give --only, or --from/--to, not both") }
     }
 
     func run() throws {
+        try workers.apply()
         let spec = try PipelineSpec.load(pipeline)
         let words = CommandLine.arguments.dropFirst().joined(separator: " ")
         _ = try Runner.run(spec: spec, options: RunOptions(outputDir: out, asOf: asOf, only: only, from: from, to: to, command: "retain \(words)"),

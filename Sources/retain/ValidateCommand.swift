@@ -13,8 +13,10 @@ struct ValidateCommand: ParsableCommand {
     var rows = 1000
 
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var workers: WorkerOptions
 
     func run() throws {
+        try workers.apply()
         let spec = try PipelineSpec.load(pipeline)
         try Validation.check(spec: spec, rows: rows, reporter: logging.reporter)
     }

@@ -25,10 +25,11 @@ public enum RetainBinary {
         public var lines: [String] { stderr.split(separator: "\n").map(String.init) }
     }
 
-    /// Runs `retain ARGS` to completion in `directory`.
+    /// Runs `retain ARGS` to completion in `directory`, with `environment` added to this
+    /// process's.
     @discardableResult
-    public static func run(_ args: [String], in directory: String? = nil) throws -> Result {
-        let p = try start(args, in: directory)
+    public static func run(_ args: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> Result {
+        let p = try start(args, in: directory, environment: environment)
         return p.wait()
     }
 
@@ -57,10 +58,11 @@ public enum RetainBinary {
         public func signal(_ number: Int32) { Glibc.kill(process.processIdentifier, number) }
     }
 
-    public static func start(_ args: [String], in directory: String? = nil) throws -> Running {
+    public static func start(_ args: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> Running {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

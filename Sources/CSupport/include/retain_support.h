@@ -35,6 +35,10 @@ static inline void retain_prefetch(const void *p) { __builtin_prefetch(p, 1, 3);
 
 /* Starts writeback of a file range without waiting (Linux sync_file_range, which needs
    _GNU_SOURCE and so is not visible through Swift's Glibc module). Elsewhere a no-op. */
+/* The processors this process may run on (its CPU affinity mask, which `taskset` and
+   container CPU sets narrow), or 0 where the system cannot say. */
+int retain_processors_allowed(void);
+
 int retain_start_writeback(int fd, long long offset, long long length);
 
 /* Waits until a written range is on disk and drops it from the page cache, so the next
