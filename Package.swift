@@ -4,9 +4,14 @@ import PackageDescription
 // Retain: transaction logs -> churn forecast -> retention plan.
 // One library per stage concern; C libraries behind system-library targets;
 // the `retain` executable is a thin ArgumentParser layer over `Pipeline`.
+// Linux only: the I/O and memory code calls Glibc (and Linux's madvise, sync_file_range,
+// sched_getaffinity) directly.
+//
+// Exclusivity checks are off in RetainIO, Ledger and Features: their hot loops read class
+// properties per row or per number written, the code never overlaps those accesses, and
+// bench/README.md's current results measure the checks at about a fifth of a whole run.
 let package = Package(
     name: "Retain",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "retain", targets: ["retain"]),
         // For the fuzz targets in Fuzz/ (a package of their own, built with libFuzzer).
@@ -29,14 +34,14 @@ let package = Package(
         .target(name: "CSupport"),
         // Safe Swift layer over BLAS/LAPACK: the only code that touches their pointers.
         .target(name: "Linalg", dependencies: ["CBLAS", "CLAPACKE"]),
-        // Byte-level I/O shared by every stage: hashing, buffered and atomic files, CSV writing.
-        // (Exclusivity checks off: `OutputBuffer` is called per number written, and its
-        // dynamic checks on its own stored properties cost more than the formatting.)
+        // Byte-level I/O shared by every stage: hashing, buffered and atomic files, CSV
+        // writing, the worker count. (Exclusivity checks off: `OutputBuffer` is called per
+        // number written, and its checks on its own stored properties cost more than the
+        // formatting.)
         .target(name: "RetainIO", dependencies: ["CSupport"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        // Reading transaction logs into the compact ledger. Its hot loops read class
-        // properties (hash tables, batches) per row; dynamic exclusivity checks on those
-        // cost ~3% of ingest, and the code never overlaps accesses, so they are off here.
+        // Reading transaction logs into the compact ledger. (Exclusivity checks off: its
+        // hot loops read class properties, hash tables and batches, per row.)
         .target(name: "Ledger", dependencies: ["RetainIO", "CZlib", "CSupport"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Customer snapshots as of a date: features and churn labels.

@@ -101,15 +101,16 @@ def workers(a, log, rows, size_mb, work, pipeline, out):
         ("ingest + features", ["--to", "features"], [sys.executable, os.path.join(HERE, "duckdb_features.py"), log, features_csv]),
     ]
     print(f"Worker threads: {rows:,} rows ({size_mb:,.0f} MB), median of {a.repeats}, on {os.cpu_count()} cores\n")
-    print("| job | tool | 1 thread wall s | 2 threads wall s | speed-up |")
+    print("| job | tool | 1 thread wall s (CPU s) | 2 threads wall s (CPU s) | speed-up |")
     print("|---|---|---:|---:|---:|")
     for job, args, duck in jobs:
         commands = [(f"retain {n}", [a.retain, "run", pipeline, *args, "-q", "--workers", str(n)], None) for n in (1, 2)]
         commands += [(f"duckdb {n}", duck, with_env(BENCH_THREADS=n)) for n in (1, 2)]
         med = alternate(commands, a.repeats, out)
         for tool in ("retain", "duckdb"):
-            one, two = med[f"{tool} 1"][0], med[f"{tool} 2"][0]
-            print(f"| {job} | {'retain' if tool == 'retain' else 'DuckDB'} | {one:.2f} | {two:.2f} | {one / two:.2f}x |")
+            one, two = med[f"{tool} 1"], med[f"{tool} 2"]
+            print(f"| {job} | {'retain' if tool == 'retain' else 'DuckDB'} | {one[0]:.2f} ({one[1]:.2f}) | "
+                  f"{two[0]:.2f} ({two[1]:.2f}) | {one[0] / two[0]:.2f}x |")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -2,7 +2,7 @@ import Foundation
 import Linalg
 
 /// `model.json`: everything needed to score with the model and to judge it, in one file.
-/// Coefficients are on the scale of `training_matrix.csv` (CONTRACT.md); the term recipes
+/// Coefficients are on the scale of `training_matrix.csv` (docs/CONTRACT.md); the term recipes
 /// say how each of its columns is made from a snapshot, so scoring repeats them exactly.
 public struct ModelFile: Codable, Sendable {
     public static let formatName = "retain-model/1"

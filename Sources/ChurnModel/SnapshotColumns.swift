@@ -1,4 +1,3 @@
-import Dispatch
 import RetainIO
 
 /// A snapshot table with the log step of the term transforms (`TermRecipe.logged`)

@@ -47,7 +47,7 @@ public enum Feature: String, CaseIterable, Sendable {
         }
     }
 
-    /// The four CONTRACT.md features every snapshot has.
+    /// The four docs/CONTRACT.md features every snapshot has.
     public static let contract: [Feature] = [.recencyDays, .frequency, .monetary, .tenureDays]
 
     /// Features computable from a ledger with `columns`; the others, for the log line
@@ -62,7 +62,7 @@ public enum Feature: String, CaseIterable, Sendable {
 public struct FeatureSettings: Sendable, Equatable {
     /// Churn horizon H: churned = no purchase in (A, A + H]. Days.
     public var horizonDays: Int32 = 90
-    /// "Active" = at least one purchase in (A - window, A] (DOMAIN.md). Days.
+    /// "Active" = at least one purchase in (A - window, A] (docs/DOMAIN.md). Days.
     public var activeWindowDays: Int32 = 365
     /// Trend window W for the last-W-days against previous-W-days features. Days.
     public var trendWindowDays: Int32 = 90

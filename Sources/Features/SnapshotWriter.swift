@@ -4,7 +4,7 @@ import Glibc
 import Ledger
 import RetainIO
 
-/// Writes a snapshot as CSV (CONTRACT.md `features.csv`): customer_id, the features in
+/// Writes a snapshot as CSV (docs/CONTRACT.md `features.csv`): customer_id, the features in
 /// order, and `churned` when labelled; one row per customer, in customer_id order.
 /// Counts are integers; other values are correctly rounded to 9 decimals with trailing
 /// zeros dropped; an empty field is a value that does not exist (see `Feature`).

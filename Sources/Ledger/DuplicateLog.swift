@@ -1,4 +1,3 @@
-import Dispatch
 import RetainIO
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import RetainIO
 
-/// The roles a transaction log's columns can play (CONTRACT.md, "Input").
+/// The roles a transaction log's columns can play (docs/CONTRACT.md, "Input").
 public enum Role: String, CaseIterable, Sendable, Codable {
     case customerID = "customer_id"
     case date

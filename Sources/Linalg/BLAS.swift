@@ -9,8 +9,8 @@ import CBLAS
 public enum BLAS {
     /// Makes OpenBLAS run each call on the calling thread. Retain splits its row passes
     /// over the cores itself, in blocks too small for OpenBLAS's own threads to pay: left
-    /// on, two callers' worker pools spin against each other (measured: the fit ran 6x
-    /// slower). Call once, before the first parallel pass; idempotent.
+    /// on, the callers' worker pools spin against each other. Call once, before the first
+    /// parallel pass; idempotent.
     public static func runCallsOnCallingThread() {
         _ = singleThreaded
     }

@@ -7,19 +7,16 @@ import Segmentation
 
 /// The segment stage's retention history, computed on a thread of its own: it reads only
 /// the ledger, so it can run beside other work. One thread reads each row once, where two
-/// split by customer parity each read them all (CPU 0.27 s less at 10 M rows).
+/// split by customer parity would each read them all.
 ///
 /// `idle`: begun by `Runner` while the train and score stages of the same run work, the
 /// thread is one the kernel schedules only when a core would otherwise be idle (Linux
 /// `SCHED_IDLE`), so it takes little from those stages, which leave a core idle part of the
 /// time (serial steps, waits on a writing thread); when the segment stage starts, it goes
 /// back to normal priority for whatever is left. It is begun after the features stage, the
-/// run's memory peak, so that the peak stays the same (begun before it, the peak rose by
-/// 84 MB at 10 M rows for the same gain). Measured at 10 M rows (bench/README.md): the
-/// history was done before the segment stage began; segment 0.77 to 0.79 -> 0.59 to
-/// 0.61 s, train 0.93 to 0.95 -> 1.04 to 1.06 s (two runs each); the whole run 4.86 ->
-/// 4.76 s (medians of six alternated runs). Without `idle` (the segment stage run alone
-/// begins it), it runs beside the stage's own work.
+/// run's memory peak, so that the peak stays the same (begun before it, the peak would
+/// rise for no further gain). Without `idle` (the segment stage run alone begins it), it
+/// runs beside the stage's own work.
 final class BackgroundHistory: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let lock = Mutex()

@@ -19,7 +19,7 @@ struct FeaturesStage {
     static let validationFile = "snapshots/validation.csv"
     static let scoringFile = "snapshots/scoring.csv"
 
-    func run() throws -> RunManifest.Stage {
+    func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let steps = StepTimer(.features, reporter: reporter)
         let view = try folder.ledgerView(for: .features)
@@ -62,9 +62,9 @@ struct FeaturesStage {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(training)) (features.active_window_days)")
         }
         let trainN = sizes[0].customers, churned = sizes[0].churned
-        reporter.info("features: \(grouped(trainN)) active customers as of \(CivilDate.iso(training)), "
-            + "\(grouped(churned)) churned by \(CivilDate.iso(end)) (\(formatPercent(100 * Double(churned) / Double(trainN)))); "
-            + "\(grouped(sizes[2].customers)) to score as of \(CivilDate.iso(scoring))")
+        reporter.info("features: \(MessageText.grouped(trainN)) active customers as of \(CivilDate.iso(training)), "
+            + "\(MessageText.grouped(churned)) churned by \(CivilDate.iso(end)) (\(MessageText.percent(100 * Double(churned) / Double(trainN)))); "
+            + "\(MessageText.grouped(sizes[2].customers)) to score as of \(CivilDate.iso(scoring))")
         return clock.record(
             counts: ["training_customers": trainN, "training_churned": churned,
                      "validation_customers": sizes[1].customers, "validation_churned": sizes[1].churned,

@@ -13,7 +13,7 @@ struct IngestStage {
 
     struct Result {
         var inputs: [RunManifest.Input]
-        var record: RunManifest.Stage
+        var record: RunManifest.StageRecord
         /// Why the run stops here (rejects over the limit, no customer): decided after the
         /// counts, so that the failure's run.json has them.
         var stop: PipelineError? = nil
@@ -101,7 +101,7 @@ struct IngestStage {
             // lines are rejected below as repeats; without, they would count twice.
             if let twin = entries.first(where: { $0.summary.contentHash == entry.summary.contentHash }) {
                 let consequence = acrossFiles ? "its lines are rejected as repeats of that file"
-                    : "its \(grouped(entry.summary.rowsAccepted)) rows are counted twice"
+                    : "its \(MessageText.grouped(entry.summary.rowsAccepted)) rows are counted twice"
                 let msg = "\(file) has the same content as \(twin.input) (XXH64 \(entry.summary.contentHash)): "
                     + "\(consequence); remove one of them from the inputs"
                 reporter.warning(msg)
@@ -116,7 +116,7 @@ struct IngestStage {
         }
         if let previous {
             for old in previous.entries where !files.contains(old.input) {
-                let msg = "\(old.input) is no longer among the inputs; its \(grouped(old.summary.rowsAccepted)) rows left the ledger"
+                let msg = "\(old.input) is no longer among the inputs; its \(MessageText.grouped(old.summary.rowsAccepted)) rows left the ledger"
                 reporter.warning(msg)
                 notes.append(msg)
             }
@@ -146,7 +146,7 @@ struct IngestStage {
                     crossRejects[i] = found.map { (Int($0.line), raw[Int($0.line)] ?? [], entries[$0.original].input) }
                     inputs[i].rowsAccepted -= found.count
                     inputs[i].rowsRejected += found.count
-                    let msg = "\(entries[i].input): \(grouped(found.count)) lines repeat lines of an earlier input; rejected as duplicates"
+                    let msg = "\(entries[i].input): \(MessageText.grouped(found.count)) lines repeat lines of an earlier input; rejected as duplicates"
                     reporter.warning(msg)
                     notes.append(msg)
                 }
@@ -211,16 +211,16 @@ struct IngestStage {
         if let first { dates["first_transaction"] = CivilDate.iso(first) }
         if let last { dates["last_transaction"] = CivilDate.iso(last) }
         var record = clock.record(counts: counts, dates: dates, notes: notes)
-        reporter.info("ingest: \(grouped(read)) rows from \(files.count) file(s): \(grouped(accepted)) accepted, "
-            + "\(grouped(rejected)) rejected; \(grouped(customers)) customers (\(seconds(record.seconds)))")
+        reporter.info("ingest: \(MessageText.grouped(read)) rows from \(files.count) file(s): \(MessageText.grouped(accepted)) accepted, "
+            + "\(MessageText.grouped(rejected)) rejected; \(MessageText.grouped(customers)) customers (\(MessageText.seconds(record.seconds)))")
         var stop: PipelineError? = nil
         if rejected > 0 {
             if Double(rejected) / Double(max(read, 1)) > spec.maxRejectShare {
                 stop = .tooManyRejects(rejected: rejected, read: read, limit: spec.maxRejectShare,
                                        rejectsFile: folder.publishedPath("last-failure/rejects.csv"))
             } else {
-                let reasons = byReason.sorted { $0.value > $1.value }.map { "\($0.key) \(grouped($0.value))" }.joined(separator: ", ")
-                reporter.warning("ingest: \(grouped(rejected)) rows rejected (\(reasons)); see \(folder.publishedPath("rejects.csv"))")
+                let reasons = byReason.sorted { $0.value > $1.value }.map { "\($0.key) \(MessageText.grouped($0.value))" }.joined(separator: ", ")
+                reporter.warning("ingest: \(MessageText.grouped(rejected)) rows rejected (\(reasons)); see \(folder.publishedPath("rejects.csv"))")
             }
         }
         if stop == nil && customers == 0 {

@@ -107,7 +107,7 @@ extension Lineage {
 
     /// The lineage of a stage that just ran: `consumed` are the current ids of what it read;
     /// the dates it recorded (the scoring snapshot's as-of) enter its outputs' ids.
-    static func of(_ stage: Stage, spec: PipelineSpec, consumed: [String: String], record: RunManifest.Stage) -> Lineage {
+    static func of(_ stage: Stage, spec: PipelineSpec, consumed: [String: String], record: RunManifest.StageRecord) -> Lineage {
         let settings = Self.settings(of: stage, spec)
         var produced: [String: String] = [:]
         for a in Artifact.written(by: stage) {
@@ -139,7 +139,7 @@ extension Lineage {
             consumed[a.rawValue] = a.producer.map { manifest.stages[$0.rawValue]?.lineage?.produced[a.rawValue] ?? "" }
                 ?? inputsID(manifest.inputs)
         }
-        let lineage = of(stage, spec: spec, consumed: consumed, record: manifest.stages[stage.rawValue] ?? RunManifest.Stage())
+        let lineage = of(stage, spec: spec, consumed: consumed, record: manifest.stages[stage.rawValue] ?? RunManifest.StageRecord())
         manifest.stages[stage.rawValue]?.lineage = lineage
     }
 
@@ -147,7 +147,7 @@ extension Lineage {
     /// settings against the pipeline file now, and what its maker read against the ids of
     /// those artifacts now. `inputsID` is the id of the input files as they are (checked
     /// by content). Throws the error that names the earliest stage to run again.
-    static func verified(_ artifact: Artifact, for stage: Stage, spec: PipelineSpec, records: [String: RunManifest.Stage],
+    static func verified(_ artifact: Artifact, for stage: Stage, spec: PipelineSpec, records: [String: RunManifest.StageRecord],
                          inputsID: () throws -> String) throws -> String {
         guard let maker = artifact.producer else { return try inputsID() }
         func stale(_ detail: String) -> PipelineError {

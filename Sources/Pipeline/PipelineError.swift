@@ -3,7 +3,7 @@ import Ledger
 import RetainIO
 import Segmentation
 
-/// Exit statuses of CONTRACT.md, in one place.
+/// Exit statuses of docs/CONTRACT.md, in one place.
 public enum ExitStatus: Int32, Sendable {
     case success = 0
     case failure = 1
@@ -62,7 +62,7 @@ public enum PipelineError: Error, CustomStringConvertible, Sendable {
             return "another run holds the lock on \(folder) (\(holder)); wait for it to finish, or check that process"
         case .tooManyRejects(let rejected, let read, let limit, let file):
             let share = read > 0 ? Double(rejected) / Double(read) * 100 : 0
-            return "rejected \(rejected) of \(read) rows (\(formatPercent(share))), over the limit of \(formatPercent(limit * 100)) "
+            return "rejected \(rejected) of \(read) rows (\(MessageText.percent(share))), over the limit of \(MessageText.percent(limit * 100)) "
                 + "(validation.max_reject_share); see \(file)"
         case .noCustomers(let detail):
             return "no usable customers: \(detail)"
@@ -97,10 +97,6 @@ public enum PipelineError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-func formatPercent(_ p: Double) -> String {
-    let r = (p * 100).rounded() / 100
-    return "\(r)%"
-}
 
 /// The exit status for any error a run can raise.
 public func exitStatus(for error: any Error) -> ExitStatus {

@@ -14,7 +14,7 @@ struct ReportStage {
 
     static let reportFile = "report.md"
 
-    func run() throws -> RunManifest.Stage {
+    func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let targetsPath = try folder.upstream(SegmentStage.targetsFile, for: .report, from: .segment)
         let targets = try records(targetsPath)
@@ -29,8 +29,8 @@ struct ReportStage {
         let customers = targets.reduce(0) { $0 + (Int($1["customers"] ?? "") ?? 0) }
         let churners = targets.reduce(0.0) { $0 + (Double($1["expected_churners"] ?? "") ?? 0) }
         let horizon = model?.horizonDays ?? Int(spec.features.horizonDays)
-        let headline = "\(grouped(customers)) active customers scored as of \(scoring); \(grouped(Int(churners.rounded()))) expected to churn "
-            + "in the next \(horizon) days (\(customers > 0 ? formatPercent(100 * churners / Double(customers)) : "n/a"))"
+        let headline = "\(MessageText.grouped(customers)) active customers scored as of \(scoring); \(MessageText.grouped(Int(churners.rounded()))) expected to churn "
+            + "in the next \(horizon) days (\(customers > 0 ? MessageText.percent(100 * churners / Double(customers)) : "n/a"))"
         lines.append(headline)
         md += [headline + ".", "", "| segment | customers | expected churners | revenue at risk | target churn reduction | target retained customers | target retained revenue | max spend per customer |",
                "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -38,27 +38,27 @@ struct ReportStage {
             let seg = t["segment"] ?? "?"
             let reduction = (Double(t["target_churn_reduction"] ?? "") ?? 0) * 100
             let count = Int(t["customers"] ?? "") ?? 0
-            lines.append("  \(seg.padding(toLength: 16, withPad: " ", startingAt: 0)) " + (count == 0 ? "no customers" : "\(grouped(count)) customers, "
+            lines.append("  \(seg.padding(toLength: 16, withPad: " ", startingAt: 0)) " + (count == 0 ? "no customers" : "\(MessageText.grouped(count)) customers, "
                 + "\(t["expected_churners"] ?? "?") expected churners, revenue at risk \(t["revenue_at_risk"] ?? "?"); "
-                + (reduction > 0 ? "target: keep \(formatPercent(reduction)) of them (\(t["target_retained_customers"] ?? "?") customers, "
+                + (reduction > 0 ? "target: keep \(MessageText.percent(reduction)) of them (\(t["target_retained_customers"] ?? "?") customers, "
                     + "\(t["target_retained_revenue"] ?? "?") revenue), spend at most \(t["max_spend_per_customer"] ?? "?") per customer"
                     : "no retention spend")))
-            md.append("| \(seg) | \(t["customers"] ?? "") | \(t["expected_churners"] ?? "") | \(t["revenue_at_risk"] ?? "") | \(formatPercent(reduction)) | "
+            md.append("| \(seg) | \(t["customers"] ?? "") | \(t["expected_churners"] ?? "") | \(t["revenue_at_risk"] ?? "") | \(MessageText.percent(reduction)) | "
                 + "\(t["target_retained_customers"] ?? "") | \(t["target_retained_revenue"] ?? "") | \(t["max_spend_per_customer"] ?? "") |")
         }
         md.append("")
         if let m = model {
             if let v = m.validation {
-                let line = "model: out of time (fitted as of \(v.fittedOn.asOf), judged on \(v.evaluatedOn.asOf)) AUC \(fixed(v.metrics.auc, 3)), "
-                    + "log loss \(fixed(v.metrics.logLoss, 3)), Brier \(fixed(v.metrics.brier, 3)), top-decile lift \(fixed(v.metrics.topDecileLift, 2))"
+                let line = "model: out of time (fitted as of \(v.fittedOn.asOf), judged on \(v.evaluatedOn.asOf)) AUC \(MessageText.fixed(v.metrics.auc, 3)), "
+                    + "log loss \(MessageText.fixed(v.metrics.logLoss, 3)), Brier \(MessageText.fixed(v.metrics.brier, 3)), top-decile lift \(MessageText.fixed(v.metrics.topDecileLift, 2))"
                 lines.append(line)
                 md += ["Model quality, " + line.dropFirst("model: ".count) + ".", "",
                        "Calibration out of time (customers in tenths by predicted churn probability):", "",
                        "| tenth | customers | mean predicted | observed churn |", "|---:|---:|---:|---:|"]
-                md += v.metrics.calibration.map { "| \($0.decile) | \($0.customers) | \(fixed($0.meanPredicted, 3)) | \(fixed($0.observedRate, 3)) |" }
+                md += v.metrics.calibration.map { "| \($0.decile) | \($0.customers) | \(MessageText.fixed($0.meanPredicted, 3)) | \(MessageText.fixed($0.observedRate, 3)) |" }
                 md.append("")
             } else {
-                let line = "model: no out-of-time validation (\(m.validationSkipped ?? "unknown reason")); in-sample AUC \(fixed(m.trainingMetrics.auc, 3))"
+                let line = "model: no out-of-time validation (\(m.validationSkipped ?? "unknown reason")); in-sample AUC \(MessageText.fixed(m.trainingMetrics.auc, 3))"
                 lines.append(line)
                 md += [line, ""]
             }
@@ -66,10 +66,10 @@ struct ReportStage {
         }
         if let ingest = manifest.stages[Stage.ingest.rawValue] {
             let read = ingest.counts["rows_read"] ?? 0, rejected = ingest.counts["rows_rejected"] ?? 0
-            let line = "input: \(grouped(read)) rows read, \(grouped(rejected)) rejected"
+            let line = "input: \(MessageText.grouped(read)) rows read, \(MessageText.grouped(rejected)) rejected"
                 + (rejected > 0 ? " (see \(folder.publishedPath("rejects.csv")))" : "")
             lines.append(line)
-            md += ["Input: \(grouped(read)) rows read, \(grouped(rejected)) rejected.", ""]
+            md += ["Input: \(MessageText.grouped(read)) rows read, \(MessageText.grouped(rejected)) rejected.", ""]
         }
         if let last = history.last {
             let line = "retention \(last["period_start"] ?? "") to \(last["period_end"] ?? ""): \(last["retention_rate"] ?? "?")% retention rate, "

@@ -38,18 +38,6 @@ public final class Reporter: @unchecked Sendable {
     }
 }
 
-/// `12,345` for counts in messages.
-func grouped(_ n: Int) -> String {
-    let s = String(n.magnitude)
-    var out = ""
-    for (k, c) in s.enumerated() {
-        if k > 0 && (s.count - k) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return n < 0 ? "-" + out : out
-}
-
-func seconds(_ t: Double) -> String { String(format: "%.2f s", t) }
 
 /// Writes straight to file descriptor 2 (unbuffered, so lines are never interleaved
 /// half-way and nothing is lost if the process is killed).

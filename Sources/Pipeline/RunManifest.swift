@@ -1,7 +1,7 @@
 import Foundation
 import RetainIO
 
-/// `run.json`: what ran, on what, with what result (CONTRACT.md).
+/// `run.json`: what ran, on what, with what result (docs/CONTRACT.md).
 public struct RunManifest: Codable, Sendable {
     public struct Input: Codable, Sendable, Equatable {
         public var path: String
@@ -17,7 +17,7 @@ public struct RunManifest: Codable, Sendable {
         public var changedSinceLastRun: Bool
     }
 
-    public struct Stage: Codable, Sendable {
+    public struct StageRecord: Codable, Sendable {
         public var status: String
         public var seconds: Double
         public var cpuSeconds: Double
@@ -72,7 +72,7 @@ public struct RunManifest: Codable, Sendable {
     public var inputs: [Input]
     /// Stage name to its record; stages not run by this invocation keep the record of
     /// the run that last produced their outputs.
-    public var stages: [String: Stage]
+    public var stages: [String: StageRecord]
     /// The stages this invocation finished, in order (a failed run's record says how far it got).
     public var stagesCompleted: [String]?
     /// Worker threads this invocation used (`Workers.count`); outputs do not depend on it.
@@ -102,55 +102,4 @@ struct AnyKey: CodingKey {
     init(_ s: String) { stringValue = s }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
-}
-
-/// Times a stage and makes its `run.json` record.
-struct StageClock {
-    let wall = ResourceUse.now()
-    let cpu = ResourceUse.cpuSeconds()
-
-    /// The record of a stage that succeeded; non-finite measures are left out (JSON has no NaN).
-    func record(counts: [String: Int] = [:], dates: [String: String] = [:], notes: [String] = [],
-                measures: [String: Double] = [:]) -> RunManifest.Stage {
-        RunManifest.Stage(status: "succeeded", seconds: ResourceUse.now() - wall, cpuSeconds: ResourceUse.cpuSeconds() - cpu,
-                          peakMemoryMegabytes: ResourceUse.peakMemoryMegabytes(), counts: counts, dates: dates, notes: notes,
-                          measures: measures.filter { $0.value.isFinite })
-    }
-}
-
-/// Says how long each step of a stage took, with `--verbose`.
-final class StepTimer {
-    private var lap = ResourceUse.now()
-    private let stage: String
-    private let reporter: Reporter
-
-    init(_ stage: Stage, reporter: Reporter) { self.stage = stage.rawValue; self.reporter = reporter }
-
-    func done(_ what: String) {
-        let t = ResourceUse.now()
-        reporter.detail("\(stage): \(what) in \(seconds(t - lap))")
-        lap = t
-    }
-}
-
-/// Resource use of this process so far.
-enum ResourceUse {
-    static func cpuSeconds() -> Double {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
-    }
-
-    /// Peak resident memory in MB (Linux reports ru_maxrss in KiB).
-    static func peakMemoryMegabytes() -> Double {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return Double(u.ru_maxrss) / 1024
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Ledger
 import RetainIO
 
-/// The stages of `retain run`, in order (CONTRACT.md).
+/// The stages of `retain run`, in order (docs/CONTRACT.md).
 public enum Stage: String, CaseIterable, Sendable, Comparable {
     case ingest, features, train, score, segment, report
 
@@ -130,7 +130,7 @@ public struct Runner {
             try AtomicFile.write(try folder.stagedPath(RunManifest.fileName), contents: try manifest.encoded())
             folder.removeOnPublish(RunFolder.failureName)
             try folder.publish()
-            reporter.info("done in \(seconds(ResourceUse.now() - t0)); outputs in \(out)")
+            reporter.info("done in \(MessageText.seconds(ResourceUse.now() - t0)); outputs in \(out)")
             return manifest
         } catch {
             // Staging paths in the message name files that the failure keeps in last-failure/.

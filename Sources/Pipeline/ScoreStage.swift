@@ -11,7 +11,7 @@ struct ScoreStage {
 
     static let scoresFile = "scores.csv"
 
-    func run() throws -> RunManifest.Stage {
+    func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let modelPath = try folder.upstream(TrainStage.modelFile, for: .score, from: .train)
         let snapshotPath = try folder.upstream(FeaturesStage.scoringFile, for: .score, from: .features)
@@ -38,14 +38,14 @@ struct ScoreStage {
         }
         // The segment stage of this run takes the table as it reads back from scores.csv:
         // the probabilities rounded as written, the snapshot's numbers from the same text
-        // (about 0.1 s of parsing at 10 M rows saved; RunFolder.table(at:)).
+        // (a parse of the file saved; RunFolder.table(at:)).
         folder.remember(CSVTable(path: scoresPath, keyName: "customer_id", names: ["churn_probability"] + snapshot.names,
                                  columns: [p.map { FixedPoint.rounded($0, decimals: 9) }] + snapshot.columns,
                                  keyBytes: snapshot.keyBytes, keyEnds: snapshot.keyEnds), writtenAt: scoresPath)
         let expected = p.reduce(0, +)
         let n = snapshot.count
-        reporter.info("score: \(grouped(n)) customers; expected churners \(grouped(Int(expected.rounded()))) "
-            + "(\(n > 0 ? formatPercent(100 * expected / Double(n)) : "n/a")) in the \(model.horizonDays) days ahead")
+        reporter.info("score: \(MessageText.grouped(n)) customers; expected churners \(MessageText.grouped(Int(expected.rounded()))) "
+            + "(\(n > 0 ? MessageText.percent(100 * expected / Double(n)) : "n/a")) in the \(model.horizonDays) days ahead")
         return clock.record(counts: ["customers": n], measures: ["expected_churners": expected, "mean_churn_probability": n > 0 ? expected / Double(n) : .nan])
     }
 }

@@ -19,7 +19,7 @@ struct SegmentStage {
     static let historyFile = "retention_history.csv"
     static func segmentFile(_ s: Segment) -> String { "segments/\(s.rawValue).csv" }
 
-    func run() throws -> RunManifest.Stage {
+    func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let scoresPath = try folder.upstream(ScoreStage.scoresFile, for: .segment, from: .score)
         let steps = StepTimer(.segment, reporter: reporter)
@@ -50,8 +50,8 @@ struct SegmentStage {
 
         var counts: [String: Int] = ["customers": scores.count, "history_periods": retention.rows.count]
         for t in result.targets { counts["customers_\(t.segment.rawValue)"] = t.customers }
-        let summary = result.targets.map { "\($0.segment.rawValue) \(grouped($0.customers))" }.joined(separator: ", ")
-        reporter.info("segment: \(grouped(scores.count)) customers: \(summary)")
+        let summary = result.targets.map { "\($0.segment.rawValue) \(MessageText.grouped($0.customers))" }.joined(separator: ", ")
+        reporter.info("segment: \(MessageText.grouped(scores.count)) customers: \(summary)")
         var measures: [String: Double] = ["value_threshold": result.valueThreshold, "volume_threshold": result.volumeThreshold]
         for t in result.targets {
             measures["revenue_at_risk_\(t.segment.rawValue)"] = t.revenueAtRisk

@@ -13,13 +13,13 @@ struct TrainStage {
     let folder: RunFolder
     let reporter: Reporter
     /// The features stage's record (its dates name the snapshots).
-    let features: RunManifest.Stage?
+    let features: RunManifest.StageRecord?
 
     static let modelFile = "model.json"
     static let coefficientsFile = "coefficients.csv"
     static let matrixFile = "training_matrix.csv"
 
-    func run() throws -> RunManifest.Stage {
+    func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let trainingPath = try folder.upstream(FeaturesStage.trainingFile, for: .train, from: .features)
         let validationPath = folder.latest(FeaturesStage.validationFile)
@@ -77,11 +77,11 @@ struct TrainStage {
         steps.done("metrics, coefficients.csv, training_matrix.csv, model.json")
 
         let f = model.fit
-        var line = "train: \(grouped(training.count)) customers, \(model.terms.count) terms, \(f.iterations) Newton iterations"
-            + (f.l2 > 0 ? " (L2 \(f.l2))" : "") + "; in-sample AUC \(fixed(inSample.auc, 3))"
+        var line = "train: \(MessageText.grouped(training.count)) customers, \(model.terms.count) terms, \(f.iterations) Newton iterations"
+            + (f.l2 > 0 ? " (L2 \(f.l2))" : "") + "; in-sample AUC \(MessageText.fixed(inSample.auc, 3))"
         if let v = validation {
-            line += "; out of time (fitted as of \(v.fittedOn.asOf), judged on \(v.evaluatedOn.asOf)): AUC \(fixed(v.metrics.auc, 3)), "
-                + "log loss \(fixed(v.metrics.logLoss, 3)), Brier \(fixed(v.metrics.brier, 3)), top-decile lift \(fixed(v.metrics.topDecileLift, 2))"
+            line += "; out of time (fitted as of \(v.fittedOn.asOf), judged on \(v.evaluatedOn.asOf)): AUC \(MessageText.fixed(v.metrics.auc, 3)), "
+                + "log loss \(MessageText.fixed(v.metrics.logLoss, 3)), Brier \(MessageText.fixed(v.metrics.brier, 3)), top-decile lift \(MessageText.fixed(v.metrics.topDecileLift, 2))"
         }
         reporter.info(line)
         var measures: [String: Double] = [
@@ -130,5 +130,3 @@ struct TrainStage {
     }
 }
 
-/// `x` with `digits` decimals, for messages.
-func fixed(_ x: Double, _ digits: Int) -> String { x.isFinite ? String(format: "%.\(digits)f", x) : "n/a" }

@@ -1,4 +1,3 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -365,15 +364,3 @@ public struct CSVTable: Sendable {
         }
     }
 }
-
-/// One result slot per concurrent worker.
-public final class Slots<T: Sendable>: @unchecked Sendable {
-    private var items: [T?]
-    private let lock = Mutex()
-    public init(count: Int) { items = Array(repeating: nil, count: count) }
-    public subscript(i: Int) -> T? {
-        get { lock.lock(); defer { lock.unlock() }; return items[i] }
-        set { lock.lock(); items[i] = newValue; lock.unlock() }
-    }
-}
-

@@ -1,4 +1,4 @@
-/// Writing CSV text fields the way CONTRACT.md promises: RFC 4180 quoting, UTF-8, and
+/// Writing CSV text fields the way docs/CONTRACT.md promises: RFC 4180 quoting, UTF-8, and
 /// safe to open in a spreadsheet.
 public enum CSVText {
     /// Appends `bytes` as one RFC 4180 field: quoted when it holds a comma, quote, CR or

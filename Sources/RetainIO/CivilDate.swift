@@ -24,6 +24,23 @@ public enum CivilDate {
         }
     }
 
+    /// Parses `YYYY-MM-DD` (pipeline settings, `--as-of`): ten bytes, four-two-two digits
+    /// with dashes, a date that exists; `nil` otherwise.
+    public static func parseISO(_ s: String) -> Int32? {
+        let b = Array(s.utf8)
+        guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r {
+                guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
+                v = v * 10 + Int(b[i] - UInt8(ascii: "0"))
+            }
+            return v
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
+        return day(year: y, month: m, day: d)
+    }
+
     /// (year, month, day) of a day number.
     public static func civil(_ z: Int32) -> (year: Int, month: Int, day: Int) {
         let z = Int(z) + 719_468

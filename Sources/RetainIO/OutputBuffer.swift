@@ -93,8 +93,8 @@ public final class OutputBuffer: @unchecked Sendable {
     /// step earlier) and drops them from the page cache, so the next writes reuse those
     /// pages. For large final outputs no later stage reads back: on a virtual machine that
     /// backs guest memory lazily (the benchmark's, bench/README.md), filling the page cache
-    /// with fresh pages cost ~2.4 s of kernel time per GB, against ~0.3 s when the same few
-    /// pages are written, dropped and reused. The data must reach the disk anyway (`close`
+    /// with fresh pages costs the kernel several times what writing, dropping and reusing
+    /// the same few pages does. The data must reach the disk anyway (`close`
     /// syncs), so only the cached copy is given up.
     private func startWriteback() {
         let pending = flushed - writebackStarted
@@ -379,7 +379,7 @@ public enum FixedPoint {
     /// 10^k for k in 0...22, exact (each is a double without rounding). A switch over
     /// literals for the common small k: no global table whose lazy initialisation is
     /// checked on every number. Inlinable, so the parsers of other modules (five numbers
-    /// per ingested row) do not call it: as a call it was 2% of ingest.
+    /// per ingested row) do not pay for a call.
     @inlinable @inline(__always) public static func pow10(_ k: Int) -> Double {
         switch k {
         case 0: return 1

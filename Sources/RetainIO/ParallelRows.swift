@@ -95,12 +95,3 @@ public enum ParallelRows {
         }
     }
 }
-
-/// The first error raised by concurrent workers.
-public final class FirstError: @unchecked Sendable {
-    private var error: (any Error)?
-    private let lock = Mutex()
-    public init() {}
-    public func record(_ e: any Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
-    public var first: (any Error)? { lock.lock(); defer { lock.unlock() }; return error }
-}

@@ -2,7 +2,7 @@ import CSupport
 import Ledger
 import RetainIO
 
-/// Retention measured the way retention people do (DOMAIN.md), per period, from the ledger.
+/// Retention measured the way retention people do (docs/DOMAIN.md), per period, from the ledger.
 ///
 /// For a period [start, end] (calendar weeks from Monday, months, quarters or years), with
 /// "active at day d" = a purchase (amount > 0) in (d − active window, d]:

@@ -1,4 +1,4 @@
-/// The four groups of CONTRACT.md, in the order their rules are tried.
+/// The four groups of docs/CONTRACT.md, in the order their rules are tried.
 public enum Segment: String, CaseIterable, Sendable, Codable {
     case keepStrategic = "keep-strategic"
     case highVolume = "high-volume"
@@ -6,14 +6,14 @@ public enum Segment: String, CaseIterable, Sendable, Codable {
     case drop
 }
 
-/// The roles that make a customer strategically important beyond its own spend (DOMAIN.md).
+/// The roles that make a customer strategically important beyond its own spend (docs/DOMAIN.md).
 public enum StrategicRole: String, CaseIterable, Sendable {
     case benchmark, inspiration
     case doorOpener = "door-opener"
     case technologyPartner = "technology-partner"
 }
 
-/// How often retention is measured: the repurchase cycle of the business (DOMAIN.md).
+/// How often retention is measured: the repurchase cycle of the business (docs/DOMAIN.md).
 public enum HistoryPeriod: String, CaseIterable, Sendable {
     case week, month, quarter, year
 }

@@ -106,7 +106,7 @@ public struct Segmenter: Sendable {
         /// Whether cost-to-serve or discount data existed (the drop reason mentions them).
         let hadCostRules: Bool
 
-        /// `reason` of CONTRACT.md for placement `i`: which rule, in words and numbers.
+        /// `reason` of docs/CONTRACT.md for placement `i`: which rule, in words and numbers.
         public func reason(_ i: Int) -> String {
             let b = OutputBuffer(memoryCapacity: 256)
             try? writeReason(i, to: b)
@@ -194,7 +194,7 @@ public struct Segmenter: Sendable {
 
         var unavailable: [String] = []
         if margin == nil {
-            unavailable.append("margin: the log has no cost column; value uses segment.default_margin_rate = \(percent(s.defaultMarginRate))")
+            unavailable.append("margin: the log has no cost column; value uses segment.default_margin_rate = \(MessageText.sharePercent(s.defaultMarginRate))")
         }
         if service == nil {
             unavailable.append("costly-switcher by cost to serve: the log has no service_cost column")
@@ -259,8 +259,3 @@ public struct Segmenter: Sendable {
     }
 }
 
-func percent(_ share: Double) -> String {
-    guard share.isFinite else { return "n/a" }
-    let p = (share * 1000).rounded() / 10  // one decimal: 1 - 0.9 is 0.0999..., shown as 10%
-    return p == p.rounded() ? String(format: "%.0f%%", p) : String(format: "%.1f%%", p)
-}

@@ -18,7 +18,7 @@ struct Retain: ParsableCommand {
         version: Runner.version,
         subcommands: [RunCommand.self, ValidateCommand.self, GenerateCommand.self])
 
-    /// Parses and runs, mapping every failure to CONTRACT.md's exit status and one line.
+    /// Parses and runs, mapping every failure to docs/CONTRACT.md's exit status and one line.
     static func main() {
         let command: ParsableCommand
         do {

@@ -102,7 +102,7 @@ struct RunTests {
         #expect(lines.last?.contains(",30011,") == true)
     }
 
-    @Test("exit statuses of CONTRACT.md, each with one line naming what is wrong")
+    @Test("exit statuses of docs/CONTRACT.md, each with one line naming what is wrong")
     func exitStatuses() throws {
         let dir = TemporaryFolder()
         try dir.write("in.csv", smallLog(rows: 10))

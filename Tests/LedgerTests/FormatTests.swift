@@ -51,7 +51,7 @@ struct FormatTests {
     }
 
     func number(_ s: String, mark: UInt8 = UInt8(ascii: ".")) -> Double? {
-        Array(s.utf8).withUnsafeBytes { Decimal.parse($0.baseAddress!, count: $0.count, mark: mark) }
+        Array(s.utf8).withUnsafeBytes { DecimalText.parse($0.baseAddress!, count: $0.count, mark: mark) }
     }
 
     @Test("decimals parse to the same double strtod gives")

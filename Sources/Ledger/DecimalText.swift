@@ -8,7 +8,7 @@ import Glibc
 /// Up to 19 significant digits are gathered as an integer m and the result is m / 10^k.
 /// When m < 2^53 and k <= 22 both are exact doubles, so the single IEEE division is
 /// correctly rounded: the same double `strtod` gives. Longer inputs fall back to `strtod`.
-public enum Decimal {
+public enum DecimalText {
     /// The value of `[+-]digits[mark digits]`, or `nil` if the text is anything else.
     /// Two tight loops (integer part, then fraction) and one length check up front: with at
     /// most 19 digits the integer cannot overflow, so no per-digit bookkeeping is needed.

@@ -222,7 +222,7 @@ public final class LedgerPart {
     }
 
     /// Whether a pass has read every byte and found the checksum right: later passes (the
-    /// segment stage makes two) skip hashing 600 MB again. The output folder's lock keeps
+    /// segment stage makes two) skip hashing the whole part again. The output folder's lock keeps
     /// other runs from rewriting the file meanwhile; the sizes are still checked every time.
     private var verified = false
 
