@@ -37,6 +37,12 @@ public struct SnapshotBuilder: Sendable {
         return (0..<dates.count).map { sums.snapshot($0) }
     }
 
+    /// One pass over the ledger: the running sums behind a run's three snapshots, taken
+    /// by name (`SnapshotSums.snapshot(_:)`).
+    public func sums(_ view: LedgerView, at dates: SnapshotDates) throws -> SnapshotSums {
+        try sums(view, asOf: SnapshotDates.Snapshot.allCases.map { dates[$0] })
+    }
+
     /// One pass over the ledger: the running sums behind every snapshot.
     public func sums(_ view: LedgerView, asOf dates: [Int32]) throws -> SnapshotSums {
         let n = view.customerCount
@@ -243,6 +249,11 @@ public final class SnapshotSums {
     /// The snapshot as of `dates[index]`.
     public func snapshot(_ index: Int) -> Snapshot {
         builder.snapshot(index, acc, dates: dates, n: customers, features: features, dataEnd: dataEnd)
+    }
+
+    /// The snapshot named, of sums taken `at` a run's `SnapshotDates`.
+    public func snapshot(_ named: SnapshotDates.Snapshot) -> Snapshot {
+        snapshot(SnapshotDates.Snapshot.allCases.firstIndex(of: named) ?? 0)
     }
 }
 

@@ -39,3 +39,15 @@ public enum SnapshotWriter {
         }
     }
 }
+
+extension SnapshotDates.Snapshot {
+    /// The snapshot's file in the output folder (the training snapshot is the one analysts
+    /// open first, hence its short name).
+    public var file: String {
+        switch self {
+        case .training: return "features.csv"
+        case .validation: return "snapshots/validation.csv"
+        case .scoring: return "snapshots/scoring.csv"
+        }
+    }
+}

@@ -14,10 +14,12 @@ struct FeaturesStage {
     let folder: RunFolder
     let reporter: Reporter
     let asOf: Int32?
+    /// The snapshots reuse each other's memory (`RunSpeedUps.reuseFreedMemory`).
+    var reuseFreedMemory = true
 
-    static let trainingFile = "features.csv"
-    static let validationFile = "snapshots/validation.csv"
-    static let scoringFile = "snapshots/scoring.csv"
+    static let trainingFile = SnapshotDates.Snapshot.training.file
+    static let validationFile = SnapshotDates.Snapshot.validation.file
+    static let scoringFile = SnapshotDates.Snapshot.scoring.file
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
@@ -28,9 +30,8 @@ struct FeaturesStage {
             throw PipelineError.noCustomers(detail: "the ledger holds no transaction")
         }
         let s = spec.features
-        let training = end - s.horizonDays, validation = end - 2 * s.horizonDays
-        let scoring = asOf ?? end
-        guard validation > start else {
+        let dates = SnapshotDates(dataStart: start, dataEnd: end, horizonDays: s.horizonDays, asOf: asOf)
+        guard dates.validation > start else {
             throw PipelineError.invalidOption("\(spec.file): features.horizon_days: the data spans \(end - start + 1) days (\(CivilDate.iso(start)) to \(CivilDate.iso(end))); "
                 + "a horizon of \(s.horizonDays) days needs more than \(2 * s.horizonDays): shorten it")
         }
@@ -44,36 +45,47 @@ struct FeaturesStage {
                 + "\(Set(missing.map(\.needs.label)).sorted().joined(separator: ", ")) column)")
         }
         // One snapshot in memory at a time: taken from the sums, written, dropped.
-        let sums = try SnapshotBuilder(settings: s).sums(view, asOf: [training, validation, scoring])
+        let sums = try SnapshotBuilder(settings: s).sums(view, at: dates)
         steps.done("sums as of three dates")
         // The three snapshots have columns of about one size: the second and third reuse
         // the first's memory instead of faulting in fresh pages (see ProcessMemory).
-        ProcessMemory.keepFreedMemory()
-        var sizes: [(customers: Int, churned: Int)] = []
-        for (index, file) in [Self.trainingFile, Self.validationFile, Self.scoringFile].enumerated() {
-            let snap = sums.snapshot(index)
-            try AtomicFile.write(try folder.stagedPath(file)) { out in
+        if reuseFreedMemory { ProcessMemory.keepFreedMemory() }
+        var customers: [SnapshotDates.Snapshot: Int] = [:], churned: [SnapshotDates.Snapshot: Int] = [:]
+        for snapshot in SnapshotDates.Snapshot.allCases {
+            let snap = sums.snapshot(snapshot)
+            try AtomicFile.write(try folder.stagedPath(snapshot.file)) { out in
                 try SnapshotWriter.write(snap, customerIDs: view.customerIDs, to: out)
             }
-            sizes.append((snap.customers.count, snap.churned?.reduce(0) { $0 + Int($1) } ?? 0))
-            steps.done("\(file)")
+            customers[snapshot] = snap.customers.count
+            churned[snapshot] = snap.churned?.reduce(0) { $0 + Int($1) } ?? 0
+            steps.done(snapshot.file)
         }
-        guard sizes[0].customers > 0 else {
-            throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(training)) (features.active_window_days)")
+        let trainN = customers[.training] ?? 0, trainChurned = churned[.training] ?? 0
+        guard trainN > 0 else {
+            throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(dates.training)) (features.active_window_days)")
         }
-        let trainN = sizes[0].customers, churned = sizes[0].churned
-        reporter.info("features: \(MessageText.grouped(trainN)) active customers as of \(CivilDate.iso(training)), "
-            + "\(MessageText.grouped(churned)) churned by \(CivilDate.iso(end)) (\(MessageText.percent(100 * Double(churned) / Double(trainN)))); "
-            + "\(MessageText.grouped(sizes[2].customers)) to score as of \(CivilDate.iso(scoring))")
+        let scoringN = customers[.scoring] ?? 0
+        reporter.info("features: \(MessageText.grouped(trainN)) active customers as of \(CivilDate.iso(dates.training)), "
+            + "\(MessageText.grouped(trainChurned)) churned by \(CivilDate.iso(end)) (\(MessageText.percent(100 * Double(trainChurned) / Double(trainN)))); "
+            + "\(MessageText.grouped(scoringN)) to score as of \(CivilDate.iso(dates.scoring))")
         return clock.record(
-            counts: ["training_customers": trainN, "training_churned": churned,
-                     "validation_customers": sizes[1].customers, "validation_churned": sizes[1].churned,
-                     "scoring_customers": sizes[2].customers, "horizon_days": Int(s.horizonDays),
+            counts: ["training_customers": trainN, "training_churned": trainChurned,
+                     "validation_customers": customers[.validation] ?? 0, "validation_churned": churned[.validation] ?? 0,
+                     "scoring_customers": scoringN, "horizon_days": Int(s.horizonDays),
                      "active_window_days": Int(s.activeWindowDays), "trend_window_days": Int(s.trendWindowDays)],
-            dates: ["data_start": CivilDate.iso(start), "data_end": CivilDate.iso(end), "training_as_of": CivilDate.iso(training),
-                    "validation_as_of": CivilDate.iso(validation), "scoring_as_of": CivilDate.iso(scoring)],
+            dates: dates.recorded,
             notes: ["features: " + present.map(\.rawValue).joined(separator: ", ")]
                 + (missing.isEmpty ? [] : ["left out for lack of columns: " + missing.map(\.rawValue).joined(separator: ", ")]))
+    }
+
+    /// The snapshot dates the features stage recorded in `record`, for a later stage;
+    /// without them that stage cannot name its snapshots, and the features stage must run.
+    static func dates(in record: RunManifest.StageRecord?, for stage: Stage) throws -> SnapshotDates {
+        guard let record, let dates = SnapshotDates(recorded: record.dates) else {
+            throw PipelineError.upstreamMissing(stage: stage.rawValue, needs: "features",
+                                                detail: "run.json has no snapshot dates from the features stage")
+        }
+        return dates
     }
 }
 

@@ -1,5 +1,7 @@
+import Features
 import Foundation
 import RetainIO
+import Segmentation
 
 /// What a stage's outputs were made from, kept in its record in `run.json`: the pipeline
 /// settings that shaped them (by key), the ids of the artifacts it read, and the ids of
@@ -42,7 +44,7 @@ enum Artifact: String, CaseIterable {
         case .scoringSnapshot: return FeaturesStage.scoringFile
         case .model: return TrainStage.modelFile
         case .scores: return ScoreStage.scoresFile
-        case .segments: return "\(SegmentStage.customersFile), segments/ and the targets"
+        case .segments: return "\(SegmentOutputs.customersFile), segments/ and the targets"
         }
     }
 
@@ -114,7 +116,8 @@ extension Lineage {
             var text = a.rawValue
             for (k, v) in settings.sorted(by: { $0.key < $1.key }) { text += "\u{1}\(k)=\(v)" }
             for (k, v) in consumed.sorted(by: { $0.key < $1.key }) { text += "\u{1}<\(k)=\(v)" }
-            if a == .scoringSnapshot { text += "\u{1}as_of=\(record.dates["scoring_as_of"] ?? "")" }
+            // The scoring snapshot also depends on --as-of (the features stage records it).
+            if a == .scoringSnapshot, let dates = SnapshotDates(recorded: record.dates) { text += "\u{1}as_of=\(CivilDate.iso(dates.scoring))" }
             produced[a.rawValue] = XXH64.hex(XXH64.hash(text))
         }
         return Lineage(settings: settings, consumed: consumed, produced: produced)

@@ -1,6 +1,8 @@
 import ChurnModel
+import Features
 import Foundation
 import RetainIO
+import Segmentation
 
 /// The report stage: what a person wants to read after a nightly run, from the files the
 /// other stages published: customers per group and the targets, model quality, rejects,
@@ -16,7 +18,7 @@ struct ReportStage {
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
-        let targetsPath = try folder.upstream(SegmentStage.targetsFile, for: .report, from: .segment)
+        let targetsPath = try folder.upstream(SegmentOutputs.targetsFile, for: .report, from: .segment)
         let targets = try records(targetsPath)
         let history = try records(folder.latest(SegmentStage.historyFile))
         let modelPath = folder.latest(TrainStage.modelFile)
@@ -24,8 +26,7 @@ struct ReportStage {
 
         var lines: [String] = []
         var md: [String] = ["# Retain report", ""]
-        let dates = manifest.stages[Stage.features.rawValue]?.dates ?? [:]
-        let scoring = dates["scoring_as_of"] ?? "?"
+        let scoring = CivilDate.iso(try FeaturesStage.dates(in: manifest.stages[Stage.features.rawValue], for: .report).scoring)
         let customers = targets.reduce(0) { $0 + (Int($1["customers"] ?? "") ?? 0) }
         let churners = targets.reduce(0.0) { $0 + (Double($1["expected_churners"] ?? "") ?? 0) }
         let horizon = model?.horizonDays ?? Int(spec.features.horizonDays)
@@ -84,10 +85,10 @@ struct ReportStage {
             }
             md.append("")
         }
-        let files = "files in \(folder.path): \(SegmentStage.customersFile), segments/, \(SegmentStage.targetsFile), \(SegmentStage.historyFile), \(Self.reportFile)"
+        let files = "files in \(folder.path): \(SegmentOutputs.customersFile), segments/, \(SegmentOutputs.targetsFile), \(SegmentStage.historyFile), \(Self.reportFile)"
         lines.append(files)
-        md += ["Files: `\(SegmentStage.customersFile)` (every scored customer, its segment and why), `segments/<segment>.csv`, "
-               + "`\(SegmentStage.targetsFile)`, `\(SegmentStage.historyFile)`; model: `\(TrainStage.modelFile)`, `\(TrainStage.coefficientsFile)`.", ""]
+        md += ["Files: `\(SegmentOutputs.customersFile)` (every scored customer, its segment and why), `segments/<segment>.csv`, "
+               + "`\(SegmentOutputs.targetsFile)`, `\(SegmentStage.historyFile)`; model: `\(TrainStage.modelFile)`, `\(TrainStage.coefficientsFile)`.", ""]
         for l in lines { reporter.info("report: " + l) }
         try AtomicFile.write(try folder.stagedPath(Self.reportFile), contents: md.joined(separator: "\n"))
         return clock.record(counts: ["customers": customers])

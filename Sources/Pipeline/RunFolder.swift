@@ -37,6 +37,9 @@ public final class RunFolder: @unchecked Sendable {
 
     /// Tables a stage of this run wrote, as a later stage reads them back (see `table(at:)`).
     private var written: [String: CSVTable] = [:]
+    /// Whether `remember` keeps tables (`RunSpeedUps.handOverTables`); off, every stage
+    /// reads the files.
+    var handsOverTables = true
 
     /// The top-level names an output folder without generations holds: what its first
     /// publish with generations takes over. Nothing else there is retain's to move (the
@@ -81,7 +84,9 @@ public final class RunFolder: @unchecked Sendable {
 
     /// Records that `table` is what reading the file just written at `path` gives, number
     /// for number, so that a later stage of this run takes it instead of parsing the file.
-    func remember(_ table: CSVTable, writtenAt path: String) { written[path] = table }
+    func remember(_ table: CSVTable, writtenAt path: String) {
+        if handsOverTables { written[path] = table }
+    }
 
     /// The table in the CSV file at `path`: the one a stage of this run wrote there
     /// (handed over once, then forgotten, so that its memory goes with its reader), else

@@ -24,15 +24,24 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
 /// Options of one `retain run`.
 public struct RunOptions: Sendable {
     public var outputDir: String?
-    public var asOf: String?
+    /// The scoring date as a day number (`parseAsOf`); nil for the data's last day.
+    public var asOf: Int32?
     public var only: Stage?
     public var from: Stage?
     public var to: Stage?
     public var command: String
+    /// Which speed-ups the run uses (all but for diagnosis; see `RunSpeedUps`).
+    public var speedUps: RunSpeedUps
 
-    public init(outputDir: String? = nil, asOf: String? = nil, only: Stage? = nil, from: Stage? = nil, to: Stage? = nil,
-                command: String = "retain run") {
-        self.outputDir = outputDir; self.asOf = asOf; self.only = only; self.from = from; self.to = to; self.command = command
+    public init(outputDir: String? = nil, asOf: Int32? = nil, only: Stage? = nil, from: Stage? = nil, to: Stage? = nil,
+                command: String = "retain run", speedUps: RunSpeedUps = .all) {
+        self.outputDir = outputDir; self.asOf = asOf; self.only = only; self.from = from; self.to = to; self.command = command; self.speedUps = speedUps
+    }
+
+    /// `--as-of` as given on the command line: `YYYY-MM-DD`, a date that exists.
+    public static func parseAsOf(_ text: String) throws -> Int32 {
+        guard let d = CivilDate.parseISO(text) else { throw PipelineError.invalidOption("--as-of \(text) is not a date YYYY-MM-DD") }
+        return d
     }
 }
 
@@ -47,11 +56,6 @@ public struct Runner {
             throw PipelineError.invalidOption("give --only or --from, not both")
         }
         let stages = try plan(options)
-        var asOfDay: Int32? = nil
-        if let asOf = options.asOf {
-            guard let d = CivilDate.parseISO(asOf) else { throw PipelineError.invalidOption("--as-of \(asOf) is not a date YYYY-MM-DD") }
-            asOfDay = d
-        }
         if let dir = options.outputDir, dir.trimmingCharacters(in: .whitespaces).isEmpty {
             throw PipelineError.invalidOption("--out is empty; name the output folder")
         }
@@ -75,7 +79,7 @@ public struct Runner {
         let record = RunRecord()
         var manifest = RunManifest(
             retainVersion: version, status: "running", startedAt: iso(started), finishedAt: "", command: options.command,
-            pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf,
+            pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf.map(CivilDate.iso),
             inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], stagesCompleted: [], workers: Workers.count, failure: nil)
 
         record.set(manifest)
@@ -88,19 +92,21 @@ public struct Runner {
             try Lineage.check(plan: stages, spec: spec, manifest: manifest)
             // The segment stage's retention history, computed on idle cores while train and
             // score run, when this run has them before segment (see BackgroundHistory).
+            let speedUps = options.speedUps
+            folder.handsOverTables = speedUps.handOverTables
             var history: BackgroundHistory? = nil
             defer { history?.stop() }  // never leave while it still reads the ledger
             for stage in stages {
-                if history == nil, stages.contains(.segment), stage > .features, stage < .segment {
+                if speedUps.historyInBackground, history == nil, stages.contains(.segment), stage > .features, stage < .segment {
                     history = BackgroundHistory(view: try folder.ledgerView(for: .segment, numbering: .dense),
                                                 settings: spec.segment, activeWindowDays: spec.features.activeWindowDays, idle: true)
                 }
                 reporter.progress("\(stage.rawValue)...")
                 // Later stages need less memory than features: they reuse what earlier
                 // ones freed instead of faulting in fresh pages (see ProcessMemory).
-                if stage > .features { ProcessMemory.keepFreedMemory() }
+                if speedUps.reuseFreedMemory, stage > .features { ProcessMemory.keepFreedMemory() }
                 // Features needs the most: what ingest freed goes back to the kernel first.
-                if stage == .features { ProcessMemory.returnFreedMemory() }
+                if speedUps.reuseFreedMemory, stage == .features { ProcessMemory.returnFreedMemory() }
                 switch stage {
                 case .ingest:
                     let result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()
@@ -108,7 +114,8 @@ public struct Runner {
                     manifest.stages[stage.rawValue] = result.record
                     if let stop = result.stop { record.set(manifest); throw stop }
                 case .features:
-                    manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: asOfDay).run()
+                    manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: options.asOf,
+                                                                           reuseFreedMemory: speedUps.reuseFreedMemory).run()
                 case .train:
                     manifest.stages[stage.rawValue] = try TrainStage(spec: spec, folder: folder, reporter: reporter,
                                                                      features: manifest.stages[Stage.features.rawValue]).run()

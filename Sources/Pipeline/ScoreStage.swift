@@ -9,7 +9,7 @@ struct ScoreStage {
     let folder: RunFolder
     let reporter: Reporter
 
-    static let scoresFile = "scores.csv"
+    static let scoresFile = ModelOutputs.scoresFile
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
@@ -23,25 +23,9 @@ struct ScoreStage {
         }
         let p = model.probabilities(try DesignMatrix.build(snapshot, terms: model.terms))
         let scoresPath = try folder.stagedPath(Self.scoresFile)
-        try AtomicFile.write(scoresPath) { out in
-            try CSVText.appendHeader(["customer_id", "churn_probability"] + snapshot.names, to: out)
-            try ParallelRows.write(rows: snapshot.count, bytesPerRow: 8 * (snapshot.names.count + 3), to: out) { lo, hi, b in
-                for i in lo..<hi {
-                    try snapshot.appendRawKey(i, to: b)
-                    try b.append(byte: UInt8(ascii: ","))
-                    try b.appendDecimal(p[i], maxDecimals: 9)
-                    // The snapshot's own text: its numbers are already as `appendExact` writes them.
-                    try snapshot.appendNumericFields(i, to: b)
-                    try b.append(byte: 0x0A)
-                }
-            }
-        }
-        // The segment stage of this run takes the table as it reads back from scores.csv:
-        // the probabilities rounded as written, the snapshot's numbers from the same text
-        // (a parse of the file saved; RunFolder.table(at:)).
-        folder.remember(CSVTable(path: scoresPath, keyName: "customer_id", names: ["churn_probability"] + snapshot.names,
-                                 columns: [p.map { FixedPoint.rounded($0, decimals: 9) }] + snapshot.columns,
-                                 keyBytes: snapshot.keyBytes, keyEnds: snapshot.keyEnds), writtenAt: scoresPath)
+        let written = try ModelOutputs.writeScores(p, snapshot: snapshot, to: scoresPath)
+        // The segment stage of this run takes the table as it reads back (RunFolder.table(at:)).
+        folder.remember(written, writtenAt: scoresPath)
         let expected = p.reduce(0, +)
         let n = snapshot.count
         reporter.info("score: \(MessageText.grouped(n)) customers; expected churners \(MessageText.grouped(Int(expected.rounded()))) "

@@ -1,4 +1,5 @@
 import ChurnModel
+import Features
 import Foundation
 import RetainIO
 
@@ -15,21 +16,21 @@ struct TrainStage {
     /// The features stage's record (its dates name the snapshots).
     let features: RunManifest.StageRecord?
 
-    static let modelFile = "model.json"
-    static let coefficientsFile = "coefficients.csv"
-    static let matrixFile = "training_matrix.csv"
+    static let modelFile = ModelOutputs.modelFile
+    static let coefficientsFile = ModelOutputs.coefficientsFile
+    static let matrixFile = ModelOutputs.matrixFile
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let trainingPath = try folder.upstream(FeaturesStage.trainingFile, for: .train, from: .features)
         let validationPath = folder.latest(FeaturesStage.validationFile)
-        let dates = features?.dates ?? [:]
+        let dates = try FeaturesStage.dates(in: features, for: .train)
         let steps = StepTimer(.train, reporter: reporter)
         let training = try CSVTable.read(trainingPath)
         let trainingColumns = SnapshotColumns(training)  // logged once, for both models
         steps.done("read \(FeaturesStage.trainingFile)")
         guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
-        let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: dates["training_as_of"] ?? "",
+        let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: CivilDate.iso(dates.training),
                                                   customers: training.count, churned: Int(labels.reduce(0, +)))
 
         // Out of time first: its failure is a warning, the final fit's an error.
@@ -38,7 +39,7 @@ struct TrainStage {
         if FilePath.exists(validationPath) {
             let earlier = try CSVTable.read(validationPath)
             switch Result(catching: { () throws(ChurnModelError) -> ModelFile.Validation in
-                try outOfTime(earlier, training: trainingColumns, labels: labels, trainingInfo: trainingInfo, asOf: dates["validation_as_of"] ?? "")
+                try outOfTime(earlier, training: trainingColumns, labels: labels, trainingInfo: trainingInfo, asOf: CivilDate.iso(dates.validation))
             }) {
             case .success(let v):
                 validation = v
@@ -62,18 +63,7 @@ struct TrainStage {
                              trainingSnapshot: trainingInfo, tolerance: spec.model.tolerance, trainingMetrics: inSample,
                              validation: validation, validationSkipped: skipped)
 
-        try AtomicFile.write(try folder.stagedPath(Self.coefficientsFile)) { out in
-            try CSVText.appendHeader(["term", "coefficient", "std_error", "z", "p_value"], to: out)
-            for c in file.coefficients {
-                try out.append(c.term)
-                for v in [c.coefficient, c.stdError, c.z, c.pValue] { try out.append(byte: UInt8(ascii: ",")); try out.appendExact(v) }
-                try out.append(byte: 0x0A)
-            }
-        }
-        try AtomicFile.write(try folder.stagedPath(Self.matrixFile), dropBehind: true) { out in
-            try writeMatrix(model.design, keys: training, to: out)
-        }
-        try AtomicFile.write(try folder.stagedPath(Self.modelFile), contents: String(decoding: try file.encoded(), as: UTF8.self) + "\n")
+        try ModelOutputs.write(file, design: model.design, keys: training, staging: folder.stagedPath)
         steps.done("metrics, coefficients.csv, training_matrix.csv, model.json")
 
         let f = model.fit
@@ -111,22 +101,4 @@ struct TrainStage {
                                      churned: Int(earlier.column("churned")?.reduce(0, +) ?? 0)),
                      evaluatedOn: trainingInfo, metrics: Metrics(predicted: p, observed: labels), warnings: m.warnings)
     }
-
-    /// `training_matrix.csv`: customer_id, one column per term (after transforms), churned;
-    /// every value written so that it reads back as the double the fit used.
-    func writeMatrix(_ d: DesignMatrix, keys: CSVTable, to out: OutputBuffer) throws {
-        try CSVText.appendHeader(["customer_id"] + d.terms.map(\.name) + ["churned"], to: out)
-        let labels = d.labels ?? []
-        try ParallelRows.write(rows: d.rows, bytesPerRow: 12 * (d.width + 2), to: out) { lo, hi, b in
-            let q = d.width
-            for i in lo..<hi {
-                try keys.appendRawKey(i, to: b)
-                for j in 0..<q { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(d.values[i * q + j]) }
-                try b.append(byte: UInt8(ascii: ","))
-                try b.append(byte: labels[i] == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
-                try b.append(byte: 0x0A)
-            }
-        }
-    }
 }
-

@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
         try workers.apply()
         let spec = try PipelineSpec.load(pipeline)
         let words = CommandLine.arguments.dropFirst().joined(separator: " ")
-        _ = try Runner.run(spec: spec, options: RunOptions(outputDir: out, asOf: asOf, only: only, from: from, to: to, command: "retain \(words)"),
+        _ = try Runner.run(spec: spec, options: RunOptions(outputDir: out, asOf: try asOf.map(RunOptions.parseAsOf), only: only, from: from, to: to, command: "retain \(words)", speedUps: .fromEnvironment()),
                            reporter: logging.reporter)
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import RetainTestSupport
 
-/// The worker count changes how fast a run is, never what it writes.
-@Suite("Worker count")
+/// The worker count and the speed-ups change how fast a run is, never what it writes.
+@Suite("Worker count and speed-ups")
 struct WorkerCountTests {
     static let counts = [1, 2, 3, 5, 8]
 
@@ -80,6 +80,19 @@ struct WorkerCountTests {
         try expectSameOutputs(p, in: dir)
         let counts = ingestCounts(try json(dir.file("w1/run.json")))
         #expect((counts["rows_rejected"] ?? 0) >= 2_004, "rejects and duplicates were counted: \(counts)")
+    }
+
+    @Test("without the speed-ups (RETAIN_PLAIN=1): the same files")
+    func plainPath() throws {
+        let dir = TemporaryFolder()
+        let sample = RepoPaths.path("pipelines/sample.toml")
+        var r = try RetainBinary.run(["run", sample, "--out", dir.file("fast"), "--quiet"], in: dir.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try RetainBinary.run(["run", sample, "--out", dir.file("plain"), "--quiet"], in: dir.path, environment: ["RETAIN_PLAIN": "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let fast = try outputs(dir.file("fast")), plain = try outputs(dir.file("plain"))
+        #expect(fast.keys.sorted() == plain.keys.sorted())
+        for (name, data) in fast where plain[name] != data { Issue.record("\(name) differs without the speed-ups") }
     }
 
     @Test("RETAIN_WORKERS sets the count; a bad value or --workers 0 is refused with exit 78")
