@@ -142,8 +142,21 @@ public enum Logistic {
             }
             throw .notConverged(iterations: iterations)
         }
+        let (beta, cov) = try designScale(theta, hessian: current.hessian, l2: l2, means: means, scales: scales)
+        return LogisticFit(coefficients: beta, standardErrors: cov.diagonal.map { $0.squareRoot() }, covariance: cov,
+                           standardised: theta, means: means, scales: scales, logLikelihood: logLikelihood,
+                           nullLogLikelihood: nullLL, iterations: iterations, stepHalvings: halvings,
+                           converged: converged, l2: l2)
+    }
+
+    /// θ and its covariance (the inverse of the penalised X'WX at the optimum) carried from
+    /// the standardised scale to the design's: β = Aθ, Cov(β) = A·H⁻¹·Aᵀ, with A undoing
+    /// z = (x - mean) / scale (intercept: θ₀ - Σ θⱼ·meanⱼ/scaleⱼ; slopes: θⱼ / scaleⱼ).
+    static func designScale(_ theta: [Double], hessian: Matrix, l2: Double, means: [Double],
+                            scales: [Double]) throws(Failure) -> (beta: [Double], covariance: Matrix) {
+        let q = means.count, p = q + 1
         // Covariance at the optimum, standardised, then carried to the design's scale.
-        var h = current.hessian
+        var h = hessian
         for j in 1..<p { h[j, j] += l2 }
         let covTheta: Matrix
         do { covTheta = try Cholesky(h).inverse() } catch { throw .singular(error) }
@@ -161,10 +174,7 @@ public enum Logistic {
             beta[j + 1] = theta[j + 1] / scales[j]
             beta[0] -= theta[j + 1] * means[j] / scales[j]
         }
-        return LogisticFit(coefficients: beta, standardErrors: cov.diagonal.map { $0.squareRoot() }, covariance: cov,
-                           standardised: theta, means: means, scales: scales, logLikelihood: logLikelihood,
-                           nullLogLikelihood: nullLL, iterations: iterations, stepHalvings: halvings,
-                           converged: converged, l2: l2)
+        return (beta, cov)
     }
 
     /// Column means and scales for z = (x - mean) / scale (population standard deviation;

@@ -84,20 +84,66 @@ public struct Ingestor: Sendable {
         return summary
     }
 
-    private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink, keysPath: String?) throws -> PartSummary {
-        let path = source.path
-        let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
-        let pieces = Self.pieces
-        let batchSets = (0..<2).map { _ in (0..<pieces).map { _ in Batch(rows: batchRows) } }
-        let tables = (0..<Self.partitions).map { _ in CustomerTable(expected: max(initialCustomers / Self.partitions, 16)) }
-        let duplicateLog = DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
-                                         memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords)
+    /// What reading one input shares between its steps: the customer tables, the
+    /// duplicate-line log, the channel codes, and the running counts.
+    private struct Shared {
+        let tables: [CustomerTable]
+        let duplicateLog: DuplicateLog
         let channels = ChannelRegistry()
         let channelOrder = ChannelOrder()
-        var parser: RowParser? = nil
-        var columns = LedgerFormat.Columns(roles: format.columns.keys)
+        let tally = Tally()
+    }
 
-        // Header of the part; the column mask is final once the mapping is known.
+    private func run(source: InputSource, part out: OutputBuffer, rejects: RejectSink, keysPath: String?) throws -> PartSummary {
+        let shared = Shared(tables: (0..<Self.partitions).map { _ in CustomerTable(expected: max(initialCustomers / Self.partitions, 16)) },
+                            duplicateLog: DuplicateLog(spillPath: out.path + ".duplicates-\(getpid())",
+                                                       memoryLimit: duplicateMemoryLimit, pageRecords: duplicatePageRecords))
+        // The column mask is final once the mapping is known: the mapped roles.
+        let columns = LedgerFormat.Columns(roles: format.columns.keys)
+        try Self.writeHeader(columns: columns, to: out)
+        let parser = try readBlocks(source, columns: columns, shared: shared, out: out, rejects: rejects)
+        let tally = shared.tally
+        let rowsWritten = tally.rowsAccepted
+        let duplicates = try settleDuplicates(shared.duplicateLog, hasOrder: parser?.hasOrder == true, keysPath: keysPath,
+                                              path: source.path, rejects: rejects)
+        let rowsAccepted = tally.rowsAccepted - duplicates.count, rowsRejected = tally.rowsRejected + duplicates.count
+        let delsOffset = out.bytesWritten
+        try out.append(value: LedgerFormat.delsTag.littleEndian)
+        try out.append(value: UInt32(duplicates.count).littleEndian)
+        for d in duplicates { try out.append(value: d.row.littleEndian) }
+        try pad(out)
+        let dictOffset = out.bytesWritten
+        try writeDictionary(shared.tables, to: out)
+        let chanOffset = out.bytesWritten
+        try shared.channels.write(to: out, order: shared.channelOrder)
+        try pad(out)
+
+        // Footer; the checksum covers every byte before it.
+        try out.append(value: LedgerFormat.footTag.littleEndian)
+        try out.append(value: UInt32(0))
+        try out.append(value: UInt64(rowsWritten).littleEndian)
+        try out.append(value: UInt64(tally.chunks).littleEndian)
+        try out.append(value: UInt64(delsOffset).littleEndian)
+        try out.append(value: UInt64(dictOffset).littleEndian)
+        try out.append(value: UInt64(chanOffset).littleEndian)
+        try out.append(value: (rowsAccepted > 0 ? tally.minDay : 0).littleEndian)
+        try out.append(value: (rowsAccepted > 0 ? tally.maxDay : -1).littleEndian)
+        try out.append(value: source.contentHash.littleEndian)
+        try out.append(value: out.hasher.finish().littleEndian)
+        try out.append(value: LedgerFormat.magic.littleEndian)
+
+        var byReason: [String: Int] = [:]
+        for (k, v) in rejects.counts { byReason[k.rawValue] = v }
+        return PartSummary(
+            rowsRead: rowsAccepted + rowsRejected, rowsAccepted: rowsAccepted, rowsRejected: rowsRejected,
+            blankLines: tally.blankLines, physicalLines: tally.linesBefore, customers: shared.tables.reduce(0) { $0 + $1.count },
+            firstDay: rowsAccepted > 0 ? tally.minDay : nil, lastDay: rowsAccepted > 0 ? tally.maxDay : nil,
+            rejectsByReason: byReason, contentHash: XXH64.hex(source.contentHash), inputBytes: source.rawBytes,
+            partBytes: out.bytesWritten, columns: columns.rawValue)
+    }
+
+    /// The part's header: magic, version, column mask.
+    private static func writeHeader(columns: LedgerFormat.Columns, to out: OutputBuffer) throws {
         var header = [UInt8](repeating: 0, count: LedgerFormat.headerSize)
         header.withUnsafeMutableBytes { h in
             h.storeBytes(of: LedgerFormat.magic.littleEndian, as: UInt64.self)
@@ -105,14 +151,25 @@ public struct Ingestor: Sendable {
             h.storeBytes(of: columns.rawValue.littleEndian, toByteOffset: 12, as: UInt32.self)
         }
         try header.withUnsafeBytes { try out.append($0) }
+    }
 
-        // A pipeline over two blocks and two batch sets: while the workers parse block k,
-        // one serial I/O queue writes block k-1's rows and reads block k+1. The queue's
-        // order guarantees a buffer is refilled only after its rows were written. Ownership:
-        // every closure on the queue holds the `BlockBuffer`s it reads or fills, so a block's
-        // memory is freed (`BlockBuffer.deinit`) only after the last closure using it ran.
+    /// Reads, parses and writes every block of `source`: the rows as chunks, the rejects,
+    /// the order lines' keys; returns the parser (nil for an input without a line).
+    ///
+    /// A pipeline over two blocks and two batch sets: while the workers parse block k,
+    /// one serial I/O queue writes block k-1's rows and reads block k+1. The queue's
+    /// order guarantees a buffer is refilled only after its rows were written. Ownership:
+    /// every closure on the queue holds the `BlockBuffer`s it reads or fills, so a block's
+    /// memory is freed (`BlockBuffer.deinit`) only after the last closure using it ran.
+    private func readBlocks(_ source: InputSource, columns: LedgerFormat.Columns, shared: Shared,
+                            out: OutputBuffer, rejects: RejectSink) throws -> RowParser? {
+        let path = source.path
+        let buffers = [BlockBuffer(capacity: blockBytes), BlockBuffer(capacity: blockBytes)]
+        let pieces = Self.pieces
+        let batchSets = (0..<2).map { _ in (0..<pieces).map { _ in Batch(rows: batchRows) } }
         let io = DispatchQueue(label: "retain.ingest.io")
-        let tally = Tally()
+        let tally = shared.tally
+        var parser: RowParser? = nil
         var sized = false
         var cur = 0
         try buffers[0].fill(from: source)
@@ -138,11 +195,10 @@ public struct Ingestor: Sendable {
             }
             var start = 0
             if parser == nil {
-                let (p, consumed) = try makeParser(block: a.data, end: end, path: path, channels: channels)
+                let (p, consumed) = try makeParser(block: a.data, end: end, path: path, channels: shared.channels)
                 parser = p
                 start = consumed
                 tally.linesBefore = consumed > 0 ? 1 : 0
-                columns = LedgerFormat.Columns(roles: format.columns.keys)
             }
             guard let parser else { break }
 
@@ -159,73 +215,22 @@ public struct Ingestor: Sendable {
                 } catch { tally.error = error }
             }
 
-            // Pass 1: parse pieces in parallel.
+            // Both passes over this block, while the queue writes the last and reads the next.
             let batches = batchSets[cur]
-            for b in batches { b.reset() }
-            let total = end - start
-            // Pieces, not halves: the I/O queue shares the cores, and a worker that finishes
-            // early takes the next piece instead of waiting at the barrier.
-            var cuts = [start]
-            if total >= parallelThreshold {
-                if memchr(a.data + start, 0x22, total) == nil {
-                    // No quotes: every newline ends a record.
-                    for q in 1..<pieces {
-                        let at = max(start + total * q / pieces, cuts[cuts.count - 1])
-                        guard let nl = memchr(a.data + at, 0x0A, end - at) else { break }
-                        let c = UnsafeRawPointer(a.data).distance(to: UnsafeRawPointer(nl)) + 1
-                        if c < end { cuts.append(c) }
-                    }
-                } else if let c = RecordBoundary.next(a.data, start: start, from: start + total / 2, end: end), c < end {
-                    // Quotes: a boundary is judged by quote parity from the block start, so
-                    // the block is cut once, in the middle.
-                    cuts.append(c)
-                }
-            }
-            cuts.append(end)
-            let bounds = cuts
-            let workers = bounds.count - 1
-            let blockRef = UnsafeSendable(a.data)
-            Workers.run(workers) { w in
-                parser.parse(block: blockRef.value, from: bounds[w], to: bounds[w + 1], into: batches[w])
-            }
-
-            // After the first block, size the tables for the whole input once: doubling
-            // from small means rehashing millions of random entries several times.
-            if !sized {
-                sized = true
-                let parsedBytes = max(end - start, 1)
-                let rowsHere = batches.reduce(0) { $0 + $1.count }
-                if rowsHere > 0 {
-                    let estimatedRows = Int(Double(source.totalBytesEstimate) / Double(parsedBytes) * Double(rowsHere))
-                    for t in tables { t.reserve(min(estimatedRows / 8 / Self.partitions, (16 << 20) / Self.partitions)) }
-                }
-            }
-
-            // Pass 2: customers, partitioned by the id hash's top bits, a range of
-            // partitions per worker.
-            let groups = Workers.split(Self.partitions, grain: 1)
-            Workers.run(groups.count) { g in
-                Ingestor.assignCustomers(partitions: groups[g], batches: Array(batches.prefix(workers)), tables: tables,
-                                         block: UnsafeRawPointer(blockRef.value))
-            }
-            // A slot is 32 bits: refuse, never wrap, past 67 million customers in a partition.
-            if tables.contains(where: { $0.count > Int(UInt32.max) / Self.partitions }) {
-                io.sync {}
-                throw LedgerError.inputMismatch(path: path, line: tally.linesBefore,
-                                                reason: "more than 4 billion distinct customer ids in one file; split the input into several files")
-            }
-
+            let workers = try parseAndAssign(a.data, start: start, end: end, into: batches, parser: parser, shared: shared,
+                                             sizeTablesFor: sized ? nil : source, path: path, io: io)
+            sized = true
             // Rejects and rows of this block, in file order, on the I/O queue.
             // The closure holds the block, not only its address: rejects' text is read from
             // it, and the optimiser may end `buffers` at its last use, before the queue drains.
-            let cols = columns
-            let log = parser.hasOrder ? duplicateLog : nil
+            let log = parser.hasOrder ? shared.duplicateLog : nil
             let written = a
             io.async {
                 guard tally.error == nil else { return }
                 do {
-                    try writeBlock(batches: Array(batches.prefix(workers)), block: written.data, columns: cols, channelOrder: channelOrder,
-                                   out: out, rejects: rejects, duplicates: log, tally: tally, inputPath: path)
+                    try writeBlock(batches: Array(batches.prefix(workers)), block: written.data, columns: columns,
+                                   channelOrder: shared.channelOrder, out: out, rejects: rejects, duplicates: log,
+                                   tally: tally, inputPath: path)
                 } catch { tally.error = error }
             }
             readDone.wait()
@@ -234,41 +239,95 @@ public struct Ingestor: Sendable {
         }
         io.sync {}
         if let e = tally.error { throw e }
-        let rowsWritten = tally.rowsAccepted
-        var rowsAccepted = tally.rowsAccepted, rowsRejected = tally.rowsRejected
-        let blankLines = tally.blankLines, chunks = tally.chunks
-        let minDay = tally.minDay, maxDay = tally.maxDay, linesBefore = tally.linesBefore
+        return parser
+    }
 
-        // Exact duplicate lines of an order: the later copies become deleted rows (a
-        // duplicate shares its original's customer and day, so counts and dates stand)
-        // and rejects, with their text read again from the input (duplicates are rare).
-        var duplicates: [(row: UInt32, line: UInt32)] = []
-        if let keysPath, parser?.hasOrder == true {
-            try AtomicFile.write(keysPath, hashing: true) { keys in duplicates = try duplicateLog.finish(keysTo: keys) }
-        } else if duplicateLog.count > 0 {
-            duplicates = try duplicateLog.duplicates()
+    /// Pass 1 (rows of `[start, end)` parsed in pieces into `batches`) and pass 2 (their
+    /// customer ids mapped to slots) over one block; returns how many batches hold rows.
+    /// After the first block (`sizeTablesFor`), the tables are sized for the whole input
+    /// once: doubling from small means rehashing millions of random entries several times.
+    private func parseAndAssign(_ data: UnsafeMutableRawPointer, start: Int, end: Int, into batches: [Batch], parser: RowParser,
+                                shared: Shared, sizeTablesFor source: InputSource?, path: String, io: DispatchQueue) throws -> Int {
+        for b in batches { b.reset() }
+        let bounds = pieceBounds(data, start: start, end: end, pieces: batches.count)
+        let workers = bounds.count - 1
+        let blockRef = UnsafeSendable(data)
+        Workers.run(workers) { w in
+            parser.parse(block: blockRef.value, from: bounds[w], to: bounds[w + 1], into: batches[w])
         }
-        if !duplicates.isEmpty {
-            let raw = try Self.lines(duplicates.map { Int($0.line) }, of: path)
-            for d in duplicates {
-                let text = raw[Int(d.line)] ?? []
-                try text.withUnsafeBytes { bytes in
-                    try rejects.add(line: Int(d.line), reason: .duplicateLine, raw: bytes,
-                                    detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
-                }
+        if let source {
+            let rowsHere = batches.reduce(0) { $0 + $1.count }
+            if rowsHere > 0 {
+                let estimatedRows = Int(Double(source.totalBytesEstimate) / Double(max(end - start, 1)) * Double(rowsHere))
+                for t in shared.tables { t.reserve(min(estimatedRows / 8 / Self.partitions, (16 << 20) / Self.partitions)) }
             }
-            rowsAccepted -= duplicates.count
-            rowsRejected += duplicates.count
         }
-        let delsOffset = out.bytesWritten
-        try out.append(value: LedgerFormat.delsTag.littleEndian)
-        try out.append(value: UInt32(duplicates.count).littleEndian)
-        for d in duplicates { try out.append(value: d.row.littleEndian) }
-        try pad(out)
+        // Pass 2: customers, partitioned by the id hash's top bits, a range of partitions per worker.
+        let groups = Workers.split(Self.partitions, grain: 1)
+        let filled = Array(batches.prefix(workers))
+        Workers.run(groups.count) { g in
+            Ingestor.assignCustomers(partitions: groups[g], batches: filled, tables: shared.tables, block: UnsafeRawPointer(blockRef.value))
+        }
+        // A slot is 32 bits: refuse, never wrap, past 67 million customers in a partition.
+        if shared.tables.contains(where: { $0.count > Int(UInt32.max) / Self.partitions }) {
+            io.sync {}
+            throw LedgerError.inputMismatch(path: path, line: shared.tally.linesBefore,
+                                            reason: "more than 4 billion distinct customer ids in one file; split the input into several files")
+        }
+        return workers
+    }
 
-        // Dictionary: one section per partition, written in bulk; slot s is partition
-        // s % partitions's id number s / partitions.
-        let dictOffset = out.bytesWritten
+    /// Where pass 1 cuts `[start, end)` of a block: `pieces` pieces at newlines when the
+    /// block has no quote (every newline ends a record); with quotes, once in the middle
+    /// (a boundary is judged by quote parity from the block start); small blocks whole.
+    /// Pieces, not halves: the I/O queue shares the cores, and a worker that finishes
+    /// early takes the next piece instead of waiting at the barrier.
+    private func pieceBounds(_ data: UnsafeMutableRawPointer, start: Int, end: Int, pieces: Int) -> [Int] {
+        var cuts = [start]
+        let total = end - start
+        if total >= parallelThreshold {
+            if memchr(data + start, 0x22, total) == nil {
+                for q in 1..<pieces {
+                    let at = max(start + total * q / pieces, cuts[cuts.count - 1])
+                    guard let nl = memchr(data + at, 0x0A, end - at) else { break }
+                    let c = UnsafeRawPointer(data).distance(to: UnsafeRawPointer(nl)) + 1
+                    if c < end { cuts.append(c) }
+                }
+            } else if let c = RecordBoundary.next(data, start: start, from: start + total / 2, end: end), c < end {
+                cuts.append(c)
+            }
+        }
+        cuts.append(end)
+        return cuts
+    }
+
+    /// Exact duplicate lines of an order: the later copies, to become deleted rows (a
+    /// duplicate shares its original's customer and day, so counts and dates stand) and
+    /// rejects, with their text read again from the input (duplicates are rare). With
+    /// `keysPath`, also writes the key file for the check across inputs.
+    private func settleDuplicates(_ log: DuplicateLog, hasOrder: Bool, keysPath: String?, path: String,
+                                  rejects: RejectSink) throws -> [(row: UInt32, line: UInt32)] {
+        var duplicates: [(row: UInt32, line: UInt32)] = []
+        if let keysPath, hasOrder {
+            try AtomicFile.write(keysPath, hashing: true) { keys in duplicates = try log.finish(keysTo: keys) }
+        } else if log.count > 0 {
+            duplicates = try log.duplicates()
+        }
+        guard !duplicates.isEmpty else { return [] }
+        let raw = try Self.lines(duplicates.map { Int($0.line) }, of: path)
+        for d in duplicates {
+            let text = raw[Int(d.line)] ?? []
+            try text.withUnsafeBytes { bytes in
+                try rejects.add(line: Int(d.line), reason: .duplicateLine, raw: bytes,
+                                detail: "exact duplicate of an earlier line of the same order (same customer, day and text)")
+            }
+        }
+        return duplicates
+    }
+
+    /// The customer dictionary: one section per partition, written in bulk; slot s is
+    /// partition s % partitions's id number s / partitions.
+    private func writeDictionary(_ tables: [CustomerTable], to out: OutputBuffer) throws {
         try out.append(value: LedgerFormat.dictTag.littleEndian)
         try out.append(value: UInt32(tables.count).littleEndian)
         try out.append(value: UInt64(0))
@@ -281,33 +340,6 @@ public struct Ingestor: Sendable {
             try t.arena.withUnsafeBytes { try out.append($0) }
             try pad(out)
         }
-
-        let chanOffset = out.bytesWritten
-        try channels.write(to: out, order: channelOrder)
-        try pad(out)
-
-        // Footer; the checksum covers every byte before it.
-        try out.append(value: LedgerFormat.footTag.littleEndian)
-        try out.append(value: UInt32(0))
-        try out.append(value: UInt64(rowsWritten).littleEndian)
-        try out.append(value: UInt64(chunks).littleEndian)
-        try out.append(value: UInt64(delsOffset).littleEndian)
-        try out.append(value: UInt64(dictOffset).littleEndian)
-        try out.append(value: UInt64(chanOffset).littleEndian)
-        try out.append(value: (rowsAccepted > 0 ? minDay : 0).littleEndian)
-        try out.append(value: (rowsAccepted > 0 ? maxDay : -1).littleEndian)
-        try out.append(value: source.contentHash.littleEndian)
-        try out.append(value: out.hasher.finish().littleEndian)
-        try out.append(value: LedgerFormat.magic.littleEndian)
-
-        var byReason: [String: Int] = [:]
-        for (k, v) in rejects.counts { byReason[k.rawValue] = v }
-        return PartSummary(
-            rowsRead: rowsAccepted + rowsRejected, rowsAccepted: rowsAccepted, rowsRejected: rowsRejected,
-            blankLines: blankLines, physicalLines: linesBefore, customers: tables.reduce(0) { $0 + $1.count },
-            firstDay: rowsAccepted > 0 ? minDay : nil, lastDay: rowsAccepted > 0 ? maxDay : nil,
-            rejectsByReason: byReason, contentHash: XXH64.hex(source.contentHash), inputBytes: source.rawBytes,
-            partBytes: out.bytesWritten, columns: columns.rawValue)
     }
 
     /// The partition of a customer-id hash: its top bits (the tables probe with the low

@@ -97,87 +97,118 @@ public final class LedgerPart {
         delsOffset = delsAt
         columns = LedgerFormat.Columns(rawValue: UInt32(littleEndian: head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self) }))
         // Everything from the deleted rows to the checksum: read now, hashed after the chunks.
-        let tail = try Self.pread(fd, path, size - delsAt - 16, at: delsAt)
-        func t<T: FixedWidthInteger>(_ off: Int, _: T.Type) throws -> T {
-            let at = off + (dictStart - delsAt)  // offsets below are relative to the dictionary
-            guard at >= 0, at + MemoryLayout<T>.size <= tail.count else {
+        let tail = PartTail(bytes: try Self.pread(fd, path, size - delsAt - 16, at: delsAt), dictionaryAt: dictStart - delsAt, path: path)
+        deleted = try Self.deletions(tail, written: written)
+        rows = written - deleted.count
+        firstDay = rows > 0 ? minDay : nil
+        lastDay = rows > 0 ? maxDay : nil
+        let dictionary = try Self.dictionary(tail, size: chanOffset - dictStart)
+        idOffsets = dictionary.offsets
+        offsetStart = dictionary.offsetStart
+        idBytes = dictionary.bytes
+        arenaStart = dictionary.arenaStart
+        slotCount = dictionary.slotCount
+        channels = try Self.channelNames(tail, at: chanOffset - dictStart)
+        tailBytes = tail.bytes
+        header = head
+        self.fd = fd
+        ok = true
+    }
+
+    /// The bytes from the deleted rows to the checksum; reads at offsets relative to the
+    /// dictionary, each checked against the bytes there are.
+    struct PartTail {
+        let bytes: [UInt8]
+        /// Where the dictionary starts in `bytes`.
+        let dictionaryAt: Int
+        let path: String
+
+        func at<T: FixedWidthInteger>(_ off: Int, _: T.Type) throws -> T {
+            let at = off + dictionaryAt
+            guard at >= 0, at + MemoryLayout<T>.size <= bytes.count else {
                 throw LedgerError.corrupt(path: path, reason: "a section runs past the end of the file")
             }
-            return T(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) })
+            return T(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) })
         }
-        // Deleted rows.
-        guard tail.count >= 8, UInt32(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) == LedgerFormat.delsTag else {
+    }
+
+    /// The deleted-rows section (at the start of `tail`): increasing row numbers below `written`.
+    static func deletions(_ tail: PartTail, written: Int) throws -> [UInt32] {
+        let path = tail.path, bytes = tail.bytes
+        guard bytes.count >= 8, UInt32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) == LedgerFormat.delsTag else {
             throw LedgerError.corrupt(path: path, reason: "deleted-rows section not found")
         }
-        let nDel = Int(UInt32(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
-        guard nDel <= written, 8 + 4 * nDel <= dictStart - delsAt else {
+        let nDel = Int(UInt32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
+        guard nDel <= written, 8 + 4 * nDel <= tail.dictionaryAt else {
             throw LedgerError.corrupt(path: path, reason: "deleted-rows section is inconsistent")
         }
         var dels = [UInt32](repeating: 0, count: nDel)
-        for k in 0..<nDel { dels[k] = UInt32(littleEndian: tail.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8 + 4 * k, as: UInt32.self) }) }
+        for k in 0..<nDel { dels[k] = UInt32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8 + 4 * k, as: UInt32.self) }) }
         guard zip(dels, dels.dropFirst()).allSatisfy({ $0 < $1 }), dels.last.map({ Int($0) < written }) ?? true else {
             throw LedgerError.corrupt(path: path, reason: "deleted rows are out of order")
         }
-        deleted = dels
-        rows = written - nDel
-        firstDay = rows > 0 ? minDay : nil
-        lastDay = rows > 0 ? maxDay : nil
+        return dels
+    }
 
-        guard try t(0, UInt32.self) == LedgerFormat.dictTag else { throw LedgerError.corrupt(path: path, reason: "customer dictionary not found") }
-        let partitions = Int(try t(4, UInt32.self))
+    /// The customer dictionary, flattened (see the stored properties of the same names).
+    struct IDDictionary {
+        var offsets: [UInt32] = [], bytes: [UInt8] = [], offsetStart: [Int] = [], arenaStart: [Int] = []
+        var slotCount = 0
+    }
+
+    /// The dictionary section (`size` bytes from its start), every size and offset checked.
+    static func dictionary(_ tail: PartTail, size dictionaryBytes: Int) throws -> IDDictionary {
+        let path = tail.path
+        guard try tail.at(0, UInt32.self) == LedgerFormat.dictTag else { throw LedgerError.corrupt(path: path, reason: "customer dictionary not found") }
+        let partitions = Int(try tail.at(4, UInt32.self))
         guard partitions >= 1, partitions <= 256 else { throw LedgerError.corrupt(path: path, reason: "customer dictionary has \(partitions) partitions") }
+        var d = IDDictionary()
         var at = 24
-        var allOffsets: [UInt32] = [], allBytes: [UInt8] = []
-        var offsetStarts: [Int] = [], arenaStarts: [Int] = []
         var widest = 0
         for _ in 0..<partitions {
-            let ids = Int(try t(at, UInt32.self))
-            let arenaBytes = Int(truncatingIfNeeded: try t(at + 8, UInt64.self))  // a damaged size turns negative, not a trap
+            let ids = Int(try tail.at(at, UInt32.self))
+            let arenaBytes = Int(truncatingIfNeeded: try tail.at(at + 8, UInt64.self))  // a damaged size turns negative, not a trap
             let offStart = at + 16
-            guard ids >= 0, arenaBytes >= 0, arenaBytes <= chanOffset - dictStart - offStart - (ids + 1) * 4 else {
+            guard ids >= 0, arenaBytes >= 0, arenaBytes <= dictionaryBytes - offStart - (ids + 1) * 4 else {
                 throw LedgerError.corrupt(path: path, reason: "customer dictionary sizes are inconsistent")
             }
-            let base = dictStart - delsAt
-            offsetStarts.append(allOffsets.count)
+            let base = tail.dictionaryAt
+            d.offsetStart.append(d.offsets.count)
             // Bounds were checked above: the offsets are read straight from the section.
-            tail.withUnsafeBytes { b in
-                for k in 0...ids { allOffsets.append(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: base + offStart + 4 * k, as: UInt32.self))) }
+            tail.bytes.withUnsafeBytes { b in
+                for k in 0...ids { d.offsets.append(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: base + offStart + 4 * k, as: UInt32.self))) }
             }
-            let offs = allOffsets[offsetStarts[offsetStarts.count - 1]...]
+            let offs = d.offsets[d.offsetStart[d.offsetStart.count - 1]...]
             guard offs.first == 0, offs.last.map(Int.init) == arenaBytes, zip(offs, offs.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                 throw LedgerError.corrupt(path: path, reason: "customer dictionary offsets are out of order")
             }
             let arenaStart = offStart + (ids + 1) * 4
-            arenaStarts.append(allBytes.count)
-            allBytes.append(contentsOf: tail[(base + arenaStart)..<(base + arenaStart + arenaBytes)])
+            d.arenaStart.append(d.bytes.count)
+            d.bytes.append(contentsOf: tail.bytes[(base + arenaStart)..<(base + arenaStart + arenaBytes)])
             widest = max(widest, ids)
             at = LedgerFormat.padded(arenaStart + arenaBytes)
         }
-        offsetStarts.append(allOffsets.count)
-        idOffsets = allOffsets
-        offsetStart = offsetStarts
-        idBytes = allBytes
-        arenaStart = arenaStarts
-        slotCount = widest * partitions
+        d.offsetStart.append(d.offsets.count)
+        d.slotCount = widest * partitions
+        return d
+    }
 
-        let c0 = chanOffset - dictStart
-        guard try t(c0, UInt32.self) == LedgerFormat.chanTag else { throw LedgerError.corrupt(path: path, reason: "channel table not found") }
-        let nChan = Int(try t(c0 + 4, UInt32.self))
+    /// The channel names (the section at `c0`, relative to the dictionary), by code.
+    static func channelNames(_ tail: PartTail, at c0: Int) throws -> [String] {
+        let path = tail.path
+        guard try tail.at(c0, UInt32.self) == LedgerFormat.chanTag else { throw LedgerError.corrupt(path: path, reason: "channel table not found") }
+        let nChan = Int(try tail.at(c0 + 4, UInt32.self))
         guard nChan >= 0, nChan <= 65_536 else { throw LedgerError.corrupt(path: path, reason: "channel table size is implausible") }
         var chanOffs: [Int] = []
-        for k in 0...nChan { chanOffs.append(Int(try t(c0 + 24 + 4 * k, UInt32.self))) }
-        let chanBytes = (dictStart - delsAt) + c0 + 24 + 4 * (nChan + 1)
+        for k in 0...nChan { chanOffs.append(Int(try tail.at(c0 + 24 + 4 * k, UInt32.self))) }
+        let chanBytes = tail.dictionaryAt + c0 + 24 + 4 * (nChan + 1)
         var names: [String] = []
         for k in 0..<nChan {
             let a = chanOffs[k], b = chanOffs[k + 1]
-            guard a <= b, chanBytes + b <= tail.count else { throw LedgerError.corrupt(path: path, reason: "channel names are out of bounds") }
-            names.append(String(decoding: tail[(chanBytes + a)..<(chanBytes + b)], as: UTF8.self))
+            guard a <= b, chanBytes + b <= tail.bytes.count else { throw LedgerError.corrupt(path: path, reason: "channel names are out of bounds") }
+            names.append(String(decoding: tail.bytes[(chanBytes + a)..<(chanBytes + b)], as: UTF8.self))
         }
-        channels = names
-        tailBytes = tail
-        header = head
-        self.fd = fd
-        ok = true
+        return names
     }
 
     deinit { close(fd) }

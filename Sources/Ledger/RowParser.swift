@@ -76,9 +76,24 @@ final class Batch: @unchecked Sendable {
     /// Rejects found in pass 1: local line, reason, line start/length in the block, detail.
     var rejects: [(line: Int32, reason: RejectReason, start: Int32, length: Int32, detail: String)] = []
 
-    init(rows capacity: Int) { rows = RowColumns(capacity: max(capacity, 1)) }
+    /// Where the current line's field of each role starts and ends in the block, and
+    /// whether it held `""`: scratch for the parser, one slot per role. Allocated here,
+    /// freed in `deinit`: the batch outlives every parse into it.
+    let fieldStart = UnsafeMutablePointer<Int32>.allocate(capacity: Role.allCases.count)
+    let fieldEnd = UnsafeMutablePointer<Int32>.allocate(capacity: Role.allCases.count)
+    let fieldEscaped = UnsafeMutablePointer<Bool>.allocate(capacity: Role.allCases.count)
 
-    deinit { rows.free() }
+    init(rows capacity: Int) {
+        rows = RowColumns(capacity: max(capacity, 1))
+        fieldStart.initialize(repeating: 0, count: Role.allCases.count)
+        fieldEnd.initialize(repeating: 0, count: Role.allCases.count)
+        fieldEscaped.initialize(repeating: false, count: Role.allCases.count)
+    }
+
+    deinit {
+        rows.free()
+        fieldStart.deallocate(); fieldEnd.deallocate(); fieldEscaped.deallocate()
+    }
 
     func reset() {
         lines = 0; blankLines = 0; minDay = .max; maxDay = .min; count = 0
@@ -143,128 +158,158 @@ struct RowParser: @unchecked Sendable {
     /// The block must have 64 readable bytes after `to` (short ids are loaded as words,
     /// quote-free ranges scanned 64 bytes at a time).
     func parse(block: UnsafeMutableRawPointer, from: Int, to: Int, into b: Batch) {
-        var fs = (Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0), Int32(0))
-        var fe = fs
-        var fx = (false, false, false, false, false, false, false, false, false)
         var channelCache = ChannelRegistry.Cache()
         var dateCache = DateCache()
-        withUnsafeMutableBytes(of: &fs) { fsRaw in
-        withUnsafeMutableBytes(of: &fe) { feRaw in
-        withUnsafeMutableBytes(of: &fx) { fxRaw in
+        let base = UnsafeRawPointer(block)
         fieldRole.withUnsafeBufferPointer { roleOf in
-            let fs = fsRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
-            let fe = feRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
-            let fx = fxRaw.baseAddress!.assumingMemoryBound(to: Bool.self)
-            let base = UnsafeRawPointer(block)
             if case .byte(let d) = format.delimiter, unquotedFastPath, d != 0x0A, d != 0x0D, d != 0x22,
                to > from, memchr(base + from, 0x22, to - from) == nil {
-                parseUnquoted(base: base, from: from, to: to, delimiter: d, into: b, fs: fs, fe: fe, fx: fx, roleOf: roleOf,
-                              channelCache: &channelCache, dateCache: &dateCache)
-                return
+                parseUnquoted(base: base, from: from, to: to, delimiter: d, into: b, fs: b.fieldStart, fe: b.fieldEnd,
+                              fx: b.fieldEscaped, roleOf: roleOf, channelCache: &channelCache, dateCache: &dateCache)
+            } else {
+                parseGeneral(base: base, from: from, to: to, into: b, roleOf: roleOf, channelCache: &channelCache, dateCache: &dateCache)
             }
-            let roles = roleOf.count
-            var delimPattern: UInt64 = 0
-            if case .byte(let d) = format.delimiter { delimPattern = UInt64(d) &* 0x0101_0101_0101_0101 }
-            var pos = from
-            var line: Int32 = 0
-            var extraLines: Int32 = 0  // lines the previous record ran over (quoted line breaks)
-            var fields = 0
-            while pos < to {
-                let lineStart = pos
-                var next: Int
-                if let nl = memchr(base + pos, 0x0A, to - pos) {
-                    next = base.distance(to: UnsafeRawPointer(nl)) + 1
-                } else {
-                    next = to
-                }
-                var lineEnd = next
-                if lineEnd > lineStart && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0A { lineEnd -= 1 }
-                if lineEnd > lineStart && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
-                pos = next
-                line += 1 + extraLines
-                extraLines = 0
-                if lineEnd == lineStart { b.blankLines += 1; continue }
-                let firstNext = next, firstEnd = lineEnd
+        }
+    }
 
-                // Split into fields: one pass over the line's bytes.
-                fields = 0
-                var i = lineStart
-                var bad: (RejectReason, String)? = nil
-                switch format.delimiter {
-                case .whitespace:
-                    while true {
-                        while i < lineEnd {
-                            let c = base.load(fromByteOffset: i, as: UInt8.self)
-                            if c != 0x20 && c != 0x09 { break }
-                            i += 1
-                        }
-                        if i >= lineEnd { break }
-                        let s = i
-                        while i < lineEnd {
-                            let c = base.load(fromByteOffset: i, as: UInt8.self)
-                            if c == 0x20 || c == 0x09 { break }
-                            i += 1
-                        }
-                        if fields < roles, roleOf[fields] >= 0 {
-                            let r = Int(roleOf[fields]); fs[r] = Int32(s); fe[r] = Int32(i); fx[r] = false
-                        }
-                        fields += 1
-                    }
-                case .byte(let delim):
-                    while true {
-                        var s = i, e: Int
-                        var escaped = false
-                        if i < lineEnd && base.load(fromByteOffset: i, as: UInt8.self) == 0x22 {
-                            i += 1; s = i
-                            var closed = false
-                            while true {
-                                while i < lineEnd {
-                                    if base.load(fromByteOffset: i, as: UInt8.self) == 0x22 {
-                                        if i + 1 < lineEnd && base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x22 {
-                                            escaped = true; i += 2; continue
-                                        }
-                                        closed = true; break
-                                    }
-                                    i += 1
-                                }
-                                // A quoted field may hold line breaks (RFC 4180): the record
-                                // goes on over the next line, up to a limit, so that one stray
-                                // quote cannot swallow the rest of the file.
-                                guard !closed, pos < to, extraLines < Self.maxLinesPerRecord else { break }
-                                var next = to
-                                if let nl = memchr(base + pos, 0x0A, to - pos) { next = base.distance(to: UnsafeRawPointer(nl)) + 1 }
-                                lineEnd = next
-                                if lineEnd > pos && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0A { lineEnd -= 1 }
-                                if lineEnd > pos && base.load(fromByteOffset: lineEnd - 1, as: UInt8.self) == 0x0D { lineEnd -= 1 }
-                                pos = next
-                                extraLines += 1
-                            }
-                            if !closed {
-                                // Not closed within the limit: only the first line is rejected.
-                                pos = firstNext; lineEnd = firstEnd; extraLines = 0
-                                bad = (.unterminatedQuote, "field \(fields + 1) opens a quote that is not closed on this line"); break
-                            }
-                            e = i
-                            i += 1
-                            if i < lineEnd && base.load(fromByteOffset: i, as: UInt8.self) != delim {
-                                bad = (.unterminatedQuote, "field \(fields + 1) has text after its closing quote"); break
-                            }
-                        } else {
-                            i = nextByte(delim, in: base, from: i, to: lineEnd, pattern: delimPattern)
-                            e = i
-                        }
-                        if fields < roles, roleOf[fields] >= 0 {
-                            let r = Int(roleOf[fields]); fs[r] = Int32(s); fe[r] = Int32(e); fx[r] = escaped
-                        }
-                        fields += 1
-                        if i < lineEnd { i += 1 } else { break }  // past the delimiter
-                    }
-                }
-                finishLine(base: base, b: b, fields: fields, fs: fs, fe: fe, fx: fx, line: line, lineStart: lineStart,
-                           lineEnd: lineEnd, split: bad, channelCache: &channelCache, dateCache: &dateCache)
+    /// Where the text of a record is: it may run over several physical lines.
+    struct RecordSpan {
+        /// One past the record's end (past its newline); where the next record starts.
+        var next: Int
+        /// The end of its text (line break excluded).
+        var end: Int
+        /// Physical lines after the first that the record took.
+        var extraLines: Int32 = 0
+    }
+
+    /// The physical line from `start` in `[start, to)`: one past its newline, and the end
+    /// of its text without CR LF.
+    @inline(__always) static func physicalLine(_ base: UnsafeRawPointer, from start: Int, to: Int) -> (next: Int, end: Int) {
+        var next = to
+        if let nl = memchr(base + start, 0x0A, to - start) { next = base.distance(to: UnsafeRawPointer(nl)) + 1 }
+        var end = next
+        if end > start && base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0A { end -= 1 }
+        if end > start && base.load(fromByteOffset: end - 1, as: UInt8.self) == 0x0D { end -= 1 }
+        return (next, end)
+    }
+
+    /// Any delimiter, quotes, whitespace: line by line, each split into fields
+    /// (`splitWhitespace`, `splitDelimited`) and checked (`finishLine`).
+    private func parseGeneral(base: UnsafeRawPointer, from: Int, to: Int, into b: Batch, roleOf: UnsafeBufferPointer<Int8>,
+                              channelCache: inout ChannelRegistry.Cache, dateCache: inout DateCache) {
+        var delimPattern: UInt64 = 0
+        if case .byte(let d) = format.delimiter { delimPattern = UInt64(d) &* 0x0101_0101_0101_0101 }
+        var pos = from
+        var line: Int32 = 0
+        var extraLines: Int32 = 0  // lines the previous record ran over (quoted line breaks)
+        while pos < to {
+            let lineStart = pos
+            let (next, lineEnd) = Self.physicalLine(base, from: pos, to: to)
+            pos = next
+            line += 1 + extraLines
+            extraLines = 0
+            if lineEnd == lineStart { b.blankLines += 1; continue }
+            var record = RecordSpan(next: next, end: lineEnd)
+            let fields: Int, bad: (RejectReason, String)?
+            switch format.delimiter {
+            case .whitespace:
+                fields = splitWhitespace(base, from: lineStart, to: lineEnd, roleOf: roleOf, into: b)
+                bad = nil
+            case .byte(let delim):
+                (fields, bad) = splitDelimited(base, delim, pattern: delimPattern, from: lineStart, record: &record, limit: to,
+                                               roleOf: roleOf, into: b)
             }
-            b.lines = Int(line + extraLines)
-        }}}}
+            pos = record.next
+            extraLines = record.extraLines
+            finishLine(base: base, b: b, fields: fields, fs: b.fieldStart, fe: b.fieldEnd, fx: b.fieldEscaped, line: line,
+                       lineStart: lineStart, lineEnd: record.end, split: bad, channelCache: &channelCache, dateCache: &dateCache)
+        }
+        b.lines = Int(line + extraLines)
+    }
+
+    /// Fields separated by runs of spaces and tabs; returns how many there were.
+    @inline(__always)
+    private func splitWhitespace(_ base: UnsafeRawPointer, from lineStart: Int, to lineEnd: Int, roleOf: UnsafeBufferPointer<Int8>,
+                                 into b: Batch) -> Int {
+        let fs = b.fieldStart, fe = b.fieldEnd, fx = b.fieldEscaped
+        var fields = 0
+        var i = lineStart
+        while true {
+            while i < lineEnd {
+                let c = base.load(fromByteOffset: i, as: UInt8.self)
+                if c != 0x20 && c != 0x09 { break }
+                i += 1
+            }
+            if i >= lineEnd { break }
+            let s = i
+            while i < lineEnd {
+                let c = base.load(fromByteOffset: i, as: UInt8.self)
+                if c == 0x20 || c == 0x09 { break }
+                i += 1
+            }
+            if fields < roleOf.count, roleOf[fields] >= 0 {
+                let r = Int(roleOf[fields]); fs[r] = Int32(s); fe[r] = Int32(i); fx[r] = false
+            }
+            fields += 1
+        }
+        return fields
+    }
+
+    /// Fields separated by `delim`, RFC 4180 quotes allowed: a quoted field may hold line
+    /// breaks, so the record may go on over the next lines (`record`), up to a limit, so
+    /// that one stray quote cannot swallow the rest of the file. Returns how many fields
+    /// there were, and why the split failed if it did.
+    @inline(__always)
+    private func splitDelimited(_ base: UnsafeRawPointer, _ delim: UInt8, pattern delimPattern: UInt64, from lineStart: Int,
+                                record: inout RecordSpan, limit to: Int, roleOf: UnsafeBufferPointer<Int8>,
+                                into b: Batch) -> (Int, (RejectReason, String)?) {
+        let fs = b.fieldStart, fe = b.fieldEnd, fx = b.fieldEscaped
+        let firstNext = record.next, firstEnd = record.end
+        var fields = 0
+        var i = lineStart
+        while true {
+            var s = i, e: Int
+            var escaped = false
+            if i < record.end && base.load(fromByteOffset: i, as: UInt8.self) == 0x22 {
+                i += 1; s = i
+                var closed = false
+                while true {
+                    while i < record.end {
+                        if base.load(fromByteOffset: i, as: UInt8.self) == 0x22 {
+                            if i + 1 < record.end && base.load(fromByteOffset: i + 1, as: UInt8.self) == 0x22 {
+                                escaped = true; i += 2; continue
+                            }
+                            closed = true; break
+                        }
+                        i += 1
+                    }
+                    guard !closed, record.next < to, record.extraLines < Self.maxLinesPerRecord else { break }
+                    let (next, end) = Self.physicalLine(base, from: record.next, to: to)
+                    record.end = end
+                    record.next = next
+                    record.extraLines += 1
+                }
+                if !closed {
+                    // Not closed within the limit: only the first line is rejected.
+                    record = RecordSpan(next: firstNext, end: firstEnd)
+                    return (fields, (.unterminatedQuote, "field \(fields + 1) opens a quote that is not closed on this line"))
+                }
+                e = i
+                i += 1
+                if i < record.end && base.load(fromByteOffset: i, as: UInt8.self) != delim {
+                    return (fields, (.unterminatedQuote, "field \(fields + 1) has text after its closing quote"))
+                }
+            } else {
+                i = nextByte(delim, in: base, from: i, to: record.end, pattern: delimPattern)
+                e = i
+            }
+            if fields < roleOf.count, roleOf[fields] >= 0 {
+                let r = Int(roleOf[fields]); fs[r] = Int32(s); fe[r] = Int32(e); fx[r] = escaped
+            }
+            fields += 1
+            if i < record.end { i += 1 } else { break }  // past the delimiter
+        }
+        return (fields, nil)
     }
 
     /// A line whose fields are split (or whose split failed, `split`): checks the field

@@ -82,8 +82,25 @@ public struct PipelineSpec: Sendable {
         let keys = KeyReader(file: path, doc: doc)
         // Unknown keys first: a typo is the cause of whatever would go wrong after it.
         try keys.rejectUnknown()
+        // Then each section, in the order the file is usually written.
+        let patterns = try inputPatterns(keys, file: path, folder: folder)
+        let dates = try dateFormat(keys, file: path)
+        let (earliest, latest) = try plausibleDays(keys, file: path, today: today ?? Self.today())
+        let format = try inputFormat(keys, file: path, base: InputFormat(dateFormat: dates, earliestDay: earliest, latestDay: latest))
+        let maxShare = try maxRejectShare(keys, file: path)
+        var features = FeatureSettings()
+        if let d = try keys.days("features.horizon_days") { features.horizonDays = d }
+        if let d = try keys.days("features.active_window_days") { features.activeWindowDays = d }
+        if let d = try keys.days("features.trend_window_days") { features.trendWindowDays = d }
+        let model = try Self.modelSettings(keys, file: path)
+        let segment = try Self.segmentSettings(keys, file: path, folder: folder, horizon: features.horizonDays)
+        let out = try outputDir(keys, file: path, folder: folder)
+        return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
+                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model, segment: segment)
+    }
 
-        // Input
+    /// `input.paths`, each made absolute against the pipeline file's folder.
+    static func inputPatterns(_ keys: KeyReader, file path: String, folder: String) throws -> [String] {
         guard let (paths, pathsLine) = try keys.stringArray("input.paths") else {
             throw PipelineError.missingKey(file: path, key: "input.paths", hint: "list the transaction log files or globs, e.g. paths = [\"data/*.csv.gz\"]")
         }
@@ -91,7 +108,11 @@ public struct PipelineSpec: Sendable {
             throw PipelineError.invalidValue(file: path, key: "input.paths", line: pathsLine, message: "list at least one file or glob")
         }
         let patterns = paths.map { p in p.hasPrefix("/") ? p : URL(fileURLWithPath: folder).appendingPathComponent(p).standardizedFileURL.path }
+        return patterns
+    }
 
+    /// `input.date_format` (default `yyyy-MM-dd`).
+    static func dateFormat(_ keys: KeyReader, file path: String) throws -> DateFormat {
         let dateFormat: DateFormat
         if let (pattern, line) = try keys.string("input.date_format") {
             guard let f = DateFormat(pattern: pattern) else {
@@ -102,8 +123,12 @@ public struct PipelineSpec: Sendable {
         } else {
             dateFormat = .iso
         }
+        return dateFormat
+    }
 
-        let today = today ?? Self.today()
+    /// `validation.earliest_date` and `latest_date` as day numbers (defaults: 1970-01-01 and
+    /// the day after `today`), earliest first.
+    static func plausibleDays(_ keys: KeyReader, file path: String, today: Int32) throws -> (Int32, Int32) {
         var earliest = CivilDate.day(year: 1970, month: 1, day: 1) ?? 0
         var latest = today + 1
         if let (s, line) = try keys.string("validation.earliest_date") {
@@ -126,8 +151,13 @@ public struct PipelineSpec: Sendable {
                                              message: "the plausible dates run from \(CivilDate.iso(earliest)) to \(CivilDate.iso(latest)): "
                                                 + "earliest_date must not be after latest_date")
         }
-        var format = InputFormat(dateFormat: dateFormat, earliestDay: earliest, latestDay: latest)
+        return (earliest, latest)
+    }
 
+    /// `base` with the delimiter, header, decimal mark, column mapping and largest
+    /// plausible amount of `[input]` and `[validation]`.
+    static func inputFormat(_ keys: KeyReader, file path: String, base: InputFormat) throws -> InputFormat {
+        var format = base
         if let (d, line) = try keys.string("input.delimiter") {
             switch d {
             case "whitespace", "spaces": format.delimiter = .whitespace
@@ -175,7 +205,11 @@ public struct PipelineSpec: Sendable {
             guard v > 0 else { throw PipelineError.invalidValue(file: path, key: "validation.max_abs_amount", line: line, message: "must be positive") }
             format.maxAbsAmount = v
         }
+        return format
+    }
 
+    /// `validation.max_reject_share` (default 0.01).
+    static func maxRejectShare(_ keys: KeyReader, file path: String) throws -> Double {
         var maxShare = 0.01
         if let (v, line) = try keys.number("validation.max_reject_share") {
             guard v >= 0, v <= 1 else {
@@ -183,15 +217,11 @@ public struct PipelineSpec: Sendable {
             }
             maxShare = v
         }
+        return maxShare
+    }
 
-        var features = FeatureSettings()
-        if let d = try keys.days("features.horizon_days") { features.horizonDays = d }
-        if let d = try keys.days("features.active_window_days") { features.activeWindowDays = d }
-        if let d = try keys.days("features.trend_window_days") { features.trendWindowDays = d }
-
-        let model = try Self.modelSettings(keys, file: path)
-        let segment = try Self.segmentSettings(keys, file: path, folder: folder, horizon: features.horizonDays)
-
+    /// `output.dir`, made absolute against the pipeline file's folder; nil when absent.
+    static func outputDir(_ keys: KeyReader, file path: String, folder: String) throws -> String? {
         var out: String? = nil
         if let (d, line) = try keys.string("output.dir") {
             guard !d.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -199,9 +229,7 @@ public struct PipelineSpec: Sendable {
             }
             out = d.hasPrefix("/") ? d : URL(fileURLWithPath: folder).appendingPathComponent(d).standardizedFileURL.path
         }
-
-        return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
-                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model, segment: segment)
+        return out
     }
 
     /// `[segment]` and `[segment.target_churn_reduction]`.

@@ -108,9 +108,46 @@ public struct RetentionHistory: Sendable {
         state.initialize(repeating: CustomerState(active: 0, firstPurchase: .max), count: max(n, 1))
         defer { state.deallocate() }
 
-        // Pass 1: a purchase on day t makes the customer active at boundaries b with
-        // t <= b < t + window: the bits of `activeAt`, a table by day over the days that
-        // reach a boundary (one load per row, where a search and a loop per row were).
+        // Pass 1: the boundaries each customer is active at, and its first purchase.
+        try markActive(view, state: state, boundaries: boundaries, window: window, stop: stop)
+        // Pass 2: sales and profit of retained customers in each period, and of S in its base.
+        let sums = try salesAndProfit(view, state: state, periods: periods, bases: bases, settings: settings,
+                                      hasCost: hasCost, hasService: hasService, stop: stop)
+        let rows = tally(state, customers: n, periods: periods, sums: sums)
+        return RetentionHistory(rows: rows, profitBasis: basis)
+    }
+}
+
+
+extension RetentionHistory {
+    /// For each day from `firstDay` on, the boundaries (a bit each) a purchase that day
+    /// makes its customer active at: bit j where day <= boundaries[j] < day + window. Days
+    /// outside the table reach none.
+    public static func activeBoundaries(_ boundaries: [Int32], window: Int32) -> (firstDay: Int32, bits: [UInt64]) {
+        guard let first = boundaries.first, let last = boundaries.last, window > 0 else { return (0, []) }
+        let firstDay = first - window + 1
+        var bits = [UInt64](repeating: 0, count: Int(last - firstDay) + 1)
+        for (j, b) in boundaries.enumerated() {
+            for day in (b - window + 1)...b { bits[Int(day - firstDay)] |= 1 << UInt64(j) }
+        }
+        return (firstDay, bits)
+    }
+}
+
+/// One customer's retention-history state: the boundaries it is active at, a bit each,
+/// and its first purchase day.
+struct CustomerState {
+    var active: UInt64
+    var firstPurchase: Int32
+
+}
+
+extension RetentionHistory {
+    /// Pass 1: a purchase on day t makes the customer active at boundaries b with
+    /// t <= b < t + window: the bits of `activeAt`, a table by day over the days that
+    /// reach a boundary (one load per row, where a search and a loop per row were).
+    private static func markActive(_ view: LedgerView, state: UnsafeMutablePointer<CustomerState>, boundaries: [Int32],
+                                   window: Int32, stop: (() -> Bool)?) throws {
         let activeAt = Self.activeBoundaries(boundaries, window: window)
         try activeAt.bits.withUnsafeBufferPointer { bits in
             let from = Int(activeAt.firstDay), span = UInt(bits.count)
@@ -131,10 +168,15 @@ public struct RetentionHistory: Sendable {
                 }
             }
         }
+    }
 
-        // Pass 2: sales and profit of retained customers in each period, and of S in its base.
-        // Day tables over the covered days: the period a day falls in (-1: none), and the
-        // periods whose base window holds it (a bit each; windows of unequal periods overlap).
+    /// Pass 2: per period, the sales and profit of its retained customers and of its S in
+    /// its base (4 sums a period). Day tables over the covered days: the period a day falls
+    /// in (-1: none), and the periods whose base window holds it (a bit each; windows of
+    /// unequal periods overlap).
+    private static func salesAndProfit(_ view: LedgerView, state: UnsafeMutablePointer<CustomerState>, periods: [(start: Int32, end: Int32)],
+                                       bases: [(Int32, Int32)], settings: SegmentSettings, hasCost: Bool, hasService: Bool,
+                                       stop: (() -> Bool)?) throws -> [Double] {
         let k = periods.count
         let firstDay = bases.map(\.0).min() ?? periods[0].start, lastCovered = periods[k - 1].end
         let span = Int(lastCovered - firstDay) + 1
@@ -183,7 +225,13 @@ public struct RetentionHistory: Sendable {
         }
         }
         }
+        return sums
+    }
 
+    /// The rows: S, E, N, retained and lost counted per period, with the sums of pass 2.
+    private static func tally(_ state: UnsafeMutablePointer<CustomerState>, customers n: Int, periods: [(start: Int32, end: Int32)],
+                              sums: [Double]) -> [Row] {
+        let k = periods.count
         var rows = periods.map { Row(start: $0.start, end: $0.end) }
         for cust in 0..<n {
             let bits = state[cust].active, f = state[cust].firstPurchase
@@ -202,29 +250,6 @@ public struct RetentionHistory: Sendable {
             rows[p].salesBase = sums[4 * p + 2]
             rows[p].profitBase = sums[4 * p + 3]
         }
-        return RetentionHistory(rows: rows, profitBasis: basis)
+        return rows
     }
-}
-
-
-extension RetentionHistory {
-    /// For each day from `firstDay` on, the boundaries (a bit each) a purchase that day
-    /// makes its customer active at: bit j where day <= boundaries[j] < day + window. Days
-    /// outside the table reach none.
-    public static func activeBoundaries(_ boundaries: [Int32], window: Int32) -> (firstDay: Int32, bits: [UInt64]) {
-        guard let first = boundaries.first, let last = boundaries.last, window > 0 else { return (0, []) }
-        let firstDay = first - window + 1
-        var bits = [UInt64](repeating: 0, count: Int(last - firstDay) + 1)
-        for (j, b) in boundaries.enumerated() {
-            for day in (b - window + 1)...b { bits[Int(day - firstDay)] |= 1 << UInt64(j) }
-        }
-        return (firstDay, bits)
-    }
-}
-
-/// One customer's retention-history state: the boundaries it is active at, a bit each,
-/// and its first purchase day.
-struct CustomerState {
-    var active: UInt64
-    var firstPurchase: Int32
 }
