@@ -358,8 +358,10 @@ public struct Ingestor: Sendable {
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32,
                          0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32, 0 as Int32)
+        let everyPartition = mineRange == 0..<Self.partitions
+        tables.withUnsafeBufferPointer { tables in
         withUnsafeMutableBytes(of: &mineStore) { mineRaw in
-            let mine = mineRaw.baseAddress!.assumingMemoryBound(to: Int32.self)
+            guard let mine = mineRaw.baseAddress?.assumingMemoryBound(to: Int32.self) else { return }
             for b in batches {
                 let n = b.count
                 let r = b.rows
@@ -368,7 +370,7 @@ public struct Ingestor: Sendable {
                 while start < n {
                     let end = min(start + group, n)
                     var m = 0
-                    for i in start..<end where mineRange.contains(partition(r.customerHash[i])) {
+                    for i in start..<end where everyPartition || mineRange.contains(partition(r.customerHash[i])) {
                         tables[partition(r.customerHash[i])].touch(r.customerHash[i])
                         mine[m] = Int32(i); m += 1
                     }
@@ -384,6 +386,7 @@ public struct Ingestor: Sendable {
                     start = end
                 }
             }
+        }
         }
     }
 
