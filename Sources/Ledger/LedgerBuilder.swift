@@ -44,15 +44,18 @@ public struct LedgerBuilder {
         case warning(String)
     }
 
-    /// One input as read (or reused), for the run's record.
-    public struct Input: Sendable, Equatable {
+    /// One input as read (or reused), as the run's record (`run.json`'s `inputs`) keeps it.
+    public struct Input: Codable, Sendable, Equatable {
         public var path: String
         public var bytes: UInt64
+        /// XXH64 of the file's bytes (`xxhsum -H64 FILE` prints the same).
         public var hash: String
         public var rowsRead: Int
         public var rowsAccepted: Int
         public var rowsRejected: Int
+        /// True when this run reused the part parsed by an earlier run (same content).
         public var reused: Bool
+        /// True when this path held different content at the previous run.
         public var changedSinceLastRun: Bool
     }
 

@@ -59,11 +59,7 @@ struct IngestStage {
             stop = .noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
         }
         if stop != nil { record.status = "failed" }
-        let inputs = built.inputs.map {
-            RunManifest.Input(path: $0.path, bytes: $0.bytes, hash: $0.hash, rowsRead: $0.rowsRead, rowsAccepted: $0.rowsAccepted,
-                              rowsRejected: $0.rowsRejected, reused: $0.reused, changedSinceLastRun: $0.changedSinceLastRun)
-        }
-        return Result(inputs: inputs, record: record, stop: stop)
+        return Result(inputs: built.inputs, record: record, stop: stop)
     }
 }
 

@@ -1,21 +1,11 @@
 import Foundation
+import Ledger
 import RetainIO
 
 /// `run.json`: what ran, on what, with what result (docs/CONTRACT.md).
 public struct RunManifest: Codable, Sendable {
-    public struct Input: Codable, Sendable, Equatable {
-        public var path: String
-        public var bytes: UInt64
-        /// XXH64 of the file's bytes (`xxhsum -H64 FILE` prints the same).
-        public var hash: String
-        public var rowsRead: Int
-        public var rowsAccepted: Int
-        public var rowsRejected: Int
-        /// True when this run reused the part parsed by an earlier run (same content).
-        public var reused: Bool
-        /// True when this path held different content at the previous run.
-        public var changedSinceLastRun: Bool
-    }
+    /// One input as read or reused (written by `LedgerBuilder`).
+    public typealias Input = LedgerBuilder.Input
 
     public struct StageRecord: Codable, Sendable {
         public var status: String
