@@ -11,6 +11,28 @@ import RetainIO
 public enum SnapshotWriter {
     public static let integerFeatures: Set<Feature> = [.recencyDays, .frequency, .tenureDays, .ordersLastWindow, .ordersPreviousWindow]
 
+    /// Customers and churners of a snapshot written.
+    public struct Written: Sendable {
+        public let customers: Int
+        public let churned: Int
+    }
+
+    /// Writes the three snapshots of `sums` (taken at a run's `SnapshotDates`), each to its
+    /// `file` where `staging` puts it, one in memory at a time: taken, written, dropped.
+    /// `written` is called after each.
+    public static func writeAll(_ sums: SnapshotSums, customerIDs: [String], staging: (String) throws -> String,
+                                written: (SnapshotDates.Snapshot) -> Void = { _ in }) throws -> (training: Written, validation: Written, scoring: Written) {
+        func one(_ named: SnapshotDates.Snapshot) throws -> Written {
+            let snap = sums.snapshot(named)
+            try AtomicFile.write(try staging(named.file)) { out in try write(snap, customerIDs: customerIDs, to: out) }
+            written(named)
+            return Written(customers: snap.customers.count, churned: snap.churned?.reduce(0) { $0 + Int($1) } ?? 0)
+        }
+        // In `SnapshotDates.Snapshot` order.
+        let training = try one(.training), validation = try one(.validation), scoring = try one(.scoring)
+        return (training, validation, scoring)
+    }
+
     /// Rows are formatted by every worker (`ParallelRows`).
     public static func write(_ s: Snapshot, customerIDs: [String], to out: OutputBuffer) throws {
         var header = ["customer_id"] + s.features.map(\.rawValue)

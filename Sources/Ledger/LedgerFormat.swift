@@ -75,3 +75,18 @@ public enum LedgerFormat {
 
     @inline(__always) static func padded(_ n: Int) -> Int { (n + 7) & ~7 }
 }
+
+extension LedgerFormat.Columns {
+    /// The pipeline role name of a single optional column.
+    public var label: String {
+        switch self {
+        case .discount: return "discount"
+        case .cost: return "cost"
+        case .serviceCost: return "service_cost"
+        case .order: return "order_id"
+        case .quantity: return "quantity"
+        case .channel: return "channel"
+        default: return "optional"
+        }
+    }
+}

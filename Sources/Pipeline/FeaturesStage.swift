@@ -44,33 +44,23 @@ struct FeaturesStage {
             reporter.info("features: left out \(missing.map(\.rawValue).joined(separator: ", ")) (the log has no "
                 + "\(Set(missing.map(\.needs.label)).sorted().joined(separator: ", ")) column)")
         }
-        // One snapshot in memory at a time: taken from the sums, written, dropped.
         let sums = try SnapshotBuilder(settings: s).sums(view, at: dates)
         steps.done("sums as of three dates")
         // The three snapshots have columns of about one size: the second and third reuse
         // the first's memory instead of faulting in fresh pages (see ProcessMemory).
         if reuseFreedMemory { ProcessMemory.keepFreedMemory() }
-        var customers: [SnapshotDates.Snapshot: Int] = [:], churned: [SnapshotDates.Snapshot: Int] = [:]
-        for snapshot in SnapshotDates.Snapshot.allCases {
-            let snap = sums.snapshot(snapshot)
-            try AtomicFile.write(try folder.stagedPath(snapshot.file)) { out in
-                try SnapshotWriter.write(snap, customerIDs: view.customerIDs, to: out)
-            }
-            customers[snapshot] = snap.customers.count
-            churned[snapshot] = snap.churned?.reduce(0) { $0 + Int($1) } ?? 0
-            steps.done(snapshot.file)
-        }
-        let trainN = customers[.training] ?? 0, trainChurned = churned[.training] ?? 0
+        let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath) { steps.done($0.file) }
+        let trainN = counts.training.customers, trainChurned = counts.training.churned
         guard trainN > 0 else {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(dates.training)) (features.active_window_days)")
         }
-        let scoringN = customers[.scoring] ?? 0
+        let scoringN = counts.scoring.customers
         reporter.info("features: \(MessageText.grouped(trainN)) active customers as of \(CivilDate.iso(dates.training)), "
             + "\(MessageText.grouped(trainChurned)) churned by \(CivilDate.iso(end)) (\(MessageText.percent(100 * Double(trainChurned) / Double(trainN)))); "
             + "\(MessageText.grouped(scoringN)) to score as of \(CivilDate.iso(dates.scoring))")
         return clock.record(
             counts: ["training_customers": trainN, "training_churned": trainChurned,
-                     "validation_customers": customers[.validation] ?? 0, "validation_churned": churned[.validation] ?? 0,
+                     "validation_customers": counts.validation.customers, "validation_churned": counts.validation.churned,
                      "scoring_customers": scoringN, "horizon_days": Int(s.horizonDays),
                      "active_window_days": Int(s.activeWindowDays), "trend_window_days": Int(s.trendWindowDays)],
             dates: dates.recorded,
@@ -86,20 +76,5 @@ struct FeaturesStage {
                                                 detail: "run.json has no snapshot dates from the features stage")
         }
         return dates
-    }
-}
-
-extension LedgerFormat.Columns {
-    /// The pipeline role name of a single optional column.
-    var label: String {
-        switch self {
-        case .discount: return "discount"
-        case .cost: return "cost"
-        case .serviceCost: return "service_cost"
-        case .order: return "order_id"
-        case .quantity: return "quantity"
-        case .channel: return "channel"
-        default: return "optional"
-        }
     }
 }

@@ -39,7 +39,8 @@ struct TrainStage {
         if FilePath.exists(validationPath) {
             let earlier = try CSVTable.read(validationPath)
             switch Result(catching: { () throws(ChurnModelError) -> ModelFile.Validation in
-                try outOfTime(earlier, training: trainingColumns, labels: labels, trainingInfo: trainingInfo, asOf: CivilDate.iso(dates.validation))
+                try Trainer.outOfTime(fittedOn: earlier, file: FeaturesStage.validationFile, asOf: CivilDate.iso(dates.validation),
+                                     judgedOn: trainingColumns, labels: labels, info: trainingInfo, settings: spec.model)
             }) {
             case .success(let v):
                 validation = v
@@ -90,15 +91,5 @@ struct TrainStage {
             dates: ["training_as_of": trainingInfo.asOf] .merging(validation.map { ["validation_as_of": $0.fittedOn.asOf] } ?? [:]) { a, _ in a },
             notes: model.warnings + model.dropped.map { "left out \($0.term): \($0.reason)" } + (skipped.map { ["no out-of-time validation: \($0)"] } ?? []),
             measures: measures)
-    }
-
-    /// A model fitted on the earlier snapshot, judged on the training snapshot.
-    func outOfTime(_ earlier: CSVTable, training: SnapshotColumns, labels: [Double], trainingInfo: ModelFile.SnapshotInfo,
-                   asOf: String) throws(ChurnModelError) -> ModelFile.Validation {
-        let m = try Trainer.train(earlier, settings: spec.model)
-        let p = try m.probabilities(training)
-        return .init(fittedOn: .init(file: FeaturesStage.validationFile, asOf: asOf, customers: earlier.count,
-                                     churned: Int(earlier.column("churned")?.reduce(0, +) ?? 0)),
-                     evaluatedOn: trainingInfo, metrics: Metrics(predicted: p, observed: labels), warnings: m.warnings)
     }
 }
