@@ -215,10 +215,10 @@ public struct LedgerBuilder {
         let keyFiles = entries.compactMap { $0.keys.map { Self.located($0, in: folder) } }
         guard keyFiles.count == entries.count else { return crossRejects }
         let copies = try CrossFileDuplicates.find(keyFiles: keyFiles)
+        let originals = entries.map(\.input)
         for (i, found) in copies.enumerated() where !found.isEmpty {
             entries[i].crossFileDuplicates = found.map(\.row)
             let raw = try Ingestor.lines(found.map { Int($0.line) }, of: entries[i].input)
-            let originals = entries.map(\.input)
             crossRejects[i] = found.map { (Int($0.line), raw[Int($0.line)] ?? [], originals[$0.original]) }
             inputs[i].rowsAccepted -= found.count
             inputs[i].rowsRejected += found.count
