@@ -16,18 +16,26 @@ import Glibc
 /// Populating is the kernel's work on the calling thread, so the region is populated in
 /// one range per worker at once (`MADV_POPULATE_WRITE`, Linux 5.14; older kernels touch
 /// each page instead); `bench/fresh_memory.c` measures it.
+///
+/// Regions under `mapFrom` come from `calloc` instead: a table that small costs more in
+/// `mmap` and `munmap` calls than in zeroing. Which of the two a region came from depends
+/// on its size alone, so `free` undoes exactly what `allocate` did.
 public enum ZeroedMemory {
+    /// Regions at least this large are mapped; smaller ones come from the heap.
+    static let mapFrom = 64 << 10
     /// Regions at least this large are populated before they are returned.
     static let populateFrom = 4 << 20
     /// `MADV_POPULATE_WRITE` (Linux 5.14): fault in a range writable, as a write would.
     static let populateWrite: Int32 = 23
 
     public static func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let bytes = max(count * MemoryLayout<T>.stride, 4096)
-        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-            let q = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-            q.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        let bytes = regionBytes(T.self, count: count)
+        if bytes < mapFrom {
+            guard let q = calloc(1, bytes) else { outOfMemory(bytes) }
             return q.bindMemory(to: T.self, capacity: count)
+        }
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            outOfMemory(bytes)
         }
 #if os(Linux)
         if bytes >= populateFrom {
@@ -44,7 +52,17 @@ public enum ZeroedMemory {
         return p.bindMemory(to: T.self, capacity: count)
     }
 
+    /// Releases a region from `allocate` with the same `count`.
     public static func free<T>(_ p: UnsafeMutablePointer<T>, count: Int) {
-        munmap(UnsafeMutableRawPointer(p), max(count * MemoryLayout<T>.stride, 4096))
+        let bytes = regionBytes(T.self, count: count)
+        if bytes < mapFrom { Glibc.free(UnsafeMutableRawPointer(p)) } else { munmap(UnsafeMutableRawPointer(p), bytes) }
+    }
+
+    static func regionBytes<T>(_ type: T.Type, count: Int) -> Int { max(count * MemoryLayout<T>.stride, 64) }
+
+    /// Out of memory is not an input error: like any Swift allocation, it stops the process,
+    /// here with the size that could not be had.
+    static func outOfMemory(_ bytes: Int) -> Never {
+        fatalError("out of memory: \(bytes) bytes of zeroed memory could not be had")
     }
 }

@@ -394,10 +394,12 @@ extension String {
 struct ZeroedMemoryTests {
     /// Regions of 4 MiB and more are populated in two halves by two threads: every byte of
     /// an odd-sized region (the second half ends mid-page) reads zero, and all of it takes
-    /// writes. Small regions take the plain path.
+    /// writes. Regions under 64 KiB come from the heap, the rest are mapped: both sides of
+    /// that edge, and reuse after `free` (under AddressSanitizer a `munmap` of heap memory
+    /// or a `free` of a mapping is reported).
     @Test("large and small regions come zeroed and writable, to the last byte")
     func zeroedAndWritable() {
-        for count in [(6 << 20) + 12_345, 100] {
+        for count in [(6 << 20) + 12_345, 100, 1, (64 << 10) - 1, 64 << 10, (64 << 10) + 1, 100, 64 << 10] {
             let p = ZeroedMemory.allocate(UInt8.self, count: count)
             var nonZero = 0
             for i in 0..<count where p[i] != 0 { nonZero += 1 }
