@@ -54,11 +54,11 @@ let package = Package(
         // Value, segments, reasons, targets and retention history: what marketing receives.
         .target(name: "Segmentation", dependencies: ["Ledger", "Linalg", "RetainIO", "CSupport"]),
         // Customer lifetime value: BG/NBD purchases, Gamma-Gamma spend, discounted CLV.
-        .target(name: "Lifetime", dependencies: ["Linalg", "RetainIO"]),
+        .target(name: "Lifetime", dependencies: ["Features", "Linalg", "RetainIO"]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Segmentation", "RetainIO", "CSupport"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "RetainIO", "CSupport"]),
         .executableTarget(name: "retain", dependencies: [
             "Pipeline", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "RetainTestSupport"]),
         .testTarget(name: "ChurnModelTests", dependencies: ["ChurnModel", "Linalg", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Ledger", "RetainIO", "RetainTestSupport"]),
-        .testTarget(name: "LifetimeTests", dependencies: ["Lifetime", "RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "LifetimeTests", dependencies: ["Lifetime", "Features", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),

@@ -150,7 +150,7 @@ public struct DesignMatrix: Sendable {
     public static func recipes(for columns: SnapshotColumns, settings: ModelSettings) throws(ChurnModelError) -> (terms: [TermRecipe], leftOut: [(term: String, reason: String)]) {
         let table = columns.table
         let available = table.names.filter { $0 != "churned" }
-        let wanted = settings.features ?? available
+        let wanted = settings.features ?? available.filter { !ModelSettings.btydColumns.contains($0) }
         var bases: [[Double]] = []
         for f in wanted {
             let transform = settings.transforms[f] ?? TermTransform()

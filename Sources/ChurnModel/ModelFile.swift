@@ -27,6 +27,12 @@ public struct ModelFile: Codable, Sendable {
     /// why, when the earlier snapshot could not be fitted.
     public var validation: Validation?
     public var validationSkipped: String?
+    /// The three models judged out of time, and which scores (`ModelComparison`). Nil in a
+    /// model file of an earlier retain: the logistic model scores.
+    public var comparison: ModelComparison?
+
+    /// The kind that scores.
+    public var scoring: ModelKind { comparison?.chosen ?? .logistic }
 
     public struct SnapshotInfo: Codable, Sendable {
         public var file: String
@@ -85,7 +91,8 @@ public struct ModelFile: Codable, Sendable {
     }
 
     public init(model: TrainedModel, retainVersion: String, horizonDays: Int, trainingSnapshot: SnapshotInfo,
-                tolerance: Double, trainingMetrics: Metrics, validation: Validation?, validationSkipped: String?) {
+                tolerance: Double, trainingMetrics: Metrics, validation: Validation?, validationSkipped: String?,
+                comparison: ModelComparison? = nil) {
         let f = model.fit
         let names = ["intercept"] + model.terms.map(\.name)
         let z = f.z, p = f.pValues
@@ -106,6 +113,7 @@ public struct ModelFile: Codable, Sendable {
         self.trainingMetrics = trainingMetrics
         self.validation = validation
         self.validationSkipped = validationSkipped
+        self.comparison = comparison
     }
 
     /// Churn probabilities for the rows of `design` (built with `terms`):

@@ -2,7 +2,8 @@ import Foundation
 
 /// Settings of the train stage (pipeline file, `[model]` and `[model.transforms]`).
 public struct ModelSettings: Sendable, Equatable {
-    /// Snapshot columns the model may use; nil = every feature the snapshot has.
+    /// Snapshot columns the model may use; nil = every feature the snapshot has but the
+    /// BG/NBD columns, which only the hybrid model adds (`variant(_:table:)`).
     public var features: [String]? = nil
     /// L2 penalty λ on the slopes, in standardised units: the fit maximises
     /// ℓ(θ) − (λ/2)·Σⱼ θⱼ² (j over slopes, intercept free), ℓ the (weighted) log-likelihood.
@@ -23,6 +24,8 @@ public struct ModelSettings: Sendable, Equatable {
     public var clipUpper: Double = 0.99
     /// λ used instead when the data separates the classes and the plain fit runs off.
     public var separationRidge: Double = 1
+    /// Which model scores (`ModelChoice`).
+    public var choice: ModelChoice = .best
 
     public init() {}
 }

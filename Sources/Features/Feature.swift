@@ -36,6 +36,15 @@ public enum Feature: String, CaseIterable, Sendable {
     /// (net amount - cost) / net amount over rows with a known cost. A share; needs the
     /// cost column; empty when the net amount is zero.
     case marginRate = "margin_rate"
+    /// BG/NBD's probability of no purchase in (A, A + H], from a BG/NBD fitted on the
+    /// customer-base summary as of A (`CustomerBase`; never on data after A). A share.
+    case btydPNoPurchase = "btyd_p_no_purchase"
+    /// BG/NBD's expected purchase days in (A, A + H], from the same fit. Purchases.
+    case btydExpectedPurchases = "btyd_expected_purchases"
+
+    /// The BG/NBD columns: added to a snapshot by the features stage after its fit, not
+    /// summed from the ledger, and left out of the model unless the hybrid asks for them.
+    public static let customerBaseModel: [Feature] = [.btydPNoPurchase, .btydExpectedPurchases]
 
     /// The optional ledger column this feature needs, if any.
     public var needs: LedgerFormat.Columns {
@@ -53,8 +62,8 @@ public enum Feature: String, CaseIterable, Sendable {
     /// Features computable from a ledger with `columns`; the others, for the log line
     /// that says which were left out.
     public static func available(with columns: LedgerFormat.Columns) -> (present: [Feature], missing: [Feature]) {
-        let present = allCases.filter { columns.contains($0.needs) }
-        return (present, allCases.filter { !columns.contains($0.needs) })
+        let summed = allCases.filter { !customerBaseModel.contains($0) }
+        return (summed.filter { columns.contains($0.needs) }, summed.filter { !columns.contains($0.needs) })
     }
 }
 

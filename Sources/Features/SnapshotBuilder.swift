@@ -9,13 +9,21 @@ import Glibc
 /// reaches A + H) their churn labels.
 public struct Snapshot: Sendable {
     public let asOf: Int32
-    public let features: [Feature]
+    public private(set) var features: [Feature]
     /// Customer numbers of the ledger view, increasing (so rows are in customer-id order).
     public let customers: [Int32]
     /// Per feature (same order as `features`), one value per customer. NaN = empty.
-    public let values: [[Double]]
+    public private(set) var values: [[Double]]
     /// 1 = no purchase in (A, A + H]; nil when the data ends before A + H.
     public let churned: [UInt8]?
+
+    /// Adds a column computed outside the ledger's sums (the BG/NBD columns), one value
+    /// per customer in `customers` order.
+    public mutating func add(_ feature: Feature, _ column: [Double]) {
+        precondition(column.count == customers.count, "\(feature.rawValue): \(column.count) values for \(customers.count) customers")
+        features.append(feature)
+        values.append(column)
+    }
 }
 
 /// Computes snapshots for several dates in one pass over the ledger.
@@ -75,7 +83,70 @@ public struct SnapshotBuilder: Sendable {
             }
         }
 
+        if scratch.contains(where: \.sawUnordered) { try Self.recountUnordered(view, cells: acc.cells, customers: n, dates: dates) }
+
         return SnapshotSums(builder: self, acc: acc, dates: dates, customers: n, features: features, dataEnd: dataEnd)
+    }
+
+    /// Purchase days and the net amount after the first purchase day, counted again for the
+    /// customers whose rows came out of date order: one more pass over the ledger, keeping
+    /// their (customer, day) net amounts, then each customer's days in order. Serial: logs
+    /// written as they happen never come here.
+    static func recountUnordered(_ view: LedgerView, cells: UnsafeMutablePointer<Cell>, customers n: Int, dates: [Int32]) throws {
+        let k = dates.count
+        var flagged = [Bool](repeating: false, count: n)
+        for c in 0..<n { for s in 0..<k where cells[c * k + s].unordered != 0 { flagged[c] = true } }
+        var days: [UInt64: (net: Double, bought: Bool)] = [:]
+        try view.forEachChunk { customers, c in
+            guard let chunk = ChunkPointers(c, customers: customers) else { return }
+            for i in 0..<chunk.count {
+                let cust = Int(chunk.customers[i])
+                guard flagged[cust] else { continue }
+                let key = UInt64(cust) << 32 | UInt64(UInt32(bitPattern: chunk.day[i] &+ Cell.bias))
+                let v = chunk.amount[i]
+                let old = days[key] ?? (0, false)
+                days[key] = (old.net + v, old.bought || v > 0)
+            }
+        }
+        for c in 0..<n where flagged[c] { for s in 0..<k { cells[c * k + s].purchaseDays = 0; cells[c * k + s].repeatNet = 0 } }
+        for key in days.keys.sorted() {
+            guard let e = days[key] else { continue }
+            let c = Int(key >> 32), d = Int32(bitPattern: UInt32(truncatingIfNeeded: key)) &- Cell.bias
+            for s in 0..<k where d <= dates[s] {
+                if e.bought { cells[c * k + s].purchaseDays += 1 }
+                if let first = cells[c * k + s].firstDay, d > first { cells[c * k + s].repeatNet += e.net }
+            }
+        }
+    }
+
+    /// The customer-base summary as of `dates[s]` of every customer with a purchase on or
+    /// before it (docs/DOMAIN.md; `CustomerBase`), in customer-number order.
+    func customerBase(_ s: Int, _ acc: Accumulators, dates: [Int32], n: Int) -> CustomerBase {
+        let a = dates[s], k = dates.count
+        let cells = UnsafeSendable(acc.cells)
+        let ranges = Workers.split(n, grain: 1 << 14)
+        let parts = Slots<CustomerBase>(count: ranges.count)
+        Workers.run(ranges.count) { r in
+            var part = CustomerBase(asOf: a)
+            for cust in ranges[r] {
+                let cell = cells.value[cust * k + s]
+                guard let first = cell.firstDay, let last = cell.lastDay else { continue }
+                let x = max(cell.purchaseDays - 1, 0)
+                part.customers.append(Int32(cust))
+                part.repeatPurchases.append(x)
+                part.repeatSpanDays.append(Double(last - first))
+                part.ageDays.append(Double(a - first))
+                part.repeatMeanSpend.append(x > 0 ? max(cell.repeatNet, 0) / Double(x) : 0)
+            }
+            parts[r] = part
+        }
+        var all = CustomerBase(asOf: a)
+        for r in 0..<ranges.count {
+            guard let p = parts[r] else { continue }
+            all.customers += p.customers; all.repeatPurchases += p.repeatPurchases; all.repeatSpanDays += p.repeatSpanDays
+            all.ageDays += p.ageDays; all.repeatMeanSpend += p.repeatMeanSpend
+        }
+        return all
     }
 
     /// One worker's share of a chunk: the rows of customers in `range`.
@@ -117,7 +188,10 @@ public struct SnapshotBuilder: Sendable {
                     }
                     row[s].net += v
                     if d > a - w { row[s].spendLast += v } else if d > a - 2 * w { row[s].spendPrevious += v }
+                    if row[s].noteRowDay(d) { scratch.sawUnordered = true }
+                    if let first = row[s].firstDay, d > first { row[s].repeatNet += v }
                     if v > 0 {
+                        if let last = row[s].lastDay { if d > last { row[s].purchaseDays += 1 } } else { row[s].purchaseDays = 1 }
                         row[s].purchased += v
                         row[s].noteFirst(d)
                         row[s].noteLast(d)
@@ -169,7 +243,7 @@ public struct SnapshotBuilder: Sendable {
         let cells = UnsafeSendable(acc.cells)
         let window = settings.activeWindowDays
         // Members by every worker, each a range of the customer numbers in order (a
-        // customer's cells are 288 bytes apart: every one a cache line of its own, so the
+        // customer's cells are 336 bytes apart: every one a cache line of its own, so the
         // scan is bound by memory, not arithmetic). Active: a purchase in (A - window, A];
         // first seen on or before A by construction.
         let ranges = Workers.split(n, grain: 1 << 14)
@@ -226,6 +300,7 @@ public struct SnapshotBuilder: Sendable {
         case .discountShare: return p.pointee.purchased > 0 ? p.pointee.discounted / p.pointee.purchased : 0
         case .serviceCostPerOrder: return orders > 0 ? p.pointee.service / orders : .nan
         case .marginRate: return p.pointee.costedAmount != 0 ? (p.pointee.costedAmount - p.pointee.cost) / p.pointee.costedAmount : .nan
+        case .btydPNoPurchase, .btydExpectedPurchases: return .nan  // never summed: see Feature.customerBaseModel
         }
     }
 }
@@ -255,19 +330,47 @@ public final class SnapshotSums {
     public func snapshot(_ named: SnapshotDates.Snapshot) -> Snapshot {
         snapshot(SnapshotDates.Snapshot.allCases.firstIndex(of: named) ?? 0)
     }
+
+    /// The customer-base summary as of `dates[index]`.
+    public func customerBase(_ index: Int) -> CustomerBase {
+        builder.customerBase(index, acc, dates: dates, n: customers)
+    }
+
+    public func customerBase(_ named: SnapshotDates.Snapshot) -> CustomerBase {
+        customerBase(SnapshotDates.Snapshot.allCases.firstIndex(of: named) ?? 0)
+    }
 }
 
-/// The running sums of one customer as of one date (96 bytes). First and last days are
+/// The running sums of one customer as of one date (112 bytes). First and last days are
 /// stored biased (zero = no purchase yet) so that zeroed memory is a valid start.
+///
+/// Purchase days and the net amount after the first purchase day (the customer-base
+/// summary) are counted as the rows come, which is exact when a customer's rows come in
+/// date order (a log written as it happens); a row dated before an earlier one of the
+/// same customer marks the cell `unordered`, and `recountUnordered` counts those again.
 struct Cell {
     static let bias: Int32 = 1 << 30  // days are far above -2^30
     var firstBiased: Int32   // bias - first purchase day
     var lastBiased: Int32    // last purchase day + bias
+    var lastRowBiased: Int32 // latest row day so far + bias
     var orders: Int32
     var ordersLast: Int32
     var ordersPrevious: Int32
+    /// Distinct days with a purchase (amount > 0).
+    var purchaseDays: Int32
     var boughtAfter: UInt8
+    var unordered: UInt8
     var net, purchased, refunded, spendLast, spendPrevious, discounted, service, cost, costedAmount: Double
+    /// Net amount dated after the first purchase day (currency).
+    var repeatNet: Double
+
+    /// Notes a row's day; true when it comes before an earlier row's (the cell is then unordered).
+    @inline(__always) mutating func noteRowDay(_ day: Int32) -> Bool {
+        let b = day + Self.bias
+        if b < lastRowBiased { unordered = 1; return true }
+        lastRowBiased = b
+        return false
+    }
 
     @inline(__always) mutating func noteFirst(_ day: Int32) {
         let b = Self.bias - day
@@ -297,8 +400,10 @@ final class BucketScratch: @unchecked Sendable {
         var cost: Double
     }
 
-    /// Customers per bucket: 128 x 3 cells of 96 bytes is 36 KiB, well inside L2.
+    /// Customers per bucket: 128 x 3 cells of 112 bytes is 42 KiB, well inside L2.
     static let bucketShift = 7
+    /// Whether a row of this worker's came before an earlier row of its customer.
+    var sawUnordered = false
     private var rows = UnsafeMutablePointer<Row>.allocate(capacity: 1)
     private var capacity = 1
     private var starts: [Int] = []

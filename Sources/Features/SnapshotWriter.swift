@@ -20,10 +20,13 @@ public enum SnapshotWriter {
     /// Writes the three snapshots of `sums` (taken at a run's `SnapshotDates`), each to its
     /// `file` where `staging` puts it, one in memory at a time: taken, written, dropped.
     /// `written` is called after each.
+    /// `amend` adds columns computed outside the sums (the BG/NBD ones) before each is written.
     public static func writeAll(_ sums: SnapshotSums, customerIDs: [String], staging: (String) throws -> String,
+                                amend: (SnapshotDates.Snapshot, inout Snapshot) throws -> Void = { _, _ in },
                                 written: (SnapshotDates.Snapshot) -> Void = { _ in }) throws -> (training: Written, validation: Written, scoring: Written) {
         func one(_ named: SnapshotDates.Snapshot) throws -> Written {
-            let snap = sums.snapshot(named)
+            var snap = sums.snapshot(named)
+            try amend(named, &snap)
             try AtomicFile.write(try staging(named.file)) { out in try write(snap, customerIDs: customerIDs, to: out) }
             written(named)
             return Written(customers: snap.customers.count, churned: snap.churned?.reduce(0) { $0 + Int($1) } ?? 0)
@@ -41,6 +44,22 @@ public enum SnapshotWriter {
         // About 6 bytes per value is typical.
         try ParallelRows.write(rows: s.customers.count, bytesPerRow: 6 * (s.features.count + 2), to: out) { lo, hi, buffer in
             try formatRows(s, customerIDs: customerIDs, from: lo, to: hi, into: buffer)
+        }
+    }
+
+    /// `snapshots/summary.csv`: customer_id, x, t_x, T, zbar (`CustomerBase`), one row per
+    /// customer with a purchase on or before the date, in customer_id order.
+    public static func write(_ base: CustomerBase, customerIDs: [String], to out: OutputBuffer) throws {
+        try CSVText.appendHeader(["customer_id"] + CustomerBase.columns, to: out)
+        try ParallelRows.write(rows: base.count, bytesPerRow: 32, to: out) { lo, hi, b in
+            for i in lo..<hi {
+                try CSVText.appendField(customerIDs[Int(base.customers[i])], to: b)
+                try b.append(byte: UInt8(ascii: ",")); try b.append(integer: Int64(base.repeatPurchases[i]))
+                try b.append(byte: UInt8(ascii: ",")); try b.append(integer: Int64(base.repeatSpanDays[i]))
+                try b.append(byte: UInt8(ascii: ",")); try b.append(integer: Int64(base.ageDays[i]))
+                try b.append(byte: UInt8(ascii: ",")); try b.appendDecimal(base.repeatMeanSpend[i])
+                try b.append(byte: 0x0A)
+            }
         }
     }
 
@@ -72,4 +91,7 @@ extension SnapshotDates.Snapshot {
         case .scoring: return "snapshots/scoring.csv"
         }
     }
+
+    /// The customer-base summary as of the scoring date (`CustomerBase`), for the value stage.
+    public static let summaryFile = "snapshots/summary.csv"
 }

@@ -1,6 +1,7 @@
 import Features
 import Foundation
 import Ledger
+import Lifetime
 import RetainIO
 
 /// The features stage: snapshots of the active customers as of three dates, from the
@@ -20,6 +21,7 @@ struct FeaturesStage {
     static let trainingFile = SnapshotDates.Snapshot.training.file
     static let validationFile = SnapshotDates.Snapshot.validation.file
     static let scoringFile = SnapshotDates.Snapshot.scoring.file
+    static let summaryFile = SnapshotDates.Snapshot.summaryFile
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
@@ -49,7 +51,21 @@ struct FeaturesStage {
         // The three snapshots have columns of about one size: the second and third reuse
         // the first's memory instead of faulting in fresh pages (see ProcessMemory).
         if reuseFreedMemory { ProcessMemory.keepFreedMemory() }
-        let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath) { steps.done($0.file) }
+        // Each snapshot gains the BG/NBD columns from a fit on its own customer base; the
+        // scoring date's base is also written, for the value stage.
+        var btyd: [SnapshotDates.Snapshot: SnapshotBTYD.Outcome] = [:]
+        let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath, amend: { named, snap in
+            let base = sums.customerBase(named)
+            if named == .scoring {
+                try AtomicFile.write(try folder.stagedPath(Self.summaryFile)) { out in
+                    try SnapshotWriter.write(base, customerIDs: view.customerIDs, to: out)
+                }
+            }
+            let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: s.horizonDays)
+            btyd[named] = outcome
+            for w in outcome.fit?.warnings ?? [] { reporter.warning("features: \(named.file): \(w)") }
+            if let why = outcome.skipped { reporter.warning("features: \(named.file) has no BG/NBD columns: \(why); the hybrid and BG/NBD models are left out") }
+        }) { steps.done($0.file) }
         let trainN = counts.training.customers, trainChurned = counts.training.churned
         guard trainN > 0 else {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(dates.training)) (features.active_window_days)")
@@ -58,6 +74,12 @@ struct FeaturesStage {
         reporter.info("features: \(MessageText.grouped(trainN)) active customers as of \(CivilDate.iso(dates.training)), "
             + "\(MessageText.grouped(trainChurned)) churned by \(CivilDate.iso(end)) (\(MessageText.percent(100 * Double(trainChurned) / Double(trainN)))); "
             + "\(MessageText.grouped(scoringN)) to score as of \(CivilDate.iso(dates.scoring))")
+        var measures: [String: Double] = [:]
+        for (named, outcome) in btyd {
+            guard let fit = outcome.fit else { continue }
+            for (name, v) in zip(BGNBD.names, fit.model.parameters) { measures["btyd_\(named.rawValue)_\(name)"] = v }
+            measures["btyd_\(named.rawValue)_log_likelihood"] = fit.logLikelihood
+        }
         return clock.record(
             counts: ["training_customers": trainN, "training_churned": trainChurned,
                      "validation_customers": counts.validation.customers, "validation_churned": counts.validation.churned,
@@ -65,7 +87,9 @@ struct FeaturesStage {
                      "active_window_days": Int(s.activeWindowDays), "trend_window_days": Int(s.trendWindowDays)],
             dates: dates.recorded,
             notes: ["features: " + present.map(\.rawValue).joined(separator: ", ")]
-                + (missing.isEmpty ? [] : ["left out for lack of columns: " + missing.map(\.rawValue).joined(separator: ", ")]))
+                + (missing.isEmpty ? [] : ["left out for lack of columns: " + missing.map(\.rawValue).joined(separator: ", ")])
+                + btyd.keys.sorted { $0.rawValue < $1.rawValue }.compactMap { k in btyd[k]?.skipped.map { "\(k.file): no BG/NBD columns: \($0)" } },
+            measures: measures)
     }
 
     /// The snapshot dates the features stage recorded in `record`, for a later stage;

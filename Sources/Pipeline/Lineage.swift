@@ -79,7 +79,7 @@ extension Lineage {
                     "model.class_weight": "\(m.classWeight)", "model.tolerance": "\(m.tolerance)",
                     "model.max_iterations": "\(m.maxIterations)",
                     "model.transforms": m.transforms.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.spec)" }.joined(separator: ","),
-                    "model.clip_quantiles": "\(m.clipLower),\(m.clipUpper)", "model.separation_l2": "\(m.separationRidge)",
+                    "model.clip_quantiles": "\(m.clipLower),\(m.clipUpper)", "model.separation_l2": "\(m.separationRidge)", "model.choice": m.choice.rawValue,
                     // The labels: churned = no purchase in the horizon.
                     "features.horizon_days": "\(spec.features.horizonDays)"]
         case .score, .report:

@@ -53,7 +53,7 @@ public struct PipelineSpec: Sendable {
         "validation.max_reject_share", "validation.earliest_date", "validation.latest_date", "validation.max_abs_amount",
         "features.horizon_days", "features.active_window_days", "features.trend_window_days",
         "model.features", "model.l2", "model.class_weight", "model.tolerance", "model.max_iterations",
-        "model.clip_quantiles", "model.separation_l2",
+        "model.clip_quantiles", "model.separation_l2", "model.choice",
     ] + transformKeys + [
         "segment.target_days", "segment.default_margin_rate", "segment.strategic_value_quantile", "segment.strategic_accounts",
         "segment.high_volume_quantile", "segment.costly_cost_share", "segment.switcher_discount_share",
@@ -290,6 +290,13 @@ public struct PipelineSpec: Sendable {
                 throw PipelineError.invalidValue(file: path, key: "model.class_weight", line: line, message: "use \"none\" or \"balanced\"")
             }
             m.classWeight = w
+        }
+        if let (v, line) = try keys.string("model.choice") {
+            guard let c = ModelChoice(rawValue: v) else {
+                throw PipelineError.invalidValue(file: path, key: "model.choice", line: line,
+                                                 message: "use " + ModelChoice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            }
+            m.choice = c
         }
         if let (v, line) = try keys.number("model.tolerance") {
             guard v > 0, v < 1 else { throw PipelineError.invalidValue(file: path, key: "model.tolerance", line: line, message: "must be between 0 and 1, e.g. 1e-8") }

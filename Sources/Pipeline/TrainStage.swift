@@ -33,36 +33,45 @@ struct TrainStage {
         let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: CivilDate.iso(dates.training),
                                                   customers: training.count, churned: Int(labels.reduce(0, +)))
 
-        // Out of time first: its failure is a warning, the final fit's an error.
+        // Out of time first: the three models judged on the same customers (a failure is a
+        // warning; the final fit's an error). The BG/NBD model can score only if the scoring
+        // snapshot has its columns.
+        let scoringHasBTYD = Self.hasBTYD(folder.latest(FeaturesStage.scoringFile))
         var validation: ModelFile.Validation? = nil
         var skipped: String? = nil
+        let comparison: ModelComparison
         if FilePath.exists(validationPath) {
             let earlier = try CSVTable.read(validationPath)
-            switch Result(catching: { () throws(ChurnModelError) -> ModelFile.Validation in
-                try Trainer.outOfTime(fittedOn: earlier, file: FeaturesStage.validationFile, asOf: CivilDate.iso(dates.validation),
-                                     judgedOn: trainingColumns, labels: labels, info: trainingInfo, settings: spec.model)
-            }) {
-            case .success(let v):
-                validation = v
-                for w in v.warnings { reporter.warning("(out-of-time model) " + w) }
-            case .failure(let e):
-                skipped = e.description
-                reporter.warning("train: no out-of-time validation: \(e)")
+            let judged = ModelComparison.judge(earlier: earlier, file: FeaturesStage.validationFile, asOf: CivilDate.iso(dates.validation),
+                                               training: trainingColumns, labels: labels, info: trainingInfo, settings: spec.model,
+                                               scoringHasBTYD: scoringHasBTYD)
+            comparison = judged.comparison
+            validation = judged.logistic
+            for c in comparison.candidates { for w in c.warnings { reporter.warning("(out-of-time \(c.model.rawValue) model) " + w) } }
+            if let why = judged.logisticFailure {
+                skipped = why
+                reporter.warning("train: no out-of-time validation: \(why)")
             }
         } else {
             skipped = "no \(FeaturesStage.validationFile) (rerun the features stage)"
+            comparison = ModelComparison.unjudged(spec.model.choice, why: skipped ?? "", scoringHasBTYD: scoringHasBTYD,
+                                                  trainingHasBTYD: ModelSettings.btydColumns.allSatisfy { training.column($0) != nil })
         }
-        steps.done("out-of-time model (read, fit, judge)")
+        reporter.info("train: scores with the \(comparison.chosen.rawValue) model (\(comparison.reason))")
+        steps.done("out-of-time models (read, fit, judge)")
 
         let fitStart = ResourceUse.now()
-        let model = try Trainer.train(trainingColumns, settings: spec.model)
+        // The logistic fit that coefficients.csv describes: the hybrid when it scores, else
+        // the plain one (BG/NBD alone has no coefficients; it scores from its column).
+        let finalKind: ModelKind = comparison.chosen == .hybrid ? .hybrid : .logistic
+        let model = try Trainer.train(trainingColumns, settings: spec.model.variant(finalKind, table: training))
         let fitSeconds = ResourceUse.now() - fitStart
         for w in model.warnings { reporter.warning(w) }
         steps.done("final fit")
         let inSample = Metrics(predicted: model.fit.probabilities(model.design), observed: labels)
         let file = ModelFile(model: model, retainVersion: Runner.version, horizonDays: Int(spec.features.horizonDays),
                              trainingSnapshot: trainingInfo, tolerance: spec.model.tolerance, trainingMetrics: inSample,
-                             validation: validation, validationSkipped: skipped)
+                             validation: validation, validationSkipped: skipped, comparison: comparison)
 
         try ModelOutputs.write(file, design: model.design, keys: training, staging: folder.stagedPath)
         steps.done("metrics, coefficients.csv, training_matrix.csv, model.json")
@@ -75,6 +84,11 @@ struct TrainStage {
                 + "log loss \(MessageText.fixed(v.metrics.logLoss, 3)), Brier \(MessageText.fixed(v.metrics.brier, 3)), top-decile lift \(MessageText.fixed(v.metrics.topDecileLift, 2))"
         }
         reporter.info(line)
+        for c in comparison.candidates where c.model != .logistic {
+            guard let m = c.metrics else { continue }
+            reporter.info("train: out of time, \(c.model.rawValue): AUC \(MessageText.fixed(m.auc, 3)), log loss \(MessageText.fixed(m.logLoss, 3)), "
+                + "Brier \(MessageText.fixed(m.brier, 3)), top-decile lift \(MessageText.fixed(m.topDecileLift, 2))")
+        }
         var measures: [String: Double] = [
             "fit_seconds": fitSeconds, "log_likelihood": f.logLikelihood, "auc_in_sample": inSample.auc,
             "l2": f.l2, "pseudo_r_squared": file.fit.pseudoRSquared,
@@ -85,11 +99,22 @@ struct TrainStage {
             measures["brier_out_of_time"] = v.brier
             measures["top_decile_lift_out_of_time"] = v.topDecileLift
         }
+        for c in comparison.candidates {
+            guard let m = c.metrics else { continue }
+            measures["log_loss_out_of_time_\(c.model.rawValue)"] = m.logLoss
+            measures["auc_out_of_time_\(c.model.rawValue)"] = m.auc
+        }
         return clock.record(
             counts: ["training_customers": training.count, "training_churned": trainingInfo.churned, "terms": model.terms.count,
                      "iterations": f.iterations, "step_halvings": f.stepHalvings, "terms_dropped": model.dropped.count],
             dates: ["training_as_of": trainingInfo.asOf] .merging(validation.map { ["validation_as_of": $0.fittedOn.asOf] } ?? [:]) { a, _ in a },
-            notes: model.warnings + model.dropped.map { "left out \($0.term): \($0.reason)" } + (skipped.map { ["no out-of-time validation: \($0)"] } ?? []),
+            notes: ["scores with the \(comparison.chosen.rawValue) model: \(comparison.reason)"] + model.warnings + model.dropped.map { "left out \($0.term): \($0.reason)" } + (skipped.map { ["no out-of-time validation: \($0)"] } ?? []),
             measures: measures)
+    }
+
+    /// Whether the snapshot at `path` carries the BG/NBD columns (its header says).
+    static func hasBTYD(_ path: String) -> Bool {
+        guard let header = try? CSVTable.header(path) else { return false }
+        return ModelSettings.btydColumns.allSatisfy(header.contains)
     }
 }

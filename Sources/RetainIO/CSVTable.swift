@@ -108,6 +108,21 @@ public struct CSVTable: Sendable {
         return table
     }
 
+    /// The column names of the file at `path` (its first line: plain identifiers separated
+    /// by commas, as Retain writes them), without reading the rest.
+    public static func header(_ path: String) throws -> [String] {
+        guard let f = fopen(path, "r") else { throw IOError.cannotRead(path: path, reason: String(cString: strerror(errno))) }
+        defer { fclose(f) }
+        var line: [UInt8] = []
+        while line.count < 1 << 20 {
+            let c = fgetc(f)
+            if c == EOF || c == 0x0A { break }
+            line.append(UInt8(truncatingIfNeeded: c))
+        }
+        if line.last == 0x0D { line.removeLast() }
+        return String(decoding: line, as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+
     static func parse(_ b: UnsafeRawBufferPointer, path: String, keepingRows: Bool = false) throws -> CSVTable {
         let n = b.count
         // Header: plain identifiers separated by commas.

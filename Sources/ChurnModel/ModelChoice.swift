@@ -1,0 +1,120 @@
+import Foundation
+import RetainIO
+
+/// The three churn models judged out of time on the same customers, and the one that scores.
+/// - `logistic`: the logistic model on the snapshot features, without the BG/NBD columns;
+/// - `btyd`: BG/NBD alone: P(no purchase in the horizon) is the churn probability, since
+///   `churned` is exactly "no purchase in (A, A + H]";
+/// - `hybrid`: the logistic model with the BG/NBD columns as two more features.
+public enum ModelKind: String, Codable, Sendable, CaseIterable {
+    case logistic, btyd, hybrid
+}
+
+/// `model.choice`: `best` takes the kind of lowest out-of-time log loss (the model's own
+/// judgement of probabilities, which the segment stage's money figures rest on); the others
+/// force one.
+public enum ModelChoice: String, Codable, Sendable, CaseIterable {
+    case best, logistic, hybrid, btyd
+}
+
+extension ModelSettings {
+    /// The BG/NBD columns a snapshot may carry (`Feature.customerBaseModel`).
+    public static let btydColumns = ["btyd_p_no_purchase", "btyd_expected_purchases"]
+
+    /// The settings of one kind's logistic fit on `table`: without the BG/NBD columns
+    /// (`logistic`), or with both of them added (`hybrid`).
+    public func variant(_ kind: ModelKind, table: CSVTable) -> ModelSettings {
+        var s = self
+        let base = (features ?? table.names.filter { $0 != "churned" }).filter { !Self.btydColumns.contains($0) }
+        s.features = kind == .hybrid ? base + Self.btydColumns : base
+        return s
+    }
+}
+
+/// One candidate of the comparison: its out-of-time metrics, or why it was not judged.
+public struct Candidate: Codable, Sendable {
+    public var model: ModelKind
+    public var metrics: Metrics?
+    public var skipped: String?
+    public var warnings: [String]
+}
+
+/// The comparison and the choice it leads to, as `model.json` records them.
+public struct ModelComparison: Codable, Sendable {
+    public var candidates: [Candidate]
+    /// The kind that scores.
+    public var chosen: ModelKind
+    /// Why, in one sentence.
+    public var reason: String
+
+    public func candidate(_ kind: ModelKind) -> Candidate? { candidates.first { $0.model == kind } }
+
+    /// Judges the three kinds: each fitted on the earlier snapshot (`earlier`, BG/NBD on its
+    /// own history) and judged on the training snapshot's labels. A kind without the
+    /// BG/NBD columns in both snapshots (the fit failed) is skipped with the reason.
+    public static func judge(earlier: CSVTable, file: String, asOf: String, training: SnapshotColumns, labels: [Double],
+                             info: ModelFile.SnapshotInfo, settings: ModelSettings,
+                             scoringHasBTYD: Bool) -> (comparison: ModelComparison, logistic: ModelFile.Validation?, logisticFailure: String?) {
+        var candidates: [Candidate] = []
+        var logistic: ModelFile.Validation? = nil, failure: String? = nil
+        let hasBTYD = ModelSettings.btydColumns.allSatisfy { earlier.column($0) != nil && training.table.column($0) != nil }
+        let missing = !hasBTYD ? "the snapshots have no BG/NBD columns (its fit failed; see the features stage's warnings)"
+            : !scoringHasBTYD ? "the scoring snapshot has no BG/NBD columns (its fit failed), so this model could not score" : nil
+        for kind in ModelKind.allCases {
+            if kind != .logistic, let missing {
+                candidates.append(Candidate(model: kind, metrics: nil, skipped: missing, warnings: []))
+                continue
+            }
+            switch kind {
+            case .btyd:
+                let p = training.table.column(ModelSettings.btydColumns[0]) ?? []
+                candidates.append(Candidate(model: .btyd, metrics: Metrics(predicted: p, observed: labels), skipped: nil, warnings: []))
+            case .logistic, .hybrid:
+                do {
+                    let v = try Trainer.outOfTime(fittedOn: earlier, file: file, asOf: asOf, judgedOn: training, labels: labels, info: info,
+                                                  settings: settings.variant(kind, table: training.table))
+                    if kind == .logistic { logistic = v }
+                    candidates.append(Candidate(model: kind, metrics: v.metrics, skipped: nil, warnings: v.warnings))
+                } catch {
+                    if kind == .logistic { failure = error.description }
+                    candidates.append(Candidate(model: kind, metrics: nil, skipped: error.description, warnings: []))
+                }
+            }
+        }
+        return (choose(candidates, settings.choice), logistic, failure)
+    }
+
+    /// Without any out-of-time judgement (no earlier snapshot): logistic, unless forced.
+    public static func unjudged(_ choice: ModelChoice, why: String, scoringHasBTYD: Bool, trainingHasBTYD: Bool) -> ModelComparison {
+        let candidates = ModelKind.allCases.map { Candidate(model: $0, metrics: nil, skipped: why, warnings: []) }
+        var c = choose(candidates, choice)
+        if choice == .btyd && scoringHasBTYD { c.chosen = .btyd; c.reason = "model.choice = \"btyd\"" }
+        if choice == .hybrid && trainingHasBTYD && scoringHasBTYD { c.chosen = .hybrid; c.reason = "model.choice = \"hybrid\"" }
+        return c
+    }
+
+    static func choose(_ candidates: [Candidate], _ choice: ModelChoice) -> ModelComparison {
+        let judged = candidates.filter { $0.metrics?.logLoss.isFinite == true }
+        func loss(_ k: ModelKind) -> String {
+            candidates.first { $0.model == k }?.metrics.map { MessageText.fixed($0.logLoss, 4) } ?? "n/a"
+        }
+        switch choice {
+        case .best:
+            guard let best = judged.min(by: { ($0.metrics?.logLoss ?? .infinity) < ($1.metrics?.logLoss ?? .infinity) }) else {
+                return ModelComparison(candidates: candidates, chosen: .logistic, reason: "no model could be judged out of time: the logistic model scores")
+            }
+            let others = judged.filter { $0.model != best.model }.map { "\($0.model.rawValue) \(loss($0.model))" }
+            return ModelComparison(candidates: candidates, chosen: best.model,
+                                   reason: "lowest out-of-time log loss: \(best.model.rawValue) \(loss(best.model))"
+                                       + (others.isEmpty ? "" : " against " + others.joined(separator: ", ")))
+        case .logistic, .hybrid, .btyd:
+            let kind = ModelKind(rawValue: choice.rawValue) ?? .logistic
+            if let c = candidates.first(where: { $0.model == kind }), c.skipped == nil || kind == .logistic {
+                return ModelComparison(candidates: candidates, chosen: kind, reason: "model.choice = \"\(choice.rawValue)\"")
+            }
+            let why = candidates.first { $0.model == kind }?.skipped ?? "not available"
+            return ModelComparison(candidates: candidates, chosen: .logistic,
+                                   reason: "model.choice = \"\(choice.rawValue)\", but \(why): the logistic model scores instead")
+        }
+    }
+}
