@@ -22,7 +22,7 @@ enum Artifact: String, CaseIterable {
     case ledger
     case trainingSnapshots = "training_snapshots"
     case scoringSnapshot = "scoring_snapshot"
-    case model, scores, segments
+    case model, scores, value, segments
 
     var producer: Stage? {
         switch self {
@@ -31,6 +31,7 @@ enum Artifact: String, CaseIterable {
         case .trainingSnapshots, .scoringSnapshot: return .features
         case .model: return .train
         case .scores: return .score
+        case .value: return .value
         case .segments: return .segment
         }
     }
@@ -44,6 +45,7 @@ enum Artifact: String, CaseIterable {
         case .scoringSnapshot: return FeaturesStage.scoringFile
         case .model: return TrainStage.modelFile
         case .scores: return ScoreStage.scoresFile
+        case .value: return "\(ValueStage.valuesFile) and \(ValueStage.modelFile)"
         case .segments: return "\(SegmentOutputs.customersFile), segments/ and the targets"
         }
     }
@@ -55,7 +57,8 @@ enum Artifact: String, CaseIterable {
         case .features: return [.ledger]
         case .train: return [.trainingSnapshots]
         case .score: return [.model, .scoringSnapshot]
-        case .segment: return [.scores, .ledger]
+        case .value: return [.scores, .scoringSnapshot]
+        case .segment: return [.scores, .value, .ledger]
         case .report: return [.segments, .model]
         }
     }
@@ -84,6 +87,11 @@ extension Lineage {
                     "features.horizon_days": "\(spec.features.horizonDays)"]
         case .score, .report:
             return [:]
+        case .value:
+            let v = spec.value, s = spec.segment
+            return ["value.horizon_months": "\(v.horizonMonths)", "value.annual_discount_rate": "\(v.annualDiscountRate)",
+                    "segment.target_days": "\(s.targetDays)", "segment.default_margin_rate": "\(s.defaultMarginRate)",
+                    "segment.minimum_tenure_days": "\(s.minimumTenureDays)"]
         case .segment:
             let s = spec.segment
             let accounts = s.strategicAccounts.map { path in

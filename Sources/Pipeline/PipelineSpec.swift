@@ -1,5 +1,6 @@
 import ChurnModel
 import Features
+import Lifetime
 import Segmentation
 import Foundation
 import Ledger
@@ -43,6 +44,8 @@ public struct PipelineSpec: Sendable {
     public var features: FeatureSettings
     /// The train stage's model: features, transforms, penalty, weights, stopping rule.
     public var model: ModelSettings
+    /// The value stage's CLV horizon and discount rate.
+    public var value: ValueSettings = ValueSettings()
     /// The segment stage's value, rules, targets and retention history.
     public var segment: SegmentSettings
 
@@ -55,6 +58,7 @@ public struct PipelineSpec: Sendable {
         "model.features", "model.l2", "model.class_weight", "model.tolerance", "model.max_iterations",
         "model.clip_quantiles", "model.separation_l2", "model.choice",
     ] + transformKeys + [
+        "value.horizon_months", "value.annual_discount_rate",
         "segment.target_days", "segment.default_margin_rate", "segment.strategic_value_quantile", "segment.strategic_accounts",
         "segment.high_volume_quantile", "segment.costly_cost_share", "segment.switcher_discount_share",
         "segment.minimum_tenure_days", "segment.history_period", "segment.history_periods",
@@ -65,7 +69,7 @@ public struct PipelineSpec: Sendable {
     static let transformKeys: [String] = Feature.allCases.map { "model.transforms.\($0.rawValue)" }
 
     public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "model", "model.transforms",
-                                                  "segment", "segment.target_churn_reduction", "output"]
+                                                  "value", "segment", "segment.target_churn_reduction", "output"]
 
     /// Reads and checks `path`. `today` fixes the default plausible-date limit (tests).
     public static func load(_ path: String, today: Int32? = nil) throws -> PipelineSpec {
@@ -94,9 +98,29 @@ public struct PipelineSpec: Sendable {
         if let d = try keys.days("features.trend_window_days") { features.trendWindowDays = d }
         let model = try Self.modelSettings(keys, file: path)
         let segment = try Self.segmentSettings(keys, file: path, folder: folder, horizon: features.horizonDays)
+        let value = try Self.valueSettings(keys, file: path)
         let out = try outputDir(keys, file: path, folder: folder)
         return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
-                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model, segment: segment)
+                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model,
+                            value: value, segment: segment)
+    }
+
+    /// `[value]`.
+    static func valueSettings(_ keys: KeyReader, file path: String) throws -> ValueSettings {
+        var v = ValueSettings()
+        if let (m, line) = try keys.number("value.horizon_months") {
+            guard m == m.rounded(), m >= 1, m <= 600 else {
+                throw PipelineError.invalidValue(file: path, key: "value.horizon_months", line: line, message: "must be a whole number of months from 1 to 600")
+            }
+            v.horizonMonths = Int(m)
+        }
+        if let (r, line) = try keys.number("value.annual_discount_rate") {
+            guard r >= 0, r <= 1, r.isFinite else {
+                throw PipelineError.invalidValue(file: path, key: "value.annual_discount_rate", line: line, message: "must be a yearly rate from 0 to 1, e.g. 0.10")
+            }
+            v.annualDiscountRate = r
+        }
+        return v
     }
 
     /// `input.paths`, each made absolute against the pipeline file's folder.

@@ -4,7 +4,7 @@ import RetainIO
 
 /// The stages of `retain run`, in order (docs/CONTRACT.md).
 public enum Stage: String, CaseIterable, Sendable, Comparable {
-    case ingest, features, train, score, segment, report
+    case ingest, features, train, score, value, segment, report
 
     /// Position in the pipeline.
     public var rank: Int {
@@ -13,8 +13,9 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
         case .features: return 1
         case .train: return 2
         case .score: return 3
-        case .segment: return 4
-        case .report: return 5
+        case .value: return 4
+        case .segment: return 5
+        case .report: return 6
         }
     }
 
@@ -121,6 +122,9 @@ public struct Runner {
                                                                      features: manifest.stages[Stage.features.rawValue]).run()
                 case .score:
                     manifest.stages[stage.rawValue] = try ScoreStage(spec: spec, folder: folder, reporter: reporter).run()
+                case .value:
+                    manifest.stages[stage.rawValue] = try ValueStage(spec: spec, folder: folder, reporter: reporter,
+                                                                     features: manifest.stages[Stage.features.rawValue]).run()
                 case .segment:
                     manifest.stages[stage.rawValue] = try SegmentStage(spec: spec, folder: folder, reporter: reporter,
                                                                        activeWindowDays: spec.features.activeWindowDays,

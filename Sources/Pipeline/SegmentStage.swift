@@ -27,10 +27,18 @@ struct SegmentStage {
                                                              settings: spec.segment, activeWindowDays: activeWindowDays, idle: false)
         history.hurry()
         defer { history.stop() }  // never leave while it still reads the ledger
+        let valuesPath = try folder.upstream(ValueStage.valuesFile, for: .segment, from: .value)
         let scores = try folder.table(at: scoresPath)
-        steps.done("read \(ScoreStage.scoresFile)")
+        let values = try CSVTable.read(valuesPath)
+        guard values.count == scores.count, let pAlive = values.column("p_alive"), let expected = values.column("expected_purchases"),
+              let clv = values.column("clv") else {
+            throw PipelineError.upstreamMissing(stage: Stage.segment.rawValue, needs: Stage.value.rawValue,
+                                                detail: "\(ValueStage.valuesFile) does not hold one row of p_alive, expected_purchases and clv per row of \(ScoreStage.scoresFile)")
+        }
+        steps.done("read \(ScoreStage.scoresFile) and \(ValueStage.valuesFile)")
         let accounts = try spec.segment.strategicAccounts.map { try StrategicAccounts.load($0) }
-        let result = try Segmenter(settings: spec.segment, accounts: accounts).segment(scores)
+        let lifetime = LifetimeColumns(pAlive: pAlive, expectedPurchases: expected, clv: clv, horizonMonths: spec.value.horizonMonths)
+        let result = try Segmenter(settings: spec.segment, accounts: accounts).segment(scores, lifetime: lifetime)
         steps.done("values and groups")
         for line in result.unavailable { reporter.info("segment: unavailable: \(line)") }
         if result.accountsNotScored > 0 {
@@ -53,6 +61,7 @@ struct SegmentStage {
         for t in result.targets {
             measures["revenue_at_risk_\(t.segment.rawValue)"] = t.revenueAtRisk
             measures["max_spend_per_customer_\(t.segment.rawValue)"] = t.maxSpendPerCustomer
+            if let c = t.clvAtRisk { measures["clv_at_risk_\(t.segment.rawValue)"] = c }
         }
         return clock.record(counts: counts, notes: result.unavailable.map { "unavailable: \($0)" } + ["profit in retention history: \(retention.profitBasis)"],
                             measures: measures)

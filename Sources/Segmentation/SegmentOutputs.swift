@@ -15,8 +15,10 @@ public enum SegmentOutputs {
 
     /// customers.csv and one file per segment: the contract's columns, then the value's parts.
     public static func writeCustomers(_ scores: CSVTable, _ result: Segmenter.Result, staging: (String) throws -> String) throws {
+        let lifetime = result.lifetime
         let header = ["customer_id", "segment", "churn_probability", "recency_days", "frequency", "monetary", "tenure_days",
-                      "expected_value", "reason", "revenue_at_risk", "profit_at_risk", "orders_per_year", "strategic_role"]
+                      "expected_value", "reason"] + (lifetime == nil ? [] : ["p_alive", "expected_purchases", "clv"])
+            + ["revenue_at_risk", "profit_at_risk", "orders_per_year", "strategic_role"]
         let columns = try ["churn_probability", "recency_days", "frequency", "monetary", "tenure_days"].map { name in
             guard let c = scores.column(name) else { throw SegmentationError.missingColumn(file: scores.path, column: name) }
             return c
@@ -35,6 +37,11 @@ public enum SegmentOutputs {
             try b.append(",\"")
             try result.writeReason(i, to: b)
             try b.append("\"")
+            if let l = lifetime {
+                for v in [l.pAlive[i], l.expectedPurchases[i]] { try b.append(byte: UInt8(ascii: ",")); try b.appendDecimal(v, maxDecimals: 6) }
+                try b.append(byte: UInt8(ascii: ","))
+                try b.appendFixed(l.clv[i], decimals: 2)
+            }
             for v in [pl.value.revenueAtRisk, pl.value.profitAtRisk] { try b.append(byte: UInt8(ascii: ",")); try b.appendFixed(v, decimals: 2) }
             try b.append(byte: UInt8(ascii: ","))
             try b.appendFixed(pl.value.ordersPerYear, decimals: 2)
@@ -57,7 +64,8 @@ public enum SegmentOutputs {
     public static func writeTargets(_ targets: [SegmentTarget], staging: (String) throws -> String) throws {
         try AtomicFile.write(try staging(targetsFile)) { out in
             try CSVText.appendHeader(["segment", "customers", "expected_churners", "revenue_at_risk", "target_churn_reduction",
-                                      "target_retained_customers", "target_retained_revenue", "max_spend_per_customer", "profit_at_risk"], to: out)
+                                      "target_retained_customers", "target_retained_revenue", "max_spend_per_customer", "profit_at_risk"]
+                                      + (targets.contains { $0.clvAtRisk != nil } ? ["clv_at_risk"] : []), to: out)
             for t in targets {
                 try out.append(t.segment.rawValue)
                 try out.append(",\(t.customers),")
@@ -66,7 +74,7 @@ public enum SegmentOutputs {
                 try out.appendFixed(t.revenueAtRisk, decimals: 2)
                 try out.append(byte: UInt8(ascii: ","))
                 try out.appendDecimal(t.targetChurnReduction)
-                for v in [t.targetRetainedCustomers, t.targetRetainedRevenue, t.maxSpendPerCustomer, t.profitAtRisk] {
+                for v in [t.targetRetainedCustomers, t.targetRetainedRevenue, t.maxSpendPerCustomer, t.profitAtRisk] + (t.clvAtRisk.map { [$0] } ?? []) {
                     try out.append(byte: UInt8(ascii: ","))
                     try out.appendFixed(v, decimals: 2)
                 }

@@ -26,7 +26,8 @@ public struct SegmentSettings: Sendable, Equatable {
     /// Margin rate assumed where the log has no cost column (or a customer's margin is
     /// undefined because its net amount is zero).
     public var defaultMarginRate: Double = 0.30
-    /// keep-strategic: expected value at or above this quantile of all scored customers'.
+    /// keep-strategic: CLV (the value stage's) at or above this quantile of all scored
+    /// customers' CLV; without the value stage, the expected value over the target period.
     public var strategicValueQuantile: Double = 0.90
     /// Optional CSV of strategic accounts: customer_id, role (absolute path).
     public var strategicAccounts: String? = nil

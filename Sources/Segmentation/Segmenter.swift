@@ -25,8 +25,8 @@ public struct CustomerValue: Sendable, Equatable {
                 serviceCostPerOrder: Double?, settings: SegmentSettings) {
         let rate = frequency / max(tenureDays, Double(settings.minimumTenureDays))
         let t = Double(settings.targetDays)
-        let m = marginRate.flatMap { $0.isFinite ? $0 : nil } ?? settings.defaultMarginRate
-        let service = serviceCostPerOrder.flatMap { $0.isFinite ? $0 : nil }
+        let m = Self.margin(marginRate, settings: settings)
+        let service = Self.serviceCost(serviceCostPerOrder)
         ordersPerYear = rate * 365
         marginPerOrder = monetary * m
         self.serviceCostPerOrder = service
@@ -35,6 +35,17 @@ public struct CustomerValue: Sendable, Equatable {
         expectedValue = (1 - p) * profitIfRetained
         revenueAtRisk = p * revenueIfRetained
         profitAtRisk = p * profitIfRetained
+    }
+
+    /// The margin rate m a customer's value uses: its own `margin_rate` where the log has
+    /// costs and it is defined, else `segment.default_margin_rate`. A share.
+    public static func margin(_ marginRate: Double?, settings: SegmentSettings) -> Double {
+        marginRate.flatMap { $0.isFinite ? $0 : nil } ?? settings.defaultMarginRate
+    }
+
+    /// The cost to serve per order, where the log has it. Currency per order.
+    public static func serviceCost(_ perOrder: Double?) -> Double? {
+        perOrder.flatMap { $0.isFinite ? $0 : nil }
     }
 }
 
@@ -57,6 +68,21 @@ public struct SegmentTarget: Sendable, Equatable {
     /// customer the action reaches (0 when that profit is not positive). Spending more per
     /// customer costs more than reaching the target earns.
     public var maxSpendPerCustomer: Double
+    /// Σ p·CLV (currency), where the value stage ran.
+    public var clvAtRisk: Double? = nil
+}
+
+/// The value stage's figures per scored customer (`value.csv`), in `scores.csv`'s order.
+public struct LifetimeColumns: Sendable {
+    public var pAlive: [Double]
+    public var expectedPurchases: [Double]
+    public var clv: [Double]
+    /// The CLV horizon, for the reasons' wording.
+    public var horizonMonths: Int
+
+    public init(pAlive: [Double], expectedPurchases: [Double], clv: [Double], horizonMonths: Int) {
+        self.pAlive = pAlive; self.expectedPurchases = expectedPurchases; self.clv = clv; self.horizonMonths = horizonMonths
+    }
 }
 
 /// Places every scored customer in exactly one segment, by the first rule that holds
@@ -105,6 +131,25 @@ public struct Segmenter: Sendable {
         public let settings: SegmentSettings
         /// Whether cost-to-serve or discount data existed (the drop reason mentions them).
         let hadCostRules: Bool
+        /// The value stage's figures; keep-strategic's rule and the reasons use the CLV.
+        public let lifetime: LifetimeColumns?
+
+        /// The value the keep-strategic rule ranks customer `i` by: CLV where the value stage
+        /// ran, else the expected value over the target period.
+        public func rankedValue(_ i: Int) -> Double { lifetime?.clv[i] ?? placements[i].value.expectedValue }
+
+        /// "CLV 123.45 over 12 months" or "expected value 12.34 over 90 days".
+        private func appendValue(_ i: Int, _ b: OutputBuffer, horizon: Bool = true) throws {
+            if let l = lifetime {
+                try b.append("CLV ")
+                try b.appendFixed(l.clv[i], decimals: 2)
+                if horizon { try b.append(" over \(l.horizonMonths) months") }
+            } else {
+                try b.append("expected value ")
+                try b.appendFixed(placements[i].value.expectedValue, decimals: 2)
+                if horizon { try b.append(" over \(settings.targetDays) days") }
+            }
+        }
 
         /// `reason` of docs/CONTRACT.md for placement `i`: which rule, in words and numbers.
         public func reason(_ i: Int) -> String {
@@ -118,13 +163,11 @@ public struct Segmenter: Sendable {
             let pl = placements[i], v = pl.value, s = settings
             switch pl.rule {
             case .strategicAccount(let role):
-                try b.append("strategic account (\(role.rawValue)); expected value ")
-                try b.appendFixed(v.expectedValue, decimals: 2)
-                try b.append(" over \(s.targetDays) days")
+                try b.append("strategic account (\(role.rawValue)); ")
+                try appendValue(i, b)
             case .topValue:
-                try b.append("expected value ")
-                try b.appendFixed(v.expectedValue, decimals: 2)
-                try b.append(" over \(s.targetDays) days is in the top ")
+                try appendValue(i, b)
+                try b.append(" is in the top ")
                 try appendPercent(1 - s.strategicValueQuantile, b)
                 try b.append(" (at least ")
                 try b.appendFixed(valueThreshold, decimals: 2)
@@ -135,8 +178,8 @@ public struct Segmenter: Sendable {
                 try appendPercent(1 - s.highVolumeQuantile, b)
                 try b.append(" (at least ")
                 try b.appendFixed(volumeThreshold, decimals: 1)
-                try b.append("); expected value ")
-                try b.appendFixed(v.expectedValue, decimals: 2)
+                try b.append("); ")
+                try appendValue(i, b, horizon: false)
             case .costToServe:
                 try b.append("cost to serve ")
                 try b.appendFixed(v.serviceCostPerOrder ?? .nan, decimals: 2)
@@ -159,8 +202,8 @@ public struct Segmenter: Sendable {
                 try appendPercent(s.switcherDiscountShare, b)
                 try b.append("): a deal-driven switcher")
             case .noRule:
-                try b.append("no keep rule holds: expected value ")
-                try b.appendFixed(v.expectedValue, decimals: 2)
+                try b.append("no keep rule holds: ")
+                try appendValue(i, b, horizon: false)
                 try b.append(" below ")
                 try b.appendFixed(valueThreshold, decimals: 2)
                 try b.append(", ")
@@ -180,7 +223,8 @@ public struct Segmenter: Sendable {
     }
 
     /// `scores`: `scores.csv` (customer_id, churn_probability, the snapshot's features).
-    public func segment(_ scores: CSVTable) throws(SegmentationError) -> Result {
+    /// `lifetime`: the value stage's figures, when it ran (keep-strategic then ranks by CLV).
+    public func segment(_ scores: CSVTable, lifetime: LifetimeColumns? = nil) throws(SegmentationError) -> Result {
         func required(_ name: String) throws(SegmentationError) -> [Double] {
             guard let c = scores.column(name) else { throw .missingColumn(file: scores.path, column: name) }
             return c
@@ -207,7 +251,8 @@ public struct Segmenter: Sendable {
             CustomerValue(probability: p[i], frequency: frequency[i], monetary: monetary[i], tenureDays: tenure[i],
                           marginRate: margin?[i], serviceCostPerOrder: service?[i], settings: s)
         }
-        let valueThreshold = n > 0 ? Quantile.of(values.map(\.expectedValue), s.strategicValueQuantile) : .nan
+        let ranked = lifetime?.clv ?? values.map(\.expectedValue)
+        let valueThreshold = n > 0 ? Quantile.of(ranked, s.strategicValueQuantile) : .nan
         let volumeThreshold = n > 0 ? Quantile.of(values.map(\.ordersPerYear), s.highVolumeQuantile) : .nan
         var matchedAccounts = 0
         var placements: [Placement] = []
@@ -221,7 +266,7 @@ public struct Segmenter: Sendable {
             if let role {
                 matchedAccounts += 1
                 (segment, rule) = (.keepStrategic, .strategicAccount(role))
-            } else if v.expectedValue > 0 && v.expectedValue >= valueThreshold {
+            } else if ranked[i] > 0 && ranked[i] >= valueThreshold {
                 (segment, rule) = (.keepStrategic, .topValue)
             } else if v.ordersPerYear >= volumeThreshold {
                 (segment, rule) = (.highVolume, .topVolume)
@@ -238,7 +283,7 @@ public struct Segmenter: Sendable {
         var targets = Segment.allCases.map { seg in
             SegmentTarget(segment: seg, customers: 0, expectedChurners: 0, revenueAtRisk: 0, profitAtRisk: 0,
                           targetChurnReduction: s.targetChurnReduction[seg] ?? 0, targetRetainedCustomers: 0,
-                          targetRetainedRevenue: 0, maxSpendPerCustomer: 0)
+                          targetRetainedRevenue: 0, maxSpendPerCustomer: 0, clvAtRisk: lifetime == nil ? nil : 0)
         }
         for (i, pl) in placements.enumerated() {
             let k = Segment.allCases.firstIndex(of: pl.segment) ?? 0
@@ -246,6 +291,7 @@ public struct Segmenter: Sendable {
             targets[k].expectedChurners += p[i]
             targets[k].revenueAtRisk += pl.value.revenueAtRisk
             targets[k].profitAtRisk += pl.value.profitAtRisk
+            if let l = lifetime { targets[k].clvAtRisk = (targets[k].clvAtRisk ?? 0) + p[i] * l.clv[i] }
         }
         for k in targets.indices {
             let rho = targets[k].targetChurnReduction
@@ -255,7 +301,7 @@ public struct Segmenter: Sendable {
         }
         return Result(placements: placements, targets: targets, valueThreshold: valueThreshold, volumeThreshold: volumeThreshold,
                       unavailable: unavailable, accountsNotScored: (accounts?.roles.count ?? 0) - matchedAccounts,
-                      settings: s, hadCostRules: service != nil || discount != nil)
+                      settings: s, hadCostRules: service != nil || discount != nil, lifetime: lifetime)
     }
 }
 

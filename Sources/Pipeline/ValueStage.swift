@@ -1,0 +1,130 @@
+import Features
+import Foundation
+import Lifetime
+import RetainIO
+import Segmentation
+
+/// The value stage: BG/NBD and Gamma-Gamma fitted on the customer base as of the scoring
+/// date (`snapshots/summary.csv`), then per scored customer P(alive), expected purchases
+/// over the target period, expected spend and CLV (`value.csv`, `value.json`). A model that
+/// cannot be fitted or used is replaced by the fallback `LifetimeValue` states, with one
+/// warning; every scored customer gets every figure.
+struct ValueStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+    let features: RunManifest.StageRecord?
+
+    static let valuesFile = ValueOutputs.valuesFile
+    static let modelFile = ValueOutputs.modelFile
+
+    func run() throws -> RunManifest.StageRecord {
+        let clock = StageClock()
+        let scoresPath = try folder.upstream(ScoreStage.scoresFile, for: .value, from: .score)
+        let summaryPath = try folder.upstream(FeaturesStage.summaryFile, for: .value, from: .features)
+        let dates = try FeaturesStage.dates(in: features, for: .value)
+        let steps = StepTimer(.value, reporter: reporter)
+        let scores = try folder.table(at: scoresPath)
+        let summary = try CSVTable.read(summaryPath)
+        steps.done("read \(ScoreStage.scoresFile) and \(FeaturesStage.summaryFile)")
+        func column(_ t: CSVTable, _ name: String, _ file: String) throws -> [Double] {
+            guard let c = t.column(name) else {
+                throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue, detail: "\(file) has no \(name) column")
+            }
+            return c
+        }
+        let x = try column(summary, "x", FeaturesStage.summaryFile), tx = try column(summary, "t_x", FeaturesStage.summaryFile)
+        let T = try column(summary, "T", FeaturesStage.summaryFile), zbar = try column(summary, "zbar", FeaturesStage.summaryFile)
+
+        var warnings: [String] = [], fallbacks: [String] = []
+        let base = CustomerSummary(x: x.map { Int32(clamping: Int($0)) }, tx: tx, T: T, meanSpend: zbar)
+        var bgnbd: BGNBD.Fit? = nil
+        do {
+            let f = try BGNBD.fit(base)
+            warnings += f.warnings
+            if f.model.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) { bgnbd = f } else { fallbacks.append("BG/NBD: its parameters are not usable") }
+        } catch {
+            fallbacks.append("\(error.description): P(alive) = 1 - churn probability and purchases at the observed rate instead")
+        }
+        var gammaGamma: GammaGamma.Fit? = nil
+        let buyers = base.repeatBuyers()
+        do {
+            let g = try GammaGamma.fit(x: buyers.x, meanSpend: buyers.meanSpend)
+            warnings += g.warnings
+            if g.model.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) { gammaGamma = g } else { fallbacks.append("Gamma-Gamma: its parameters are not usable") }
+        } catch {
+            fallbacks.append("\(error.description): each customer's observed mean spend per purchase day instead")
+        }
+        steps.done("BG/NBD and Gamma-Gamma fits")
+        for line in fallbacks { reporter.warning("value: " + line) }
+        for line in warnings { reporter.warning("value: " + line) }
+
+        let inputs = try self.inputs(scores, summary: summary, x: x, tx: tx, T: T, zbar: zbar)
+        let model = LifetimeValue(purchases: bgnbd?.model, spend: gammaGamma?.model, settings: spec.value,
+                                  targetDays: Double(spec.segment.targetDays), minimumTenureDays: Double(spec.segment.minimumTenureDays))
+        var values = model.values(inputs)
+        // A figure the series could not give (far outside the fitted data) falls back too.
+        let fallback = LifetimeValue(purchases: nil, spend: nil, settings: spec.value, targetDays: model.targetDays, minimumTenureDays: model.minimumTenureDays)
+        var memo: [UInt64: [Double]] = [:]
+        var replaced = 0
+        for i in values.indices where ![values[i].pAlive, values[i].expectedPurchases, values[i].expectedSpend, values[i].clv].allSatisfy(\.isFinite) {
+            values[i] = fallback.one(inputs[i], memo: &memo)
+            replaced += 1
+        }
+        if replaced > 0 {
+            let line = "\(replaced) customers' figures were not finite under the fitted models: the fallback gives theirs"
+            warnings.append(line); reporter.warning("value: " + line)
+        }
+        steps.done("values of \(MessageText.grouped(values.count)) customers")
+
+        let file = ValueFile(asOf: CivilDate.iso(dates.scoring), settings: spec.value, targetDays: Int(spec.segment.targetDays),
+                             bgnbd: bgnbd, gammaGamma: gammaGamma, fallbacks: fallbacks, warnings: warnings)
+        try ValueOutputs.write(values, keys: scores, file: file, staging: folder.stagedPath)
+        steps.done("wrote \(Self.valuesFile) and \(Self.modelFile)")
+
+        let totalCLV = values.reduce(0) { $0 + $1.clv }
+        reporter.info("value: \(MessageText.grouped(values.count)) customers, CLV over \(spec.value.horizonMonths) months "
+            + "\(MessageText.fixed(totalCLV, 2)) in all; mean P(alive) \(MessageText.fixed(values.reduce(0) { $0 + $1.pAlive } / Double(max(values.count, 1)), 3))"
+            + (bgnbd.map { " (BG/NBD r \(MessageText.fixed($0.model.r, 4)), alpha \(MessageText.fixed($0.model.alpha, 2)) days, a \(MessageText.fixed($0.model.a, 4)), b \(MessageText.fixed($0.model.b, 4)))" } ?? ""))
+        var measures: [String: Double] = ["clv_total": totalCLV]
+        if let f = bgnbd { for (n, v) in zip(BGNBD.names, f.model.parameters) { measures["bgnbd_\(n)"] = v }; measures["bgnbd_log_likelihood"] = f.logLikelihood }
+        if let g = gammaGamma {
+            for (n, v) in zip(GammaGamma.names, g.model.parameters) { measures["gamma_gamma_\(n)"] = v }
+            measures["frequency_spend_correlation"] = g.frequencySpendCorrelation
+        }
+        return clock.record(counts: ["customers": values.count, "summary_customers": summary.count, "repeat_buyers": buyers.x.count],
+                            dates: ["as_of": CivilDate.iso(dates.scoring)], notes: fallbacks.map { "fallback: \($0)" } + warnings, measures: measures)
+    }
+
+    /// Each scored customer's inputs: the summary's row of the same customer (both files
+    /// list customers in the ledger's order, the scored ones a subset), the churn
+    /// probability, and the margin and cost to serve as the segment stage takes them.
+    func inputs(_ scores: CSVTable, summary: CSVTable, x: [Double], tx: [Double], T: [Double], zbar: [Double]) throws -> [ValueInput] {
+        func need(_ name: String) throws -> [Double] {
+            guard let c = scores.column(name) else {
+                throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.score.rawValue, detail: "\(ScoreStage.scoresFile) has no \(name) column")
+            }
+            return c
+        }
+        let p = try need("churn_probability"), frequency = try need("frequency"), monetary = try need("monetary")
+        let margin = scores.column("margin_rate"), service = scores.column("service_cost_per_order")
+        var out: [ValueInput] = []
+        out.reserveCapacity(scores.count)
+        var j = 0
+        for i in 0..<scores.count {
+            let key = scores.key(i)
+            while j < summary.count && summary.key(j) != key { j += 1 }
+            guard j < summary.count else {
+                throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue,
+                                                    detail: "customer \(MessageText.excerpt(key, limit: 60)) of \(ScoreStage.scoresFile) is not in \(FeaturesStage.summaryFile) (in its order)")
+            }
+            let net = monetary[i].isFinite ? monetary[i] * frequency[i] : 0
+            out.append(ValueInput(x: x[j], tx: tx[j], T: T[j], meanSpend: zbar[j], churnProbability: p[i],
+                                  observedSpend: max(net, 0) / (x[j] + 1),
+                                  marginRate: CustomerValue.margin(margin?[i], settings: spec.segment),
+                                  serviceCost: CustomerValue.serviceCost(service?[i]) ?? 0))
+            j += 1
+        }
+        return out
+    }
+}
