@@ -13,7 +13,7 @@ struct FeaturesStageTests {
         let csv = try dir.read("out/features.csv").split(separator: "\n").map(String.init)
         #expect(csv[0] == "customer_id,recency_days,frequency,monetary,tenure_days,mean_gap_days,recency_over_gap,"
             + "spend_last_window,spend_previous_window,orders_last_window,orders_previous_window,refund_rate,"
-            + "discount_share,service_cost_per_order,margin_rate,churned")
+            + "discount_share,service_cost_per_order,margin_rate,btyd_p_no_purchase,btyd_expected_purchases,churned")
         let ids = csv.dropFirst().map { String($0.prefix { $0 != "," }) }
         #expect(ids == ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "rows in customer_id order")
         #expect(csv.count > 1000)

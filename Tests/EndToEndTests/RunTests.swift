@@ -24,7 +24,7 @@ struct RunTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).sorted()
         #expect(names == [".retain.lock", ".runs", "coefficients.csv", "current", "customers.csv", "features.csv", "ledger", "model.json", "rejects.csv",
                           "report.md", "retention_history.csv", "retention_targets.csv", "run.json", "scores.csv", "segments",
-                          "snapshots", "training_matrix.csv"])
+                          "snapshots", "training_matrix.csv", "value.csv", "value.json"])
         // The whole pipeline ran, and said which segment rules the log cannot support.
         #expect(r.stderr.contains("unavailable: costly-switcher by cost to serve: the log has no service_cost column"))
         #expect(r.stderr.contains("report: 8,332 active customers scored as of 1998-06-30"))

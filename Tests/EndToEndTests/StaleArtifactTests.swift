@@ -56,7 +56,10 @@ struct StaleArtifactTests {
         }
         // The training snapshot does not depend on --as-of: train and score may run.
         #expect(try RetainBinary.run(["run", p, "--only", "score", "--quiet"]).status == 0)
-        #expect(try RetainBinary.run(["run", p, "--from", "segment", "--quiet"]).status == 0)
+        // The values are still those of the earlier scores.
+        let v = try RetainBinary.run(["run", p, "--only", "segment"])
+        #expect(v.status == 78 && v.stderr.contains("--from value"), "\(v.stderr)")
+        #expect(try RetainBinary.run(["run", p, "--from", "value", "--quiet"]).status == 0)
 
         _ = try Self.pipeline(dir, horizon: 45)
         let r = try RetainBinary.run(["run", p, "--only", "train"])

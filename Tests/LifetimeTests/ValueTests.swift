@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import Lifetime
+import RetainTestSupport
+
+@Suite("Lifetime value")
+struct ValueTests {
+    static let purchases = BGNBD(r: 0.5, alpha: 60, a: 0.8, b: 2.5)
+    static let spend = GammaGamma(p: 6, q: 3.5, gamma: 15)
+
+    /// Expected figures from lifetimes 0.11 at the same parameters (BetaGeoFitter and
+    /// GammaGammaFitter with `params_` set; CLV summed by hand over 3 months of 365.25/12
+    /// days at (1.1)^(1/12) − 1 a month): x = 2, tₓ = 30, T = 60, z̄ = 22.5, margin 0.3,
+    /// cost to serve 1: P(alive) 0.68063713, E[Y(90)] 1.08222031, spend 24.82758621,
+    /// CLV 6.95855574; x = 0, T = 45, margin 0.4: P(alive) 1, E[Y(90)] 0.37628905, spend
+    /// pγ/(q − 1) = 36, CLV 5.40473070.
+    @Test("CLV by hand for two customers, one without a repeat purchase")
+    func twoCustomers() {
+        var settings = ValueSettings()
+        settings.horizonMonths = 3
+        let model = LifetimeValue(purchases: Self.purchases, spend: Self.spend, settings: settings, targetDays: 90, minimumTenureDays: 30)
+        let v = model.values([
+            ValueInput(x: 2, tx: 30, T: 60, meanSpend: 22.5, churnProbability: 0.5, observedSpend: 20, marginRate: 0.3, serviceCost: 1),
+            ValueInput(x: 0, tx: 0, T: 45, meanSpend: 0, churnProbability: 0.5, observedSpend: 20, marginRate: 0.4, serviceCost: 0),
+        ])
+        #expect(isClose(v[0].pAlive, 0.68063713, rel: 1e-7))
+        #expect(isClose(v[0].expectedPurchases, 1.0822203093596372, rel: 1e-9))
+        #expect(isClose(v[0].expectedSpend, 24.82758620689655, rel: 1e-12))
+        #expect(isClose(v[0].clv, 6.958555738573329, rel: 1e-9))
+        #expect(isClose(v[1].pAlive, 1, rel: 1e-15))
+        #expect(isClose(v[1].expectedPurchases, 0.37628904625392584, rel: 1e-9))
+        #expect(isClose(v[1].expectedSpend, 36, rel: 1e-12))
+        #expect(isClose(v[1].clv, 5.404730703822042, rel: 1e-9))
+    }
+
+    @Test("P(no purchase) over t: 1 at t = 0, falling with t, and equal to 1 − P(alive) for a customer who cannot come back")
+    func noPurchase() {
+        let m = Self.purchases
+        #expect(isClose(m.pNoPurchase(0, x: 2, tx: 30, T: 60), 1, rel: 1e-15))
+        let p90 = m.pNoPurchase(90, x: 2, tx: 30, T: 60), p365 = m.pNoPurchase(365, x: 2, tx: 30, T: 60)
+        #expect(p90 > p365 && p365 > 1 - m.pAlive(x: 2, tx: 30, T: 60))
+    }
+
+    @Test("the fallbacks: without BG/NBD, P(alive) = 1 − p and purchases at the observed rate; without Gamma-Gamma, the observed spend")
+    func fallbacks() {
+        var settings = ValueSettings()
+        settings.horizonMonths = 1
+        settings.annualDiscountRate = 0
+        let model = LifetimeValue(purchases: nil, spend: nil, settings: settings, targetDays: 90, minimumTenureDays: 30)
+        let v = model.values([ValueInput(x: 3, tx: 40, T: 80, meanSpend: 10, churnProbability: 0.25, observedSpend: 12,
+                                         marginRate: 0.5, serviceCost: 2)])[0]
+        // Rate (x + 1)/T = 4/80 a day; E[Y(90)] = 0.75 · 0.05 · 90; CLV = 0.75 · 0.05 · 30.4375 · (12 · 0.5 − 2).
+        #expect(isClose(v.pAlive, 0.75, rel: 1e-15))
+        #expect(isClose(v.expectedPurchases, 0.75 * 0.05 * 90, rel: 1e-12))
+        #expect(isClose(v.expectedSpend, 12, rel: 1e-15))
+        #expect(isClose(v.clv, 0.75 * 0.05 * 30.4375 * 4, rel: 1e-12))
+    }
+
+    @Test("bad cases: no repeat purchase at all, fewer than 50 repeat customers: errors the stage falls back on")
+    func badCases() {
+        let oneOff = CustomerSummary(x: [0, 0, 0], tx: [0, 0, 0], T: [10, 20, 30], meanSpend: [0, 0, 0])
+        #expect(throws: LifetimeError.self) { try BGNBD.fit(oneOff) }
+        #expect(throws: LifetimeError.tooFewCustomers(model: "Gamma-Gamma", what: "repeat customers with a positive spend", found: 3, needed: 50)) {
+            try GammaGamma.fit(x: [1, 2, 3], meanSpend: [10, 20, 30])
+        }
+    }
+}
