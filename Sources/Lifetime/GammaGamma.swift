@@ -79,9 +79,12 @@ public struct GammaGamma: Sendable, Equatable, Codable {
         let m = MaximumLikelihood.maximise({ logLikelihood(x: x, meanSpend: z, theta: $0) }, start: start, weight: n)
         let p = m.theta.map(exp)
         var warnings: [String] = []
-        if !m.converged { warnings.append("Gamma-Gamma: the fit did not converge in \(m.iterations) iterations; the last estimates are used") }
-        for i in m.atBound {
-            warnings.append("Gamma-Gamma: \(names[i]) ran to its bound (\(String(format: "%.3g", p[i]))): the data do not pin it down")
+        // One line per bad case: a parameter at its bound is why the search did not settle.
+        if !m.atBound.isEmpty {
+            warnings.append("Gamma-Gamma: " + m.atBound.map { "\(names[$0]) ran to its bound (\(String(format: "%.3g", p[$0])))" }.joined(separator: ", ")
+                + ": the data do not pin it down; the bounded estimates are used")
+        } else if !m.converged {
+            warnings.append("Gamma-Gamma: the fit did not converge in \(m.iterations) iterations; the last estimates are used")
         }
         if abs(corr) > 0.3 {
             warnings.append("Gamma-Gamma: frequency and mean spend correlate (\(String(format: "%.2f", corr))); the model assumes they do not, so its spend estimates lean")

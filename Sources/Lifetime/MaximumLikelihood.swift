@@ -29,8 +29,9 @@ struct MaximumLikelihood {
         var standardErrors: [Double]?
     }
 
-    /// θ is kept in [-bound, bound]: e^±20 is far outside any sensible rate or shape.
-    static let bound = 20.0
+    /// θ is kept in [-bound, bound]: e^±15 (3.3 million) is far outside any sensible shape, or
+    /// scale in days; a fit that runs there is a degenerate one, and says so.
+    static let bound = 15.0
 
     static func maximise(_ f: Objective, start: [Double], weight: Double, maxIterations: Int = 200) -> Result {
         let k = start.count
