@@ -1,5 +1,6 @@
 import ChurnModel
 import Features
+import Lifetime
 import Foundation
 import RetainIO
 import Segmentation
@@ -64,6 +65,15 @@ struct ReportStage {
                 md += [line, ""]
             }
             if !m.warnings.isEmpty { md += ["Model warnings:", ""] + m.warnings.map { "- \($0)" } + [""] }
+            if let c = m.comparison {
+                let (line, table) = Self.comparison(c)
+                lines.append(line)
+                md += table
+            }
+        }
+        if let (line, section) = try valueSection(targets) {
+            lines.append(line)
+            md += section
         }
         if let ingest = manifest.stages[Stage.ingest.rawValue] {
             let read = ingest.counts["rows_read"] ?? 0, rejected = ingest.counts["rows_rejected"] ?? 0
@@ -92,6 +102,43 @@ struct ReportStage {
         for l in lines { reporter.info("report: " + l) }
         try AtomicFile.write(try folder.stagedPath(Self.reportFile), contents: md.joined(separator: "\n"))
         return clock.record(counts: ["customers": customers])
+    }
+
+    /// The three models judged out of time: one log line, and a table with the choice.
+    static func comparison(_ c: ModelComparison) -> (String, [String]) {
+        var md = ["Churn models judged out of time on the same customers (the one that scores: **\(c.chosen.rawValue)**, \(c.reason)):", "",
+                  "| model | AUC | log loss | Brier | top-decile lift |", "|---|---:|---:|---:|---:|"]
+        for k in c.candidates {
+            if let m = k.metrics {
+                md.append("| \(k.model.rawValue) | \(MessageText.fixed(m.auc, 3)) | \(MessageText.fixed(m.logLoss, 4)) | \(MessageText.fixed(m.brier, 4)) | \(MessageText.fixed(m.topDecileLift, 2)) |")
+            } else {
+                md.append("| \(k.model.rawValue) | not judged: \(k.skipped ?? "unknown reason") | | | |")
+            }
+        }
+        md.append("")
+        return ("model: scores with the \(c.chosen.rawValue) model (\(c.reason))", md)
+    }
+
+    /// CLV at risk per group and the value models, where the value stage ran.
+    func valueSection(_ targets: [[String: String]]) throws -> (String, [String])? {
+        guard targets.first?["clv_at_risk"] != nil else { return nil }
+        let path = folder.latest(ValueStage.modelFile)
+        let value = FilePath.exists(path) ? (try? JSONSerialization.jsonObject(with: Data(FilePath.readAll(path)))) as? [String: Any] : nil
+        let months = value?["horizon_months"] as? Int ?? spec.value.horizonMonths
+        let atRisk = targets.reduce(0.0) { $0 + (Double($1["clv_at_risk"] ?? "") ?? 0) }
+        var md = ["Lifetime value over \(months) months (`\(ValueStage.valuesFile)`; CLV at risk = churn probability x CLV):", "",
+                  "| segment | CLV at risk |", "|---|---:|"]
+        md += targets.map { "| \($0["segment"] ?? "") | \($0["clv_at_risk"] ?? "") |" }
+        md.append("")
+        func params(_ key: String) -> String? {
+            guard let fit = value?[key] as? [String: Any], let p = fit["parameters"] as? [String: Double] else { return nil }
+            return p.keys.sorted().map { "\($0) \(MessageText.fixed(p[$0] ?? .nan, 4))" }.joined(separator: ", ")
+        }
+        if let b = params("bgnbd") { md.append("BG/NBD (days): \(b).") }
+        if let g = params("gamma_gamma") { md.append("Gamma-Gamma: \(g).") }
+        for f in value?["fallbacks"] as? [String] ?? [] { md.append("Fallback: \(f).") }
+        md.append("")
+        return ("value: CLV at risk over \(months) months \(MessageText.fixed(atRisk, 2))", md)
     }
 
     /// The rows of a small CSV file Retain wrote, by header name.

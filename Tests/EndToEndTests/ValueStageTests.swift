@@ -113,3 +113,95 @@ enum CSVFields {
         return out
     }
 }
+
+@Suite("retain run: BG/NBD columns and the model choice", .serialized)
+struct HybridModelTests {
+    /// The bundled sample's pipeline, its paths made absolute, written into `dir`, with
+    /// `modelLines` added to its `[model]` table.
+    static func samplePipeline(_ dir: TemporaryFolder, input: String? = nil, modelLines: String = "") throws -> String {
+        var text = try String(contentsOfFile: RepoPaths.path("pipelines/sample.toml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"../datasets/sample/transactions.csv\"", with: "\"\(input ?? RepoPaths.path("datasets/sample/transactions.csv"))\"")
+        text = text.replacingOccurrences(of: "dir = \"../out/sample\"", with: "dir = \"\(dir.file("out"))\"")
+        text = text.replacingOccurrences(of: "[model]\n", with: "[model]\n\(modelLines)\n")
+        return try dir.write("p.toml", text)
+    }
+
+    static func column(_ path: String, _ name: String) throws -> [String: String] {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let header = CSVFields.split(String(lines[0]))
+        guard let j = header.firstIndex(of: name) else { return [:] }
+        var out: [String: String] = [:]
+        for l in lines.dropFirst() { let f = CSVFields.split(String(l)); out[f[0]] = f[j] }
+        return out
+    }
+
+    /// A snapshot's BG/NBD columns come from a fit on its own history: the training
+    /// snapshot's (as of 2025-10-02) equal, to the last digit written, those of a run on
+    /// the log cut at that date and scored as of it, which never saw a later row.
+    @Test("the training snapshot's BG/NBD columns equal those of a run on the log cut at its date")
+    func ownHistory() throws {
+        let dir = TemporaryFolder()
+        let full = try Self.samplePipeline(dir)
+        #expect(try RetainBinary.run(["run", full, "--to", "features", "--quiet"], in: dir.path).status == 0)
+        let lines = try String(contentsOfFile: RepoPaths.path("datasets/sample/transactions.csv"), encoding: .utf8).split(separator: "\n")
+        let cut = ([lines[0]] + lines.dropFirst().filter { $0.split(separator: ",")[2] <= "2025-10-02" }).joined(separator: "\n") + "\n"
+        let cutDir = TemporaryFolder()
+        let cutLog = try cutDir.write("cut.csv", cut)
+        let cutPipeline = try Self.samplePipeline(cutDir, input: cutLog)
+        let r = try RetainBinary.run(["run", cutPipeline, "--to", "features", "--as-of", "2025-10-02", "--quiet"], in: cutDir.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        for name in ["btyd_p_no_purchase", "btyd_expected_purchases"] {
+            let training = try Self.column(dir.file("out/features.csv"), name)
+            let scored = try Self.column(cutDir.file("out/snapshots/scoring.csv"), name)
+            #expect(training.count > 4000 && training == scored, "\(name): \(training.count) against \(scored.count) customers")
+        }
+    }
+
+    /// Rows of every customer in reverse date order take the recount path; the summary is
+    /// the same as from the log in date order.
+    @Test("a log in reverse date order gives the same customer-base summary as in date order")
+    func unorderedRows() throws {
+        let dir = TemporaryFolder()
+        let lines = try String(contentsOfFile: RepoPaths.path("datasets/sample/transactions.csv"), encoding: .utf8).split(separator: "\n")
+        let reversed = try dir.write("reversed.csv", ([lines[0]] + lines.dropFirst().reversed()).joined(separator: "\n") + "\n")
+        let p = try Self.samplePipeline(dir, input: reversed)
+        #expect(try RetainBinary.run(["run", p, "--to", "features", "--quiet"], in: dir.path).status == 0)
+        let sortedDir = TemporaryFolder()
+        #expect(try RetainBinary.run(["run", try Self.samplePipeline(sortedDir), "--to", "features", "--quiet"], in: sortedDir.path).status == 0)
+        let a = try ValueStageTests.rowsByID(dir.file("out/snapshots/summary.csv"))
+        let b = try ValueStageTests.rowsByID(sortedDir.file("out/snapshots/summary.csv"))
+        #expect(a.count == 9000 && a.count == b.count)
+        for (id, x) in b {
+            guard let y = a[id] else { Issue.record("\(id) missing"); continue }
+            #expect(x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && isClose(x[3], y[3], rel: 1e-9, abs: 1e-9), "\(id): \(x) against \(y)")
+        }
+    }
+
+    @Test("model.choice = \"btyd\" scores with BG/NBD's P(no purchase); model.json compares the three models")
+    func forcedBTYD() throws {
+        let dir = TemporaryFolder()
+        let p = try Self.samplePipeline(dir, modelLines: "choice = \"btyd\"")
+        let r = try RetainBinary.run(["run", p, "--to", "score"], in: dir.path)
+        #expect(r.status == 0 && r.stderr.contains("scores with the btyd model (model.choice = \"btyd\")"), "\(r.stderr)")
+        let scores = try Self.column(dir.file("out/scores.csv"), "churn_probability")
+        let btyd = try Self.column(dir.file("out/snapshots/scoring.csv"), "btyd_p_no_purchase")
+        #expect(scores.count == 5008 && scores.keys.allSatisfy { isClose(Double(scores[$0] ?? "") ?? .nan, Double(btyd[$0] ?? "") ?? .nan, rel: 1e-9) })
+        let comparison = try json(dir.file("out/model.json"))["comparison"] as? [String: Any]
+        let judged = (comparison?["candidates"] as? [[String: Any]])?.filter { $0["metrics"] != nil }.compactMap { $0["model"] as? String }
+        #expect(judged == ["logistic", "btyd", "hybrid"] && comparison?["chosen"] as? String == "btyd")
+        let bad = try RetainBinary.run(["run", try Self.samplePipeline(dir, modelLines: "choice = \"bestest\""), "--to", "score"], in: dir.path)
+        #expect(bad.status == 78 && bad.stderr.contains("model.choice") && bad.stderr.contains("\"best\""), "\(bad.stderr)")
+    }
+}
+
+extension ValueStageTests {
+    /// As `rows`, keyed by the id as written.
+    static func rowsByID(_ path: String) throws -> [String: [Double]] {
+        var out: [String: [Double]] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline).dropFirst() {
+            let f = line.split(separator: ",")
+            out[String(f[0])] = f.dropFirst().compactMap { Double($0) }
+        }
+        return out
+    }
+}
