@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--retain", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--mode", choices=["ingest", "features", "train", "workers", "compare"], default="ingest")
+    ap.add_argument("--mode", choices=["ingest", "features", "train", "value", "workers", "compare"], default="ingest")
     ap.add_argument("--baseline", help="for --mode compare: another retain binary (an earlier build)")
     a = ap.parse_args()
     log = os.path.abspath(a.log)
@@ -45,6 +45,8 @@ def main():
 
     if a.mode == "train":
         return train(a, log, rows, size_mb, work, pipeline, out)
+    if a.mode == "value":
+        return value(a, log, rows, size_mb, work, pipeline, out)
     if a.mode in ("workers", "compare"):
         return (workers if a.mode == "workers" else compare)(a, log, rows, size_mb, work, pipeline, out)
     if a.mode == "ingest":
@@ -182,6 +184,38 @@ def train(a, log, rows, size_mb, work, pipeline, out):
     print(f"\nretain's fit takes {o[0] / p[0]:.2f} of statsmodels' time ({p[0] / o[0]:.1f}x faster). "
           f"retain's stage also reads two snapshots, fits the out-of-time model, and writes the matrix, "
           f"coefficients and model.json; statsmodels' process only loads the CSV and fits.")
+
+
+def value(a, log, rows, size_mb, work, pipeline, out):
+    """retain's BG/NBD and Gamma-Gamma fits against lifetimes' on the same customer-base
+    summary (snapshots/summary.csv, the scoring date's): each tool's own timer around its
+    fits (retain's `btyd_scoring_fit_seconds` and `gamma_gamma_fit_seconds` in run.json;
+    lifetimes with the CSV already loaded)."""
+    import json
+    ours, peer = [], []
+    for _ in range(a.repeats):
+        shutil.rmtree(out, ignore_errors=True)
+        wall, cpu, mem = measure([a.retain, "run", pipeline, "--to", "value", "-q"])
+        stages = json.load(open(os.path.join(out, "run.json")))["stages"]
+        ours.append((stages["features"]["measures"]["btyd_scoring_fit_seconds"], stages["value"]["measures"]["gamma_gamma_fit_seconds"]))
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "lifetimes_fit.py"), os.path.join(out, "snapshots", "summary.csv")],
+                              capture_output=True, text=True, check=True)
+        f = proc.stdout.split()
+        peer.append((float(f[1]), float(f[3])))
+    customers = stages["value"]["counts"]["summary_customers"]
+    repeaters = stages["value"]["counts"]["repeat_buyers"]
+    shutil.rmtree(work, ignore_errors=True)
+    med = lambda xs, i: statistics.median(x[i] for x in xs)
+    print(f"Value models: BG/NBD on {customers:,} customers, Gamma-Gamma on {repeaters:,} repeat customers "
+          f"({rows:,}-row log), median of {a.repeats}, on {os.cpu_count()} cores\n")
+    print("| fit | retain s | lifetimes s | lifetimes / retain |")
+    print("|---|---:|---:|---:|")
+    total_o = total_p = 0.0
+    for i, name in enumerate(["BG/NBD", "Gamma-Gamma"]):
+        o, p = med(ours, i), med(peer, i)
+        total_o += o; total_p += p
+        print(f"| {name} | {o:.3f} | {p:.2f} | {p / o:.0f}x |")
+    print(f"| both | {total_o:.3f} | {total_p:.2f} | {total_p / total_o:.0f}x |")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,12 @@ public struct BGNBD: Sendable, Equatable, Codable {
     /// buys nothing with probability E[e^(−λt)], and cannot drop out without a purchase.
     public func pNoPurchase(_ t: Double, x: Double, tx: Double, T: Double) -> Double {
         let alive = pAlive(x: x, tx: tx, T: T)
-        return 1 - alive + alive * exp((r + x) * (log(alpha + T) - log(alpha + T + t)))
+        return 1 - alive + alive * noPurchaseIfAlive(t, x: x, T: T)
+    }
+
+    /// P(no purchase in (T, T + t] | alive, x, T) = ((α + T)/(α + T + t))^(r + x).
+    public func noPurchaseIfAlive(_ t: Double, x: Double, T: Double) -> Double {
+        exp((r + x) * (log(alpha + T) - log(alpha + T + t)))
     }
 
     /// E[purchases in (0, t]] for a new customer (FHL 2005, eq. 9).
@@ -57,64 +62,91 @@ public struct BGNBD: Sendable, Equatable, Codable {
         return (a + b - 1) / (a - 1) * (1 - exp(r * (log(alpha) - log(alpha + t))) * Special.hyp2f1(r, b, a + b - 1, z))
     }
 
-    /// Σ log L over `summary` (weights as counts) and its gradient in θ = log(r, α, a, b).
+    /// Σ log L over `summary` (weights as counts), its gradient and Hessian in θ = log(r, α, a, b).
     ///
     /// Per customer (FHL 2005, eq. 6), with A₁ = log Γ(r + x) − log Γ(r) + r log α,
     /// A₂ = log B(a, b + x) − log B(a, b), A₃ = −(r + x) log(α + T) and, for x > 0,
     /// A₄ = log a − log(b + x − 1) − (r + x) log(α + tₓ): log L = A₁ + A₂ + log(e^A₃ + e^A₄).
-    /// The gradient is analytic (digamma for the Γ and B terms).
-    static func logLikelihood(_ s: CustomerSummary, theta: [Double]) -> (value: Double, gradient: [Double]) {
+    /// Derivatives are analytic: ∇log(e^A₃ + e^A₄) = w₃∇A₃ + w₄∇A₄ and
+    /// ∇²log(e^A₃ + e^A₄) = w₃∇²A₃ + w₄∇²A₄ + w₃w₄(∇A₃ − ∇A₄)(∇A₃ − ∇A₄)ᵀ, wᵢ = e^Aᵢ/(e^A₃ + e^A₄);
+    /// the Γ and B terms (digamma, trigamma) depend on x alone and are taken once per group.
+    /// With whole days, log(α + d) and 1/(α + d) come from a table per evaluation.
+    static func logLikelihood(_ s: CustomerSummary, theta: [Double]) -> MaximumLikelihood.Evaluation {
         let r = exp(theta[0]), alpha = exp(theta[1]), a = exp(theta[2]), b = exp(theta[3])
-        let common = (lgR: Special.logGamma(r), psiR: Special.digamma(r), logAlpha: log(alpha),
-                      betaAB: Special.logGamma(a + b) - Special.logGamma(b), psiAB: Special.digamma(a + b), psiB: Special.digamma(b))
+        let lgR = Special.logGamma(r), psiR = Special.digamma(r), triR = Special.trigamma(r), logAlpha = log(alpha)
+        let betaAB = Special.logGamma(a + b) - Special.logGamma(b)
+        let psiAB = Special.digamma(a + b), psiB = Special.digamma(b), triAB = Special.trigamma(a + b), triB = Special.trigamma(b)
+        let logA = log(a), invA = 1 / a
+        // log(α + d) and 1/(α + d) for every whole day up to the largest T.
+        let days = s.wholeDays ? Int(s.T.max() ?? 0) + 1 : 0
+        let logDay = (0..<days).map { log(alpha + Double($0)) }, invDay = (0..<days).map { 1 / (alpha + Double($0)) }
         let groups = s.groups
-        // value, ∂/∂r, ∂/∂α, ∂/∂a, ∂/∂b; a group's customers are cut across chunks as needed.
-        let total = MaximumLikelihood.sum(s.rows, width: 5) { range in
-            var acc = [Double](repeating: 0, count: 5)
+        // [value, g_r, g_α, g_a, g_b, H_rr, H_rα, H_ra, H_rb, H_αα, H_αa, H_αb, H_aa, H_ab, H_bb], in φ.
+        let total = MaximumLikelihood.sum(s.rows, width: 15) { range in
+            var acc = [Double](repeating: 0, count: 15)
             var g = groups.firstIndex { $0.rows.upperBound > range.lowerBound } ?? groups.count
             while g < groups.count && groups[g].rows.lowerBound < range.upperBound {
-                let xi = Int(groups[g].x), x = Double(xi)
+                let xi = Int(groups[g].x), x = Double(xi), u = r + x
                 let rows = max(groups[g].rows.lowerBound, range.lowerBound)..<min(groups[g].rows.upperBound, range.upperBound)
-                let a1 = Special.logGamma(r + x) - common.lgR + r * common.logAlpha
-                let a2 = common.betaAB + Special.logGamma(b + x) - Special.logGamma(a + b + x)
-                let da1dr = Special.digamma(r + x) - common.psiR + common.logAlpha
-                let da2da = common.psiAB - Special.digamma(a + b + x)
-                let da2db = common.psiAB + Special.digamma(b + x) - common.psiB - Special.digamma(a + b + x)
-                let a4c = xi > 0 ? log(a) - log(b + x - 1) : 0
+                let c4 = xi > 0 ? logA - log(b + x - 1) : 0, ib = xi > 0 ? 1 / (b + x - 1) : 0
                 var v = 0.0, gr = 0.0, gal = 0.0, ga = 0.0, gb = 0.0, w = 0.0
+                var hrr = 0.0, hra = 0.0, hrA = 0.0, hrB = 0.0, haa = 0.0, haA = 0.0, haB = 0.0, hAA = 0.0, hAB = 0.0, hBB = 0.0
                 for i in rows {
                     let wi = s.weight[i]
-                    let lT = log(alpha + s.T[i])
-                    let a3 = -(r + x) * lT
-                    var term = a3, w4 = 0.0, lt = 0.0
-                    if xi > 0 {
-                        lt = log(alpha + s.tx[i])
-                        let a4 = a4c - (r + x) * lt
-                        // log(e^A₃ + e^A₄) without overflow; w₄ = e^A₄ / (e^A₃ + e^A₄).
-                        let hi = max(a3, a4), lo = min(a3, a4)
-                        let e = exp(lo - hi)
-                        term = hi + log1p(e)
-                        w4 = a4 >= a3 ? 1 / (1 + e) : e / (1 + e)
-                    }
-                    let w3 = 1 - w4
-                    v += wi * term
-                    gr += wi * (-w3 * lT - w4 * lt)
-                    gal += wi * (-(r + x) * (w3 / (alpha + s.T[i]) + (xi > 0 ? w4 / (alpha + s.tx[i]) : 0)))
-                    ga += wi * w4 / a
-                    gb += wi * (xi > 0 ? -w4 / (b + x - 1) : 0)
+                    let lT: Double, iT: Double
+                    if days > 0 { let d = Int(s.T[i]); lT = logDay[d]; iT = invDay[d] } else { lT = log(alpha + s.T[i]); iT = 1 / (alpha + s.T[i]) }
+                    let a3 = -u * lT
                     w += wi
+                    if xi == 0 {
+                        v += wi * a3; gr -= wi * lT; gal -= wi * u * iT
+                        hra -= wi * iT; haa += wi * u * iT * iT
+                        continue
+                    }
+                    let lt: Double, it: Double
+                    if days > 0 { let d = Int(s.tx[i]); lt = logDay[d]; it = invDay[d] } else { lt = log(alpha + s.tx[i]); it = 1 / (alpha + s.tx[i]) }
+                    let a4 = c4 - u * lt
+                    // log(e^A₃ + e^A₄) without overflow.
+                    let hi = max(a3, a4), e = exp(min(a3, a4) - hi)
+                    let w4 = a4 >= a3 ? 1 / (1 + e) : e / (1 + e), w3 = 1 - w4, q = wi * w3 * w4
+                    v += wi * (hi + log1p(e))
+                    gr -= wi * (w3 * lT + w4 * lt)
+                    gal -= wi * u * (w3 * iT + w4 * it)
+                    ga += wi * w4 * invA
+                    gb -= wi * w4 * ib
+                    let d0 = lt - lT, d1 = u * (it - iT), d2 = -invA, d3 = ib
+                    hrr += q * d0 * d0
+                    hra += -wi * (w3 * iT + w4 * it) + q * d0 * d1
+                    hrA += q * d0 * d2
+                    hrB += q * d0 * d3
+                    haa += wi * u * (w3 * iT * iT + w4 * it * it) + q * d1 * d1
+                    haA += q * d1 * d2
+                    haB += q * d1 * d3
+                    hAA += -wi * w4 * invA * invA + q * d2 * d2
+                    hAB += q * d2 * d3
+                    hBB += wi * w4 * ib * ib + q * d3 * d3
                 }
-                acc[0] += v + w * (a1 + a2)
-                acc[1] += gr + w * da1dr
-                acc[2] += gal + w * r / alpha
-                acc[3] += ga + w * da2da
-                acc[4] += gb + w * da2db
+                // The terms of x alone, times the group's weight in this range.
+                let a1 = Special.logGamma(u) - lgR + r * logAlpha
+                let a2 = betaAB + Special.logGamma(b + x) - Special.logGamma(a + b + x)
+                let psiABX = Special.digamma(a + b + x), triABX = Special.trigamma(a + b + x)
+                let parts = [v + w * (a1 + a2),
+                             gr + w * (Special.digamma(u) - psiR + logAlpha), gal + w * r / alpha,
+                             ga + w * (psiAB - psiABX), gb + w * (psiAB + Special.digamma(b + x) - psiB - psiABX),
+                             hrr + w * (Special.trigamma(u) - triR), hra + w / alpha, hrA, hrB,
+                             haa - w * r / (alpha * alpha), haA, haB,
+                             hAA + w * (triAB - triABX), hAB + w * (triAB - triABX),
+                             hBB + w * (triAB + Special.trigamma(b + x) - triB - triABX)]
+                for j in 0..<15 { acc[j] += parts[j] }
                 g += 1
             }
             return acc
         }
-        // Chain rule to θ = log φ: ∂/∂θ = φ·∂/∂φ.
-        return (total[0], [r * total[1], alpha * total[2], a * total[3], b * total[4]])
+        let h = total
+        let hessian = [h[5], h[6], h[7], h[8],
+                       h[6], h[9], h[10], h[11],
+                       h[7], h[10], h[12], h[13],
+                       h[8], h[11], h[13], h[14]]
+        return MaximumLikelihood.toLogScale(value: h[0], phi: [r, alpha, a, b], gradient: Array(h[1...4]), hessian: hessian)
     }
 
     /// A fitted BG/NBD and how the fit went.
@@ -134,7 +166,9 @@ public struct BGNBD: Sendable, Equatable, Codable {
 
     /// Fits by maximum likelihood. Throws when there is nothing to fit (no customer with a
     /// repeat purchase: the dropout process is then not identified).
-    public static func fit(_ summary: CustomerSummary) throws(LifetimeError) -> Fit {
+    /// `start`: parameters to start the search from (a fit of a nearby date: fewer
+    /// iterations); nil starts from r = a = b = 1 and α of the data's scale.
+    public static func fit(_ summary: CustomerSummary, start startingAt: BGNBD? = nil) throws(LifetimeError) -> Fit {
         let s = summary.purchasesOnly()
         let repeaters = zip(s.x, s.weight).reduce(0.0) { $0 + ($1.0 > 0 ? $1.1 : 0) }
         let n = s.customers
@@ -145,7 +179,11 @@ public struct BGNBD: Sendable, Equatable, Codable {
         var meanT = 0.0, meanX = 0.0
         for i in 0..<s.rows { meanT += s.weight[i] * s.T[i]; meanX += s.weight[i] * Double(s.x[i]) }
         meanT /= n; meanX /= n
-        let start = [0, log(max(meanT / max(meanX, 0.1), 1)), 0, 0]
+        var start = [0, log(max(meanT / max(meanX, 0.1), 1)), 0, 0]
+        if let m = startingAt, m.parameters.allSatisfy({ $0 > 0 && $0.isFinite }) {
+            let warm = m.parameters.map { min(max(log($0), -MaximumLikelihood.bound), MaximumLikelihood.bound) }
+            if logLikelihood(s, theta: warm).value.isFinite { start = warm }
+        }
         guard logLikelihood(s, theta: start).value.isFinite else { throw .notFinite(model: "BG/NBD") }
         let m = MaximumLikelihood.maximise({ logLikelihood(s, theta: $0) }, start: start, weight: n)
         let p = m.theta.map(exp)

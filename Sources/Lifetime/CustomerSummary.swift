@@ -19,6 +19,9 @@ public struct CustomerSummary: Sendable {
     public private(set) var weight: [Double] = []
     /// Row ranges of equal x, in increasing x.
     public private(set) var groups: [(x: Int32, rows: Range<Int>)] = []
+    /// Whether every tₓ and T is a whole number of days in 0..<2²² (the likelihood then
+    /// takes log(α + d) from a table).
+    public private(set) var wholeDays = false
 
     /// Customers (the sum of the weights).
     public var customers: Double { weight.reduce(0, +) }
@@ -71,6 +74,7 @@ public struct CustomerSummary: Sendable {
             out.groups[last].rows = out.groups[last].rows.lowerBound..<out.x.count
             i = j
         }
+        out.wholeDays = true
         return out
     }
 

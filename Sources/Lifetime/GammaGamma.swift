@@ -26,26 +26,61 @@ public struct GammaGamma: Sendable, Equatable, Codable {
     /// E[spend per purchase] of a customer with no repeat purchase: pγ/(q − 1) (needs q > 1).
     public var populationMean: Double { p * gamma / (q - 1) }
 
-    /// Σ log L over customers (x, z̄) and its gradient in θ = log(p, q, γ). Per customer
-    /// (FHL 2013, eq. 1 as lifetimes writes it):
-    /// log L = log Γ(px + q) − log Γ(px) − log Γ(q) + q log γ + (px − 1) log z̄ + px log x − (px + q) log(x z̄ + γ).
-    static func logLikelihood(x: [Double], meanSpend z: [Double], theta: [Double]) -> (value: Double, gradient: [Double]) {
-        let p = exp(theta[0]), q = exp(theta[1]), g = exp(theta[2])
-        let lgQ = Special.logGamma(q), psiQ = Special.digamma(q), logG = log(g)
-        let total = MaximumLikelihood.sum(x.count, width: 4) { range in
-            var v = 0.0, dp = 0.0, dq = 0.0, dg = 0.0
-            for i in range {
-                let xi = x[i], zi = z[i]
-                let px = p * xi, lz = log(zi), lx = log(xi), ls = log(xi * zi + g)
-                v += Special.logGamma(px + q) - Special.logGamma(px) - lgQ + q * logG + (px - 1) * lz + px * lx - (px + q) * ls
-                let psiPQ = Special.digamma(px + q)
-                dp += xi * (psiPQ - Special.digamma(px) + lz + lx - ls)
-                dq += psiPQ - psiQ + logG - ls
-                dg += q / g - (px + q) / (xi * zi + g)
+    /// Repeat customers grouped by x (the terms of x alone are then taken once per group),
+    /// with log z̄ summed per group once: the data of `logLikelihood`.
+    struct Data {
+        var groups: [(x: Double, count: Double, sumLogSpend: Double, rows: Range<Int>)] = []
+        /// x·z̄ per customer, in group order.
+        var xz: [Double] = []
+
+        init(x: [Double], meanSpend z: [Double]) {
+            let order = x.indices.sorted { x[$0] < x[$1] || (x[$0] == x[$1] && $0 < $1) }
+            var i = 0
+            while i < order.count {
+                var j = i, sumLog = 0.0
+                while j < order.count && x[order[j]] == x[order[i]] { sumLog += log(z[order[j]]); xz.append(x[order[j]] * z[order[j]]); j += 1 }
+                groups.append((x[order[i]], Double(j - i), sumLog, i..<j))
+                i = j
             }
-            return [v, dp, dq, dg]
         }
-        return (total[0], [p * total[1], q * total[2], g * total[3]])
+    }
+
+    /// Σ log L over the customers of `data`, its gradient and Hessian in θ = log(p, q, γ).
+    /// Per customer (FHL 2013, eq. 1 as lifetimes writes it), with s = x z̄ + γ:
+    /// log L = log Γ(px + q) − log Γ(px) − log Γ(q) + q log γ + (px − 1) log z̄ + px log x − (px + q) log s.
+    /// Derivatives analytic (digamma, trigamma); per customer only log s and 1/s vary.
+    static func logLikelihood(_ data: Data, theta: [Double]) -> MaximumLikelihood.Evaluation {
+        let p = exp(theta[0]), q = exp(theta[1]), g = exp(theta[2])
+        let lgQ = Special.logGamma(q), psiQ = Special.digamma(q), triQ = Special.trigamma(q), logG = log(g)
+        let groups = data.groups, xz = data.xz
+        // [value, g_p, g_q, g_γ, H_pp, H_pq, H_pγ, H_qq, H_qγ, H_γγ], in φ.
+        let t = MaximumLikelihood.sum(xz.count, width: 10) { range in
+            var acc = [Double](repeating: 0, count: 10)
+            var k = groups.firstIndex { $0.rows.upperBound > range.lowerBound } ?? groups.count
+            while k < groups.count && groups[k].rows.lowerBound < range.upperBound {
+                let grp = groups[k], x = grp.x, px = p * x
+                let rows = max(grp.rows.lowerBound, range.lowerBound)..<min(grp.rows.upperBound, range.upperBound)
+                var ls = 0.0, inv = 0.0, inv2 = 0.0
+                for i in rows { let sv = xz[i] + g; ls += log(sv); let iv = 1 / sv; inv += iv; inv2 += iv * iv }
+                // Σ log z̄ is the group's, counted in the range that holds its first row.
+                let n = Double(rows.count), lz = rows.lowerBound == grp.rows.lowerBound ? grp.sumLogSpend : 0
+                let psiPQ = Special.digamma(px + q), triPQ = Special.trigamma(px + q), lx = log(x)
+                acc[0] += n * (Special.logGamma(px + q) - Special.logGamma(px) - lgQ + q * logG + px * lx) + (px - 1) * lz - (px + q) * ls
+                acc[1] += x * (n * (psiPQ - Special.digamma(px) + lx) - ls) + x * lz
+                acc[2] += n * (psiPQ - psiQ + logG) - ls
+                acc[3] += n * q / g - (px + q) * inv
+                acc[4] += n * x * x * (triPQ - Special.trigamma(px))
+                acc[5] += n * x * triPQ
+                acc[6] -= x * inv
+                acc[7] += n * (triPQ - triQ)
+                acc[8] += n / g - inv
+                acc[9] += -n * q / (g * g) + (px + q) * inv2
+                k += 1
+            }
+            return acc
+        }
+        let hessian = [t[4], t[5], t[6], t[5], t[7], t[8], t[6], t[8], t[9]]
+        return MaximumLikelihood.toLogScale(value: t[0], phi: [p, q, g], gradient: Array(t[1...3]), hessian: hessian)
     }
 
     public struct Fit: Sendable {
@@ -75,8 +110,9 @@ public struct GammaGamma: Sendable, Equatable, Codable {
         let corr = sxx > 0 && szz > 0 ? sxz / (sxx * szz).squareRoot() : 0
         // Start: p = q = 2 and γ = the mean spend (the population mean pγ/(q − 1) is then 2 z̄).
         let start = [log(2.0), log(2.0), log(max(meanZ, 1e-6))]
-        guard logLikelihood(x: x, meanSpend: z, theta: start).value.isFinite else { throw .notFinite(model: "Gamma-Gamma") }
-        let m = MaximumLikelihood.maximise({ logLikelihood(x: x, meanSpend: z, theta: $0) }, start: start, weight: n)
+        let data = Data(x: x, meanSpend: z)
+        guard logLikelihood(data, theta: start).value.isFinite else { throw .notFinite(model: "Gamma-Gamma") }
+        let m = MaximumLikelihood.maximise({ logLikelihood(data, theta: $0) }, start: start, weight: n)
         let p = m.theta.map(exp)
         var warnings: [String] = []
         // One line per bad case: a parameter at its bound is why the search did not settle.

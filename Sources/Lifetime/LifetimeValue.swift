@@ -66,6 +66,9 @@ public struct LifetimeValue: Sendable {
     public var targetDays: Double
     public var minimumTenureDays: Double
 
+    /// d = (1 + annual rate)^(1/12) − 1.
+    var monthlyDiscount: Double { pow(1 + settings.annualDiscountRate, 1.0 / 12) - 1 }
+
     public init(purchases: BGNBD?, spend: GammaGamma?, settings: ValueSettings, targetDays: Double, minimumTenureDays: Double) {
         self.purchases = purchases; self.spend = spend; self.settings = settings
         self.targetDays = targetDays; self.minimumTenureDays = minimumTenureDays
@@ -80,16 +83,16 @@ public struct LifetimeValue: Sendable {
         let ranges = Workers.split(n, grain: 2048)
         let parts = Slots<[CustomerLifetimeValue]>(count: ranges.count)
         Workers.run(ranges.count) { r in
-            var memo: [UInt64: [Double]] = [:]
+            var memo: [PurchasesAndAge: [Double]] = [:]
             parts[r] = ranges[r].map { one(inputs[$0], memo: &memo) }
         }
         return (0..<ranges.count).flatMap { parts[$0] ?? [] }
     }
 
     /// One customer's figures; `memo` as in `values(_:)`.
-    public func one(_ c: ValueInput, memo: inout [UInt64: [Double]]) -> CustomerLifetimeValue {
+    func one(_ c: ValueInput, memo: inout [PurchasesAndAge: [Double]]) -> CustomerLifetimeValue {
         let months = settings.horizonMonths
-        let d = pow(1 + settings.annualDiscountRate, 1.0 / 12) - 1
+        let d = monthlyDiscount
         let spendPerPurchase: Double
         if let g = spend, c.x > 0 || g.q > 1 { spendPerPurchase = g.expectedSpend(x: c.x, meanSpend: c.meanSpend) } else { spendPerPurchase = max(c.observedSpend, 0) }
         let profit = spendPerPurchase * c.marginRate - c.serviceCost
@@ -97,15 +100,13 @@ public struct LifetimeValue: Sendable {
         let alive: Double, ifAlive: [Double]
         if let m = purchases {
             alive = m.pAlive(x: c.x, tx: c.tx, T: c.T)
-            // Whole days and counts (the stage's case) share the memo; anything else is computed.
-            let whole = c.x == c.x.rounded() && c.T == c.T.rounded() && c.x >= 0 && c.T >= 0 && c.x < 4e9 && c.T < 4e9
-            let key = whole ? UInt64(c.x) << 32 | UInt64(c.T) : 0
-            if whole, let known = memo[key] {
+            let key = PurchasesAndAge(x: Int32(clamping: Int(c.x)), T: c.T)
+            if c.x == c.x.rounded(), let known = memo[key] {
                 ifAlive = known
             } else {
                 ifAlive = [m.expectedIfAlive(targetDays, x: c.x, T: c.T)]
                     + (1...max(months, 1)).map { m.expectedIfAlive(Double($0) * ValueSettings.monthDays, x: c.x, T: c.T) }
-                if whole { memo[key] = ifAlive }
+                if c.x == c.x.rounded() { memo[key] = ifAlive }
             }
         } else {
             alive = 1 - c.churnProbability

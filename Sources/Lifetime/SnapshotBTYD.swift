@@ -1,3 +1,4 @@
+import Foundation
 import Features
 import RetainIO
 
@@ -10,6 +11,8 @@ public enum SnapshotBTYD {
         public var fit: BGNBD.Fit?
         /// Why the columns are absent (the fit failed); nil when they were added.
         public var skipped: String?
+        /// Wall time of the fit alone (for the benchmark against lifetimes). Seconds.
+        public var fitSeconds: Double = 0
     }
 
     /// The summary of `base` as BG/NBD takes it.
@@ -20,9 +23,13 @@ public enum SnapshotBTYD {
     /// Fits BG/NBD on `base` and adds, per snapshot customer, P(no purchase in the next
     /// `horizonDays`) and the expected purchases in them. The snapshot's customers are a
     /// subset of the base's (active customers have a purchase), both in customer order.
-    public static func add(to snapshot: inout Snapshot, base: CustomerBase, horizonDays: Int32) -> Outcome {
+    /// `start`: another snapshot's fit, to start the search from (the same data a horizon
+    /// apart: the optimum moves little).
+    public static func add(to snapshot: inout Snapshot, base: CustomerBase, horizonDays: Int32, start: BGNBD? = nil) -> Outcome {
         let fit: BGNBD.Fit
-        do { fit = try BGNBD.fit(summary(base)) } catch { return Outcome(fit: nil, skipped: error.description) }
+        let t0 = Date()
+        do { fit = try BGNBD.fit(summary(base), start: start) } catch { return Outcome(fit: nil, skipped: error.description) }
+        let seconds = Date().timeIntervalSince(t0)
         let m = fit.model, h = Double(horizonDays)
         guard m.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) else { return Outcome(fit: fit, skipped: "BG/NBD: the fit's parameters are not usable") }
         // Row of the base for each snapshot customer (both increasing).
@@ -38,12 +45,19 @@ public enum SnapshotBTYD {
         none.withUnsafeMutableBufferPointer { np in
             expected.withUnsafeMutableBufferPointer { ep in
                 let nOut = UnsafeSendable(np), eOut = UnsafeSendable(ep)
+                // The expectation's part of (x, T) (a hypergeometric series) once per distinct
+                // pair a worker meets: customers share them by the thousand.
                 Workers.forEachRange(n, grain: 4096) { range in
+                    var memo: [PurchasesAndAge: Double] = [:]
                     for i in range {
                         let r = rows[i]
-                        let x = Double(base.repeatPurchases[r]), tx = base.repeatSpanDays[r], T = base.ageDays[r]
-                        nOut.value[i] = m.pNoPurchase(h, x: x, tx: tx, T: T)
-                        eOut.value[i] = m.expectedPurchases(h, x: x, tx: tx, T: T)
+                        let xi = base.repeatPurchases[r], x = Double(xi), tx = base.repeatSpanDays[r], T = base.ageDays[r]
+                        let key = PurchasesAndAge(x: xi, T: T)
+                        let ifAlive: Double
+                        if let known = memo[key] { ifAlive = known } else { ifAlive = m.expectedIfAlive(h, x: x, T: T); memo[key] = ifAlive }
+                        let alive = m.pAlive(x: x, tx: tx, T: T)
+                        nOut.value[i] = 1 - alive + alive * m.noPurchaseIfAlive(h, x: x, T: T)
+                        eOut.value[i] = ifAlive * alive
                     }
                 }
             }
@@ -53,6 +67,12 @@ public enum SnapshotBTYD {
         }
         snapshot.add(.btydPNoPurchase, none)
         snapshot.add(.btydExpectedPurchases, expected)
-        return Outcome(fit: fit, skipped: nil)
+        return Outcome(fit: fit, skipped: nil, fitSeconds: seconds)
     }
+}
+
+/// (x, T): what BG/NBD's expectation given alive depends on.
+struct PurchasesAndAge: Hashable {
+    var x: Int32
+    var T: Double
 }

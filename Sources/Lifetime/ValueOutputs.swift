@@ -26,20 +26,28 @@ public struct ValueFile: Codable, Sendable {
         public var customers: Double
         /// Gamma-Gamma only: the Pearson correlation of x and z̄ (the model assumes 0).
         public var frequencySpendCorrelation: Double?
+
+        public init(_ f: BGNBD.Fit) {
+            parameters = Dictionary(uniqueKeysWithValues: zip(BGNBD.names, f.model.parameters))
+            standardErrors = f.standardErrors.map { Dictionary(uniqueKeysWithValues: zip(BGNBD.names, $0)) }
+            logLikelihood = f.logLikelihood; iterations = f.iterations; converged = f.converged; customers = f.customers
+        }
+
+        init(parameters: [String: Double], standardErrors: [String: Double]?, logLikelihood: Double, iterations: Int,
+             converged: Bool, customers: Double, frequencySpendCorrelation: Double?) {
+            self.parameters = parameters; self.standardErrors = standardErrors; self.logLikelihood = logLikelihood
+            self.iterations = iterations; self.converged = converged; self.customers = customers
+            self.frequencySpendCorrelation = frequencySpendCorrelation
+        }
     }
 
-    public init(asOf: String, settings: ValueSettings, targetDays: Int, bgnbd: BGNBD.Fit?, gammaGamma: GammaGamma.Fit?,
+    public init(asOf: String, settings: ValueSettings, targetDays: Int, bgnbd: Fitted?, gammaGamma: GammaGamma.Fit?,
                 fallbacks: [String], warnings: [String]) {
         self.asOf = asOf
         horizonMonths = settings.horizonMonths
         annualDiscountRate = settings.annualDiscountRate
         self.targetDays = targetDays
-        self.bgnbd = bgnbd.map { f in
-            Fitted(parameters: Dictionary(uniqueKeysWithValues: zip(BGNBD.names, f.model.parameters)),
-                   standardErrors: f.standardErrors.map { Dictionary(uniqueKeysWithValues: zip(BGNBD.names, $0)) },
-                   logLikelihood: f.logLikelihood, iterations: f.iterations, converged: f.converged, customers: f.customers,
-                   frequencySpendCorrelation: nil)
-        }
+        self.bgnbd = bgnbd
         self.gammaGamma = gammaGamma.map { f in
             Fitted(parameters: Dictionary(uniqueKeysWithValues: zip(GammaGamma.names, f.model.parameters)),
                    standardErrors: f.standardErrors.map { Dictionary(uniqueKeysWithValues: zip(GammaGamma.names, $0)) },
@@ -50,12 +58,63 @@ public struct ValueFile: Codable, Sendable {
         self.warnings = warnings
     }
 
-    public func encoded() throws -> Data {
+    public func encoded() throws -> Data { try Self.encoder.encode(self) }
+
+    static var encoder: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         e.keyEncodingStrategy = .convertToSnakeCase
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try e.encode(self)
+        return e
+    }
+}
+
+/// `snapshots/bgnbd.json`: the BG/NBD fitted on each snapshot's customer base (the one its
+/// columns come from), or why there is none. The value stage uses the scoring snapshot's.
+public struct BGNBDFile: Codable, Sendable {
+    public static let fileName = "snapshots/bgnbd.json"
+    public static let formatName = "retain-bgnbd/1"
+    public var format = BGNBDFile.formatName
+    public var timeUnit = "days"
+    /// By snapshot name (training, validation, scoring).
+    public var snapshots: [String: Entry]
+
+    public struct Entry: Codable, Sendable {
+        public var asOf: String
+        public var fit: ValueFile.Fitted?
+        public var repeatCustomers: Double?
+        public var warnings: [String]
+        /// Why the snapshot has no BG/NBD columns; nil when it has them.
+        public var skipped: String?
+
+        public init(asOf: String, fit: BGNBD.Fit?, warnings: [String], skipped: String?) {
+            self.asOf = asOf
+            self.fit = fit.map(ValueFile.Fitted.init)
+            self.repeatCustomers = fit?.repeatCustomers
+            self.warnings = warnings
+            self.skipped = skipped
+        }
+
+        /// The fitted model, when there is a usable one.
+        public var model: BGNBD? {
+            guard let p = fit?.parameters, let r = p["r"], let alpha = p["alpha"], let a = p["a"], let b = p["b"] else { return nil }
+            return BGNBD(r: r, alpha: alpha, a: a, b: b)
+        }
+    }
+
+    public init(snapshots: [String: Entry]) { self.snapshots = snapshots }
+
+    public func encoded() throws -> Data { try ValueFile.encoder.encode(self) }
+
+    public static func load(_ path: String) throws(LifetimeError) -> BGNBDFile {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)), let file = try? d.decode(BGNBDFile.self, from: data),
+              file.format == formatName else {
+            throw .badSummary(file: path, detail: "not a \(formatName) file")
+        }
+        return file
     }
 }
 
@@ -67,8 +126,11 @@ public enum ValueOutputs {
     public static let modelFile = "value.json"
     public static let columns = ["p_alive", "expected_purchases", "expected_spend", "clv"]
 
-    public static func write(_ values: [CustomerLifetimeValue], keys: CSVTable, file: ValueFile, staging: (String) throws -> String) throws {
-        try AtomicFile.write(try staging(valuesFile)) { out in
+    /// Writes both files; returns `value.csv` as it reads back (for the segment stage of the same run).
+    @discardableResult
+    public static func write(_ values: [CustomerLifetimeValue], keys: CSVTable, file: ValueFile, staging: (String) throws -> String) throws -> CSVTable {
+        let path = try staging(valuesFile)
+        try AtomicFile.write(path) { out in
             try CSVText.appendHeader(["customer_id"] + columns, to: out)
             try ParallelRows.write(rows: values.count, bytesPerRow: 48, to: out) { lo, hi, b in
                 for i in lo..<hi {
@@ -80,5 +142,8 @@ public enum ValueOutputs {
             }
         }
         try AtomicFile.write(try staging(modelFile), contents: String(decoding: try file.encoded(), as: UTF8.self) + "\n")
+        let written = [values.map(\.pAlive), values.map(\.expectedPurchases), values.map(\.expectedSpend), values.map(\.clv)]
+        return CSVTable(path: path, keyName: "customer_id", names: Self.columns,
+                        columns: written.map { $0.map { FixedPoint.rounded($0, decimals: 9) } }, keyBytes: keys.keyBytes, keyEnds: keys.keyEnds)
     }
 }

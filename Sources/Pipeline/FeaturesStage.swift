@@ -22,6 +22,7 @@ struct FeaturesStage {
     static let validationFile = SnapshotDates.Snapshot.validation.file
     static let scoringFile = SnapshotDates.Snapshot.scoring.file
     static let summaryFile = SnapshotDates.Snapshot.summaryFile
+    static let bgnbdFile = BGNBDFile.fileName
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
@@ -57,15 +58,20 @@ struct FeaturesStage {
         let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath, amend: { named, snap in
             let base = sums.customerBase(named)
             if named == .scoring {
-                try AtomicFile.write(try folder.stagedPath(Self.summaryFile)) { out in
-                    try SnapshotWriter.write(base, customerIDs: view.customerIDs, to: out)
-                }
+                let path = try folder.stagedPath(Self.summaryFile)
+                try AtomicFile.write(path) { out in try SnapshotWriter.write(base, customerIDs: view.customerIDs, to: out) }
+                // The value stage of this run takes the table as it reads back (RunFolder.table(at:)).
+                if folder.handsOverTables { folder.remember(SnapshotWriter.table(base, customerIDs: view.customerIDs, path: path), writtenAt: path) }
             }
-            let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: s.horizonDays)
+            let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: s.horizonDays, start: btyd.values.compactMap { $0.fit?.model }.first)
             btyd[named] = outcome
             for w in outcome.fit?.warnings ?? [] { reporter.warning("features: \(named.file): \(w)") }
             if let why = outcome.skipped { reporter.warning("features: \(named.file) has no BG/NBD columns: \(why); the hybrid and BG/NBD models are left out") }
         }) { steps.done($0.file) }
+        let fits = BGNBDFile(snapshots: Dictionary(uniqueKeysWithValues: btyd.map { named, outcome in
+            (named.rawValue, BGNBDFile.Entry(asOf: CivilDate.iso(dates[named]), fit: outcome.fit, warnings: outcome.fit?.warnings ?? [], skipped: outcome.skipped))
+        }))
+        try AtomicFile.write(try folder.stagedPath(Self.bgnbdFile), contents: String(decoding: try fits.encoded(), as: UTF8.self) + "\n")
         let trainN = counts.training.customers, trainChurned = counts.training.churned
         guard trainN > 0 else {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(dates.training)) (features.active_window_days)")
@@ -79,6 +85,7 @@ struct FeaturesStage {
             guard let fit = outcome.fit else { continue }
             for (name, v) in zip(BGNBD.names, fit.model.parameters) { measures["btyd_\(named.rawValue)_\(name)"] = v }
             measures["btyd_\(named.rawValue)_log_likelihood"] = fit.logLikelihood
+            measures["btyd_\(named.rawValue)_fit_seconds"] = outcome.fitSeconds
         }
         return clock.record(
             counts: ["training_customers": trainN, "training_churned": trainChurned,

@@ -29,7 +29,7 @@ struct SegmentStage {
         defer { history.stop() }  // never leave while it still reads the ledger
         let valuesPath = try folder.upstream(ValueStage.valuesFile, for: .segment, from: .value)
         let scores = try folder.table(at: scoresPath)
-        let values = try CSVTable.read(valuesPath)
+        let values = try folder.table(at: valuesPath)
         guard values.count == scores.count, let pAlive = values.column("p_alive"), let expected = values.column("expected_purchases"),
               let clv = values.column("clv") else {
             throw PipelineError.upstreamMissing(stage: Stage.segment.rawValue, needs: Stage.value.rawValue,

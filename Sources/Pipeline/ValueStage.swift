@@ -4,8 +4,9 @@ import Lifetime
 import RetainIO
 import Segmentation
 
-/// The value stage: BG/NBD and Gamma-Gamma fitted on the customer base as of the scoring
-/// date (`snapshots/summary.csv`), then per scored customer P(alive), expected purchases
+/// The value stage: BG/NBD (fitted by the features stage on the customer base as of the
+/// scoring date, `snapshots/bgnbd.json`) and Gamma-Gamma fitted on that base's repeat
+/// customers (`snapshots/summary.csv`), then per scored customer P(alive), expected purchases
 /// over the target period, expected spend and CLV (`value.csv`, `value.json`). A model that
 /// cannot be fitted or used is replaced by the fallback `LifetimeValue` states, with one
 /// warning; every scored customer gets every figure.
@@ -22,10 +23,11 @@ struct ValueStage {
         let clock = StageClock()
         let scoresPath = try folder.upstream(ScoreStage.scoresFile, for: .value, from: .score)
         let summaryPath = try folder.upstream(FeaturesStage.summaryFile, for: .value, from: .features)
+        let fitsPath = try folder.upstream(FeaturesStage.bgnbdFile, for: .value, from: .features)
         let dates = try FeaturesStage.dates(in: features, for: .value)
         let steps = StepTimer(.value, reporter: reporter)
         let scores = try folder.table(at: scoresPath)
-        let summary = try CSVTable.read(summaryPath)
+        let summary = try folder.table(at: summaryPath)
         steps.done("read \(ScoreStage.scoresFile) and \(FeaturesStage.summaryFile)")
         func column(_ t: CSVTable, _ name: String, _ file: String) throws -> [Double] {
             guard let c = t.column(name) else {
@@ -38,16 +40,20 @@ struct ValueStage {
 
         var warnings: [String] = [], fallbacks: [String] = []
         let base = CustomerSummary(x: x.map { Int32(clamping: Int($0)) }, tx: tx, T: T, meanSpend: zbar)
-        var bgnbd: BGNBD.Fit? = nil
-        do {
-            let f = try BGNBD.fit(base)
-            warnings += f.warnings
-            if f.model.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) { bgnbd = f } else { fallbacks.append("BG/NBD: its parameters are not usable") }
-        } catch {
-            fallbacks.append("\(error.description): P(alive) = 1 - churn probability and purchases at the observed rate instead")
+        // BG/NBD as the features stage fitted it on this base (the scoring snapshot's
+        // columns come from the same fit).
+        let fits: BGNBDFile
+        do { fits = try BGNBDFile.load(fitsPath) } catch {
+            throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue, detail: error.description)
+        }
+        let scoringFit = fits.snapshots[SnapshotDates.Snapshot.scoring.rawValue]
+        let bgnbd = scoringFit?.model
+        if bgnbd != nil { warnings += scoringFit?.warnings ?? [] } else {
+            fallbacks.append("\(scoringFit?.skipped ?? "no BG/NBD fit as of the scoring date"): P(alive) = 1 - churn probability and purchases at the observed rate instead")
         }
         var gammaGamma: GammaGamma.Fit? = nil
         let buyers = base.repeatBuyers()
+        let fitStart = Date()
         do {
             let g = try GammaGamma.fit(x: buyers.x, meanSpend: buyers.meanSpend)
             warnings += g.warnings
@@ -55,22 +61,21 @@ struct ValueStage {
         } catch {
             fallbacks.append("\(error.description): each customer's observed mean spend per purchase day instead")
         }
-        steps.done("BG/NBD and Gamma-Gamma fits")
+        let fitSeconds = Date().timeIntervalSince(fitStart)
+        steps.done("Gamma-Gamma fit")
         for line in fallbacks { reporter.warning("value: " + line) }
         for line in warnings { reporter.warning("value: " + line) }
 
         let inputs = try self.inputs(scores, summary: summary, x: x, tx: tx, T: T, zbar: zbar)
-        let model = LifetimeValue(purchases: bgnbd?.model, spend: gammaGamma?.model, settings: spec.value,
+        let model = LifetimeValue(purchases: bgnbd, spend: gammaGamma?.model, settings: spec.value,
                                   targetDays: Double(spec.segment.targetDays), minimumTenureDays: Double(spec.segment.minimumTenureDays))
         var values = model.values(inputs)
         // A figure the series could not give (far outside the fitted data) falls back too.
         let fallback = LifetimeValue(purchases: nil, spend: nil, settings: spec.value, targetDays: model.targetDays, minimumTenureDays: model.minimumTenureDays)
-        var memo: [UInt64: [Double]] = [:]
-        var replaced = 0
-        for i in values.indices where ![values[i].pAlive, values[i].expectedPurchases, values[i].expectedSpend, values[i].clv].allSatisfy(\.isFinite) {
-            values[i] = fallback.one(inputs[i], memo: &memo)
-            replaced += 1
-        }
+        let bad = values.indices.filter { ![values[$0].pAlive, values[$0].expectedPurchases, values[$0].expectedSpend, values[$0].clv].allSatisfy(\.isFinite) }
+        let redone = fallback.values(bad.map { inputs[$0] })
+        for (k, i) in bad.enumerated() { values[i] = redone[k] }
+        let replaced = bad.count
         if replaced > 0 {
             let line = "\(replaced) customers' figures were not finite under the fitted models: the fallback gives theirs"
             warnings.append(line); reporter.warning("value: " + line)
@@ -78,16 +83,18 @@ struct ValueStage {
         steps.done("values of \(MessageText.grouped(values.count)) customers")
 
         let file = ValueFile(asOf: CivilDate.iso(dates.scoring), settings: spec.value, targetDays: Int(spec.segment.targetDays),
-                             bgnbd: bgnbd, gammaGamma: gammaGamma, fallbacks: fallbacks, warnings: warnings)
-        try ValueOutputs.write(values, keys: scores, file: file, staging: folder.stagedPath)
+                             bgnbd: bgnbd == nil ? nil : scoringFit?.fit, gammaGamma: gammaGamma, fallbacks: fallbacks, warnings: warnings)
+        let written = try ValueOutputs.write(values, keys: scores, file: file, staging: folder.stagedPath)
+        // The segment stage of this run takes the table as it reads back.
+        folder.remember(written, writtenAt: written.path)
         steps.done("wrote \(Self.valuesFile) and \(Self.modelFile)")
 
         let totalCLV = values.reduce(0) { $0 + $1.clv }
         reporter.info("value: \(MessageText.grouped(values.count)) customers, CLV over \(spec.value.horizonMonths) months "
             + "\(MessageText.fixed(totalCLV, 2)) in all; mean P(alive) \(MessageText.fixed(values.reduce(0) { $0 + $1.pAlive } / Double(max(values.count, 1)), 3))"
-            + (bgnbd.map { " (BG/NBD r \(MessageText.fixed($0.model.r, 4)), alpha \(MessageText.fixed($0.model.alpha, 2)) days, a \(MessageText.fixed($0.model.a, 4)), b \(MessageText.fixed($0.model.b, 4)))" } ?? ""))
-        var measures: [String: Double] = ["clv_total": totalCLV]
-        if let f = bgnbd { for (n, v) in zip(BGNBD.names, f.model.parameters) { measures["bgnbd_\(n)"] = v }; measures["bgnbd_log_likelihood"] = f.logLikelihood }
+            + (bgnbd.map { " (BG/NBD r \(MessageText.fixed($0.r, 4)), alpha \(MessageText.fixed($0.alpha, 2)) days, a \(MessageText.fixed($0.a, 4)), b \(MessageText.fixed($0.b, 4)))" } ?? ""))
+        var measures: [String: Double] = ["clv_total": totalCLV, "gamma_gamma_fit_seconds": fitSeconds]
+        if let m = bgnbd { for (n, v) in zip(BGNBD.names, m.parameters) { measures["bgnbd_\(n)"] = v } }
         if let g = gammaGamma {
             for (n, v) in zip(GammaGamma.names, g.model.parameters) { measures["gamma_gamma_\(n)"] = v }
             measures["frequency_spend_correlation"] = g.frequencySpendCorrelation
@@ -112,11 +119,10 @@ struct ValueStage {
         out.reserveCapacity(scores.count)
         var j = 0
         for i in 0..<scores.count {
-            let key = scores.key(i)
-            while j < summary.count && summary.key(j) != key { j += 1 }
+            while j < summary.count && !scores.sameKey(i, as: summary, j) { j += 1 }
             guard j < summary.count else {
                 throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue,
-                                                    detail: "customer \(MessageText.excerpt(key, limit: 60)) of \(ScoreStage.scoresFile) is not in \(FeaturesStage.summaryFile) (in its order)")
+                                                    detail: "customer \(MessageText.excerpt(scores.key(i), limit: 60)) of \(ScoreStage.scoresFile) is not in \(FeaturesStage.summaryFile) (in its order)")
             }
             let net = monetary[i].isFinite ? monetary[i] * frequency[i] : 0
             out.append(ValueInput(x: x[j], tx: tx[j], T: T[j], meanSpend: zbar[j], churnProbability: p[i],

@@ -78,6 +78,19 @@ public struct CSVTable: Sendable {
         try keyBytes.withUnsafeBytes { bytes in try out.append(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
     }
 
+    /// Whether row `i`'s key is, as written, row `j`'s of `other` (no string is made).
+    @inline(__always) public func sameKey(_ i: Int, as other: CSVTable, _ j: Int) -> Bool {
+        let a0 = i == 0 ? 0 : keyEnds[i - 1], a1 = keyEnds[i]
+        let b0 = j == 0 ? 0 : other.keyEnds[j - 1], b1 = other.keyEnds[j]
+        guard a1 - a0 == b1 - b0 else { return false }
+        return keyBytes.withUnsafeBufferPointer { a in
+            other.keyBytes.withUnsafeBufferPointer { b in
+                guard let pa = a.baseAddress, let pb = b.baseAddress else { return a1 == a0 }
+                return memcmp(pa + a0, pb + b0, a1 - a0) == 0
+            }
+        }
+    }
+
     /// The key of row `i` as the input had it: quotes removed and a neutralising `'`
     /// (see `CSVText`) taken off again.
     public func key(_ i: Int) -> String {

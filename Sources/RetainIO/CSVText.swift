@@ -20,7 +20,7 @@ public enum CSVText {
     }
 
     /// The one implementation of quoting and neutralising; `emit` receives the pieces.
-    static func escape(_ bytes: UnsafeRawBufferPointer, neutralise: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public static func escape(_ bytes: UnsafeRawBufferPointer, neutralise: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         let needsPrefix = neutralise && bytes.first.map(isFormulaStart) == true
         var needsQuotes = needsPrefix  // a quoted prefix keeps the value one text cell
         var ascii = true

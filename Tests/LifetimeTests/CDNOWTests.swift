@@ -53,27 +53,36 @@ struct CDNOWTests {
 
 @Suite("Likelihood gradients")
 struct GradientTests {
-    /// Central differences with step h = 1e-6 in θ: truncation about h²·|ℓ| and rounding
-    /// about ε·|ℓ|/h = 1e-10·|ℓ|, so the analytic gradient must agree to 1e-6 relative or
-    /// 1e-9·|ℓ| absolute (about 1e-5 for CDNOW's ℓ = −9,582, where the gradient is near 0).
-    static func check(_ f: ([Double]) -> (value: Double, gradient: [Double]), at theta: [Double]) {
-        let (value, g) = f(theta)
+    /// Central differences with step h = 1e-6 in θ. Truncation is about h² times the third
+    /// derivative; rounding is about ε·(the size of the sum's terms)/h, and the grouped sums
+    /// add terms of up to ~1e5 that cancel. The analytic gradient and Hessian must agree to
+    /// 1e-5 relative or 1e-9·|ℓ| absolute: a wrong term is off by far more.
+    static func check(_ f: ([Double]) -> MaximumLikelihood.Evaluation, at theta: [Double]) {
+        let e = f(theta), k = theta.count
         for j in theta.indices {
             var up = theta, down = theta
             up[j] += 1e-6; down[j] -= 1e-6
-            let numeric = (f(up).value - f(down).value) / 2e-6
-            #expect(isClose(g[j], numeric, rel: 1e-6, abs: 1e-9 * abs(value)), "θ[\(j)]: analytic \(g[j]), numeric \(numeric)")
+            let (fu, fd) = (f(up), f(down))
+            let numeric = (fu.value - fd.value) / 2e-6
+            #expect(isClose(e.gradient[j], numeric, rel: 1e-5, abs: 1e-9 * abs(e.value)), "θ[\(j)]: analytic \(e.gradient[j]), numeric \(numeric)")
+            // The Hessian's column j against the difference of the analytic gradients (same
+            // error budget: the gradient is a sum of the size of ℓ).
+            for i in 0..<k {
+                let numericH = (fu.gradient[i] - fd.gradient[i]) / 2e-6
+                #expect(isClose(e.hessian[i * k + j], numericH, rel: 1e-5, abs: 1e-9 * abs(e.value)), "H[\(i), \(j)]: analytic \(e.hessian[i * k + j]), numeric \(numericH)")
+            }
         }
     }
 
-    @Test("BG/NBD and Gamma-Gamma analytic gradients equal finite differences, at and away from the optimum")
+    @Test("BG/NBD and Gamma-Gamma analytic gradients and Hessians equal finite differences, at and away from the optimum")
     func finiteDifferences() throws {
         let (summary, x, z) = try CDNOWTests.publishedSummary()
         for theta in [[log(0.2426), log(4.4135), log(0.7929), log(2.4258)], [0.3, 1.1, -0.4, 2.0], [-2.0, 3.0, 1.5, -1.0]] {
             Self.check({ BGNBD.logLikelihood(summary, theta: $0) }, at: theta)
         }
         for theta in [[log(6.25), log(3.74), log(15.45)], [0.1, 2.0, 1.0]] {
-            Self.check({ GammaGamma.logLikelihood(x: x, meanSpend: z, theta: $0) }, at: theta)
+            let data = GammaGamma.Data(x: x, meanSpend: z)
+            Self.check({ GammaGamma.logLikelihood(data, theta: $0) }, at: theta)
         }
     }
 
