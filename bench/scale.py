@@ -69,7 +69,7 @@ def run_size(a, size):
 def svg_chart(results, path):
     """Seconds against millions of rows, one line per tool, drawn by hand (no plotting library)."""
     series = {
-        "retain run (all six stages)": ("#1f77b4", [(r["rows"] / 1e6, r["retain"][0]) for r in results]),
+        "retain run (all stages)": ("#1f77b4", [(r["rows"] / 1e6, r["retain"][0]) for r in results]),
         "DuckDB feature query": ("#ff7f0e", [(r["rows"] / 1e6, r["duckdb"][0]) for r in results]),
         "pandas + lifetimes summary": ("#2ca02c", [(r["rows"] / 1e6, r["lifetimes"][0]) for r in results if r["lifetimes"]]),
         "statsmodels Newton fit": ("#d62728", [(r["rows"] / 1e6, r["statsmodels_fit"]) for r in results]),
@@ -127,7 +127,7 @@ def markdown(results, a):
             speed = f"{r['rows'] / m[0] / 1e6:.2f} M" if m[0] > 0 else ""
             rat = f"{m[0] / rw:.2f}" if ratio else ""
             lines.append(f"| {r['rows']:,} | {r['customers']:,} | {name} | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.0f} | {speed} | {rat} |")
-        row("retain run (all six stages)", r["retain"], ratio=False)
+        row("retain run (all stages)", r["retain"], ratio=False)
         row("DuckDB feature query", r["duckdb"])
         if r["lifetimes"]:
             row("pandas + lifetimes summary", r["lifetimes"])

@@ -55,6 +55,7 @@ struct FeaturesStage {
         // Each snapshot gains the BG/NBD columns from a fit on its own customer base; the
         // scoring date's base is also written, for the value stage.
         var btyd: [SnapshotDates.Snapshot: SnapshotBTYD.Outcome] = [:]
+        var previousFit: BGNBD? = nil
         let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath, amend: { named, snap in
             let base = sums.customerBase(named)
             if named == .scoring {
@@ -63,8 +64,11 @@ struct FeaturesStage {
                 // The value stage of this run takes the table as it reads back (RunFolder.table(at:)).
                 if folder.handsOverTables { folder.remember(SnapshotWriter.table(base, customerIDs: view.customerIDs, path: path), writtenAt: path) }
             }
-            let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: s.horizonDays, start: btyd.values.compactMap { $0.fit?.model }.first)
+            // Started from the snapshot written just before (in writeAll's fixed order), so
+            // the fit, and every digit it gives, is the same run after run.
+            let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: s.horizonDays, start: previousFit)
             btyd[named] = outcome
+            if let f = outcome.fit?.model { previousFit = f }
             for w in outcome.fit?.warnings ?? [] { reporter.warning("features: \(named.file): \(w)") }
             if let why = outcome.skipped { reporter.warning("features: \(named.file) has no BG/NBD columns: \(why); the hybrid and BG/NBD models are left out") }
         }) { steps.done($0.file) }
