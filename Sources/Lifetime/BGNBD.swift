@@ -82,7 +82,8 @@ public struct BGNBD: Sendable, Equatable, Codable {
         let logDay = (0..<days).map { log(alpha + Double($0)) }, invDay = (0..<days).map { 1 / (alpha + Double($0)) }
         let groups = s.groups
         // [value, g_r, g_α, g_a, g_b, H_rr, H_rα, H_ra, H_rb, H_αα, H_αa, H_αb, H_aa, H_ab, H_bb], in φ.
-        let total = MaximumLikelihood.sum(s.rows, width: 15) { range in
+        let total = s.weight.withUnsafeBufferPointer { weights in s.T.withUnsafeBufferPointer { ages in s.tx.withUnsafeBufferPointer { spans in
+          MaximumLikelihood.sum(s.rows, width: 15) { range in
             var acc = [Double](repeating: 0, count: 15)
             var g = groups.firstIndex { $0.rows.upperBound > range.lowerBound } ?? groups.count
             while g < groups.count && groups[g].rows.lowerBound < range.upperBound {
@@ -92,9 +93,9 @@ public struct BGNBD: Sendable, Equatable, Codable {
                 var v = 0.0, gr = 0.0, gal = 0.0, ga = 0.0, gb = 0.0, w = 0.0
                 var hrr = 0.0, hra = 0.0, hrA = 0.0, hrB = 0.0, haa = 0.0, haA = 0.0, haB = 0.0, hAA = 0.0, hAB = 0.0, hBB = 0.0
                 for i in rows {
-                    let wi = s.weight[i]
+                    let wi = weights[i]
                     let lT: Double, iT: Double
-                    if days > 0 { let d = Int(s.T[i]); lT = logDay[d]; iT = invDay[d] } else { lT = log(alpha + s.T[i]); iT = 1 / (alpha + s.T[i]) }
+                    if days > 0 { let d = Int(ages[i]); lT = logDay[d]; iT = invDay[d] } else { lT = log(alpha + ages[i]); iT = 1 / (alpha + ages[i]) }
                     let a3 = -u * lT
                     w += wi
                     if xi == 0 {
@@ -103,7 +104,7 @@ public struct BGNBD: Sendable, Equatable, Codable {
                         continue
                     }
                     let lt: Double, it: Double
-                    if days > 0 { let d = Int(s.tx[i]); lt = logDay[d]; it = invDay[d] } else { lt = log(alpha + s.tx[i]); it = 1 / (alpha + s.tx[i]) }
+                    if days > 0 { let d = Int(spans[i]); lt = logDay[d]; it = invDay[d] } else { lt = log(alpha + spans[i]); it = 1 / (alpha + spans[i]) }
                     let a4 = c4 - u * lt
                     // log(e^A₃ + e^A₄) without overflow.
                     let hi = max(a3, a4), e = exp(min(a3, a4) - hi)
@@ -140,7 +141,8 @@ public struct BGNBD: Sendable, Equatable, Codable {
                 g += 1
             }
             return acc
-        }
+          }
+        } } }
         let h = total
         let hessian = [h[5], h[6], h[7], h[8],
                        h[6], h[9], h[10], h[11],
@@ -180,7 +182,11 @@ public struct BGNBD: Sendable, Equatable, Codable {
         for i in 0..<s.rows { meanT += s.weight[i] * s.T[i]; meanX += s.weight[i] * Double(s.x[i]) }
         meanT /= n; meanX /= n
         var start = [0, log(max(meanT / max(meanX, 0.1), 1)), 0, 0]
-        if let m = startingAt, m.parameters.allSatisfy({ $0 > 0 && $0.isFinite }) {
+        // Without a nearby fit, a large base starts from the fit of every 16th row (its
+        // counts as weights): most iterations then run on a sixteenth of the data.
+        var near = startingAt
+        if near == nil, s.rows > 100_000, let sub = try? fit(s.everyNth(16)) { near = sub.model }
+        if let m = near, m.parameters.allSatisfy({ $0 > 0 && $0.isFinite }) {
             let warm = m.parameters.map { min(max(log($0), -MaximumLikelihood.bound), MaximumLikelihood.bound) }
             if logLikelihood(s, theta: warm).value.isFinite { start = warm }
         }

@@ -22,6 +22,8 @@ public struct CustomerSummary: Sendable {
     /// Whether every tₓ and T is a whole number of days in 0..<2²² (the likelihood then
     /// takes log(α + d) from a table).
     public private(set) var wholeDays = false
+    /// Whether rows are already distinct (x, tx, T) with counts (`purchasesOnly`'s form).
+    private var compressedForm = false
 
     /// Customers (the sum of the weights).
     public var customers: Double { weight.reduce(0, +) }
@@ -44,16 +46,28 @@ public struct CustomerSummary: Sendable {
         self.weight = [Double](repeating: 1, count: n)
     }
 
+    /// BG/NBD's data straight from per-customer columns of whole days (as `purchasesOnly`,
+    /// without grouping every customer first).
+    public static func purchases(x: [Int32], tx: [Double], T: [Double]) -> CustomerSummary {
+        var one = CustomerSummary()
+        one.x = x; one.tx = tx; one.T = T
+        one.meanSpend = []; one.weight = []
+        return one.compressed() ?? CustomerSummary(x: x, tx: tx, T: T, meanSpend: [Double](repeating: 0, count: x.count))
+    }
+
     /// The same customers for BG/NBD only, one row per distinct (x, tx, T) of whole days
     /// with its count as weight (spend dropped): a log of millions of customers has far
     /// fewer distinct triples, and the likelihood is a sum over them. `tx` and `T` must
     /// be whole days below 2²².
-    public func purchasesOnly() -> CustomerSummary {
+    public func purchasesOnly() -> CustomerSummary { compressedForm ? self : compressed() ?? self }
+
+    /// One row per distinct (x, tx, T), or nil when they are not all whole days in range.
+    private func compressed() -> CustomerSummary? {
         var keys: [UInt64] = []
-        keys.reserveCapacity(rows)
-        for i in 0..<rows {
+        keys.reserveCapacity(x.count)
+        for i in 0..<x.count {
             guard tx[i] >= 0, T[i] >= 0, tx[i] < 4_194_304, T[i] < 4_194_304, tx[i] == tx[i].rounded(), T[i] == T[i].rounded(),
-                  x[i] >= 0, x[i] < 1 << 20 else { return self }
+                  x[i] >= 0, x[i] < 1 << 20 else { return nil }
             keys.append(UInt64(x[i]) << 44 | UInt64(tx[i]) << 22 | UInt64(T[i]))
         }
         let sorted = RadixSort.sorted(keys)
@@ -75,10 +89,26 @@ public struct CustomerSummary: Sendable {
             i = j
         }
         out.wholeDays = true
+        out.compressedForm = true
         return out
     }
 
     private init() {}
+
+    /// Every n-th row, with its weight (a start for the full fit; see `BGNBD.fit`).
+    func everyNth(_ n: Int) -> CustomerSummary {
+        var out = CustomerSummary()
+        out.wholeDays = wholeDays
+        out.compressedForm = true
+        for (gx, rows) in groups {
+            let first = out.x.count
+            for i in stride(from: rows.lowerBound, to: rows.upperBound, by: n) {
+                out.x.append(gx); out.tx.append(tx[i]); out.T.append(T[i]); out.meanSpend.append(0); out.weight.append(weight[i])
+            }
+            if out.x.count > first { out.groups.append((gx, first..<out.x.count)) }
+        }
+        return out
+    }
 
     /// Customers with a repeat purchase and a positive mean spend: Gamma-Gamma's data.
     public func repeatBuyers() -> (x: [Double], meanSpend: [Double]) {

@@ -28,7 +28,8 @@ public enum SnapshotBTYD {
     public static func add(to snapshot: inout Snapshot, base: CustomerBase, horizonDays: Int32, start: BGNBD? = nil) -> Outcome {
         let fit: BGNBD.Fit
         let t0 = Date()
-        do { fit = try BGNBD.fit(summary(base), start: start) } catch { return Outcome(fit: nil, skipped: error.description) }
+        let purchases = CustomerSummary.purchases(x: base.repeatPurchases, tx: base.repeatSpanDays, T: base.ageDays)
+        do { fit = try BGNBD.fit(purchases, start: start) } catch { return Outcome(fit: nil, skipped: error.description) }
         let seconds = Date().timeIntervalSince(t0)
         let m = fit.model, h = Double(horizonDays)
         guard m.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) else { return Outcome(fit: fit, skipped: "BG/NBD: the fit's parameters are not usable") }

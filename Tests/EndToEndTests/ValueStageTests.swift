@@ -136,8 +136,10 @@ struct HybridModelTests {
     }
 
     /// A snapshot's BG/NBD columns come from a fit on its own history: the training
-    /// snapshot's (as of 2025-10-02) equal, to the last digit written, those of a run on
-    /// the log cut at that date and scored as of it, which never saw a later row.
+    /// snapshot's (as of 2025-10-02) equal those of a run on the log cut at that date and
+    /// scored as of it, which never saw a later row. Within 1e-8: the two fits start from
+    /// different points (the cut run's from its own earlier snapshot) and each stops at
+    /// the common optimum to about the square of its last step (below 1e-8).
     @Test("the training snapshot's BG/NBD columns equal those of a run on the log cut at its date")
     func ownHistory() throws {
         let dir = TemporaryFolder()
@@ -153,7 +155,9 @@ struct HybridModelTests {
         for name in ["btyd_p_no_purchase", "btyd_expected_purchases"] {
             let training = try Self.column(dir.file("out/features.csv"), name)
             let scored = try Self.column(cutDir.file("out/snapshots/scoring.csv"), name)
-            #expect(training.count > 4000 && training == scored, "\(name): \(training.count) against \(scored.count) customers")
+            #expect(training.count > 4000 && training.keys.sorted() == scored.keys.sorted(), "\(name): \(training.count) against \(scored.count) customers")
+            let worst = training.map { abs((Double($0.value) ?? .nan) - (Double(scored[$0.key] ?? "") ?? .nan)) }.max() ?? .nan
+            #expect(worst <= 1e-8, "\(name): largest difference \(worst)")
         }
     }
 
