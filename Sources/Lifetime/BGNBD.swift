@@ -170,7 +170,7 @@ public struct BGNBD: Sendable, Equatable, Codable {
     /// repeat purchase: the dropout process is then not identified).
     /// `start`: parameters to start the search from (a fit of a nearby date: fewer
     /// iterations); nil starts from r = a = b = 1 and α of the data's scale.
-    public static func fit(_ summary: CustomerSummary, start startingAt: BGNBD? = nil) throws(LifetimeError) -> Fit {
+    public static func fit(_ summary: CustomerSummary, start startingAt: BGNBD? = nil, maxIterations: Int = 200) throws(LifetimeError) -> Fit {
         let s = summary.purchasesOnly()
         let repeaters = zip(s.x, s.weight).reduce(0.0) { $0 + ($1.0 > 0 ? $1.1 : 0) }
         let n = s.customers
@@ -185,13 +185,13 @@ public struct BGNBD: Sendable, Equatable, Codable {
         // Without a nearby fit, a large base starts from the fit of every 16th row (its
         // counts as weights): most iterations then run on a sixteenth of the data.
         var near = startingAt
-        if near == nil, s.rows > 100_000, let sub = try? fit(s.everyNth(16)) { near = sub.model }
+        if near == nil, s.rows > 100_000, let sub = try? fit(s.everyNth(16), maxIterations: maxIterations) { near = sub.model }
         if let m = near, m.parameters.allSatisfy({ $0 > 0 && $0.isFinite }) {
             let warm = m.parameters.map { min(max(log($0), -MaximumLikelihood.bound), MaximumLikelihood.bound) }
             if logLikelihood(s, theta: warm).value.isFinite { start = warm }
         }
         guard logLikelihood(s, theta: start).value.isFinite else { throw .notFinite(model: "BG/NBD") }
-        let m = MaximumLikelihood.maximise({ logLikelihood(s, theta: $0) }, start: start, weight: n)
+        let m = MaximumLikelihood.maximise({ logLikelihood(s, theta: $0) }, start: start, weight: n, maxIterations: maxIterations)
         let p = m.theta.map(exp)
         var warnings: [String] = []
         // One line per bad case: a parameter at its bound is why the search did not settle.

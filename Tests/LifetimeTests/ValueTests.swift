@@ -56,6 +56,14 @@ struct ValueTests {
         #expect(isClose(v.clv, 0.75 * 0.05 * 30.4375 * 4, rel: 1e-12))
     }
 
+    @Test("a fit stopped before it converges says so once, and its estimates are finite")
+    func noConvergence() throws {
+        let (summary, _, _) = try CDNOWTests.publishedSummary()
+        let fit = try BGNBD.fit(summary, maxIterations: 1)
+        #expect(!fit.converged && fit.warnings == ["BG/NBD: the fit did not converge in 1 iterations; the last estimates are used"], "\(fit.warnings)")
+        #expect(fit.model.parameters.allSatisfy { $0.isFinite && $0 > 0 })
+    }
+
     @Test("bad cases: no repeat purchase at all, fewer than 50 repeat customers: errors the stage falls back on")
     func badCases() {
         let oneOff = CustomerSummary(x: [0, 0, 0], tx: [0, 0, 0], T: [10, 20, 30], meanSpend: [0, 0, 0])
