@@ -193,14 +193,7 @@ public struct BGNBD: Sendable, Equatable, Codable {
         guard logLikelihood(s, theta: start).value.isFinite else { throw .notFinite(model: "BG/NBD") }
         let m = MaximumLikelihood.maximise({ logLikelihood(s, theta: $0) }, start: start, weight: n, maxIterations: maxIterations)
         let p = m.theta.map(exp)
-        var warnings: [String] = []
-        // One line per bad case: a parameter at its bound is why the search did not settle.
-        if !m.atBound.isEmpty {
-            warnings.append("BG/NBD: " + m.atBound.map { "\(names[$0]) ran to its bound (\(String(format: "%.3g", p[$0])))" }.joined(separator: ", ")
-                + ": the data do not pin it down; the bounded estimates are used")
-        } else if !m.converged {
-            warnings.append("BG/NBD: the fit did not converge in \(m.iterations) iterations; the last estimates are used")
-        }
+        let warnings = m.warnings("BG/NBD", names: names)
         return Fit(model: BGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), logLikelihood: m.logLikelihood, standardErrors: m.standardErrors,
                    iterations: m.iterations, converged: m.converged, customers: n, repeatCustomers: repeaters, warnings: warnings)
     }

@@ -109,13 +109,4 @@ public struct CustomerSummary: Sendable {
         }
         return out
     }
-
-    /// Customers with a repeat purchase and a positive mean spend: Gamma-Gamma's data.
-    public func repeatBuyers() -> (x: [Double], meanSpend: [Double]) {
-        var xs: [Double] = [], zs: [Double] = []
-        for i in 0..<rows where x[i] > 0 && meanSpend[i] > 0 {
-            for _ in 0..<Int(weight[i]) { xs.append(Double(x[i])); zs.append(meanSpend[i]) }
-        }
-        return (xs, zs)
-    }
 }

@@ -96,6 +96,14 @@ public struct GammaGamma: Sendable, Equatable, Codable {
         public var warnings: [String]
     }
 
+    /// Gamma-Gamma's data from per-customer columns (x repeat purchases, z̄ mean spend): the
+    /// customers with x > 0 and z̄ > 0 (a customer whose refunds cancel their repeat
+    /// purchases has no spend to model).
+    public static func repeatBuyers(x: [Double], meanSpend z: [Double]) -> (x: [Double], meanSpend: [Double]) {
+        let keep = x.indices.filter { x[$0] > 0 && z[$0] > 0 }
+        return (keep.map { x[$0] }, keep.map { z[$0] })
+    }
+
     /// Fewer repeat customers than this and the three parameters are not worth fitting.
     public static let minimumCustomers = 50
 
@@ -114,14 +122,7 @@ public struct GammaGamma: Sendable, Equatable, Codable {
         guard logLikelihood(data, theta: start).value.isFinite else { throw .notFinite(model: "Gamma-Gamma") }
         let m = MaximumLikelihood.maximise({ logLikelihood(data, theta: $0) }, start: start, weight: n)
         let p = m.theta.map(exp)
-        var warnings: [String] = []
-        // One line per bad case: a parameter at its bound is why the search did not settle.
-        if !m.atBound.isEmpty {
-            warnings.append("Gamma-Gamma: " + m.atBound.map { "\(names[$0]) ran to its bound (\(String(format: "%.3g", p[$0])))" }.joined(separator: ", ")
-                + ": the data do not pin it down; the bounded estimates are used")
-        } else if !m.converged {
-            warnings.append("Gamma-Gamma: the fit did not converge in \(m.iterations) iterations; the last estimates are used")
-        }
+        var warnings = m.warnings("Gamma-Gamma", names: names)
         if abs(corr) > 0.3 {
             warnings.append("Gamma-Gamma: frequency and mean spend correlate (\(String(format: "%.2f", corr))); the model assumes they do not, so its spend estimates lean")
         }

@@ -32,6 +32,17 @@ struct MaximumLikelihood {
         /// Standard errors of φ = exp θ (delta method: se(φ) = φ·se(θ)); nil where the
         /// observed information is not positive definite.
         var standardErrors: [Double]?
+
+        /// At most one line on how the search ended badly, for `model` with parameters
+        /// `names`: a parameter at its bound (why the search did not settle), else no
+        /// convergence. Either way the estimates reached are used.
+        func warnings(_ model: String, names: [String]) -> [String] {
+            if !atBound.isEmpty {
+                return ["\(model): " + atBound.map { "\(names[$0]) ran to its bound (\(String(format: "%.3g", exp(theta[$0]))))" }.joined(separator: ", ")
+                    + ": the data do not pin it down; the bounded estimates are used"]
+            }
+            return converged ? [] : ["\(model): the fit did not converge in \(iterations) iterations; the last estimates are used"]
+        }
     }
 
     /// θ is kept in [-bound, bound]: e^±15 (3.3 million) is far outside any sensible shape,

@@ -39,7 +39,6 @@ struct ValueStage {
         let T = try column(summary, "T", FeaturesStage.summaryFile), zbar = try column(summary, "zbar", FeaturesStage.summaryFile)
 
         var warnings: [String] = [], fallbacks: [String] = []
-        let base = CustomerSummary(x: x.map { Int32(clamping: Int($0)) }, tx: tx, T: T, meanSpend: zbar)
         // BG/NBD as the features stage fitted it on this base (the scoring snapshot's
         // columns come from the same fit).
         let fits: BGNBDFile
@@ -52,7 +51,7 @@ struct ValueStage {
             fallbacks.append("\(scoringFit?.skipped ?? "no BG/NBD fit as of the scoring date"): P(alive) = 1 - churn probability and purchases at the observed rate instead")
         }
         var gammaGamma: GammaGamma.Fit? = nil
-        let buyers = base.repeatBuyers()
+        let buyers = GammaGamma.repeatBuyers(x: x, meanSpend: zbar)
         let fitStart = Date()
         do {
             let g = try GammaGamma.fit(x: buyers.x, meanSpend: buyers.meanSpend)
