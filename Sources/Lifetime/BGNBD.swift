@@ -186,12 +186,15 @@ public struct BGNBD: Sendable, Equatable, Codable {
         // counts as weights): most iterations then run on a sixteenth of the data.
         var near = startingAt
         if near == nil, s.rows > 100_000, let sub = try? fit(s.everyNth(16), maxIterations: maxIterations) { near = sub.model }
+        var initial: MaximumLikelihood.Evaluation? = nil
         if let m = near, m.parameters.allSatisfy({ $0 > 0 && $0.isFinite }) {
             let warm = m.parameters.map { min(max(log($0), -MaximumLikelihood.bound), MaximumLikelihood.bound) }
-            if logLikelihood(s, theta: warm).value.isFinite { start = warm }
+            let e = logLikelihood(s, theta: warm)
+            if e.value.isFinite { start = warm; initial = e }
         }
-        guard logLikelihood(s, theta: start).value.isFinite else { throw .notFinite(model: "BG/NBD") }
-        let m = MaximumLikelihood.maximise({ logLikelihood(s, theta: $0) }, start: start, weight: n, maxIterations: maxIterations)
+        let first = initial ?? logLikelihood(s, theta: start)
+        guard first.value.isFinite else { throw .notFinite(model: "BG/NBD") }
+        let m = MaximumLikelihood.maximise({ logLikelihood(s, theta: $0) }, start: start, initial: first, weight: n, maxIterations: maxIterations)
         let p = m.theta.map(exp)
         let warnings = m.warnings("BG/NBD", names: names)
         return Fit(model: BGNBD(r: p[0], alpha: p[1], a: p[2], b: p[3]), logLikelihood: m.logLikelihood, standardErrors: m.standardErrors,

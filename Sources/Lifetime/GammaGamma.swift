@@ -119,8 +119,9 @@ public struct GammaGamma: Sendable, Equatable, Codable {
         // Start: p = q = 2 and γ = the mean spend (the population mean pγ/(q − 1) is then 2 z̄).
         let start = [log(2.0), log(2.0), log(max(meanZ, 1e-6))]
         let data = Data(x: x, meanSpend: z)
-        guard logLikelihood(data, theta: start).value.isFinite else { throw .notFinite(model: "Gamma-Gamma") }
-        let m = MaximumLikelihood.maximise({ logLikelihood(data, theta: $0) }, start: start, weight: n)
+        let first = logLikelihood(data, theta: start)
+        guard first.value.isFinite else { throw .notFinite(model: "Gamma-Gamma") }
+        let m = MaximumLikelihood.maximise({ logLikelihood(data, theta: $0) }, start: start, initial: first, weight: n)
         let p = m.theta.map(exp)
         var warnings = m.warnings("Gamma-Gamma", names: names)
         if abs(corr) > 0.3 {

@@ -8,8 +8,8 @@ import RetainIO
 ///
 /// Newton with the analytic Hessian: where −H is not positive definite, μI is added until
 /// it is (Levenberg), and a step that does not raise the log-likelihood is halved.
-/// Converged when the largest step in θ is below 1e-8 (Newton's error is then about its
-/// square) and the gradient per customer below 1e-7. Newton rather than BFGS: a dozen likelihood passes over millions of customers
+/// Converged when the next step's largest change in θ is below 1e-8 (Newton's error is
+/// then about its square; the step is not taken) and the gradient per customer below 1e-7. Newton rather than BFGS: a dozen likelihood passes over millions of customers
 /// instead of a hundred, and its Hessian is the one the standard errors come from.
 struct MaximumLikelihood {
     /// log-likelihood, its gradient and Hessian (row-major) in θ, at θ.
@@ -49,10 +49,12 @@ struct MaximumLikelihood {
     /// or scale in days; a fit that runs there is a degenerate one, and says so.
     static let bound = 15.0
 
-    static func maximise(_ f: Objective, start: [Double], weight: Double, maxIterations: Int = 200) -> Result {
+    /// `initial`: f(start), when the caller has it already (each evaluation is a pass over
+    /// every customer).
+    static func maximise(_ f: Objective, start: [Double], initial: Evaluation? = nil, weight: Double, maxIterations: Int = 200) -> Result {
         let k = start.count
         var theta = start
-        var current = f(theta)
+        var current = initial ?? f(theta)
         var iterations = 0, converged = false
         var mu = 0.0
         func flat(_ g: [Double], _ limit: Double) -> Bool { (g.map(abs).max() ?? 0) / max(weight, 1) < limit }
@@ -68,6 +70,8 @@ struct MaximumLikelihood {
                 mu = mu == 0 ? 1e-6 * max(1, abs(ll) / max(weight, 1)) : mu * 10
             }
             guard var s = step else { break }
+            // A step this small changes nothing that matters: stop without a pass for it.
+            if (s.map(abs).max() ?? 0) < 1e-8 && flat(g, 1e-7) { converged = true; break }
             var accepted = false
             for _ in 0..<50 {
                 let next = zip(theta, s).map { min(max($0 + $1, -bound), bound) }
