@@ -39,28 +39,9 @@ struct ValueStage {
         let T = try column(summary, "T", FeaturesStage.summaryFile), zbar = try column(summary, "zbar", FeaturesStage.summaryFile)
 
         var warnings: [String] = [], fallbacks: [String] = []
-        // BG/NBD as the features stage fitted it on this base (the scoring snapshot's
-        // columns come from the same fit).
-        let fits: BGNBDFile
-        do { fits = try BGNBDFile.load(fitsPath) } catch {
-            throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue, detail: error.description)
-        }
-        let scoringFit = fits.snapshots[SnapshotDates.Snapshot.scoring.rawValue]
-        let bgnbd = scoringFit?.model
-        if bgnbd != nil { warnings += scoringFit?.warnings ?? [] } else {
-            fallbacks.append("\(scoringFit?.skipped ?? "no BG/NBD fit as of the scoring date"): P(alive) = 1 - churn probability and purchases at the observed rate instead")
-        }
-        var gammaGamma: GammaGamma.Fit? = nil
+        let (scoringFit, bgnbd) = try purchases(fitsPath, warnings: &warnings, fallbacks: &fallbacks)
         let buyers = GammaGamma.repeatBuyers(x: x, meanSpend: zbar)
-        let fitStart = Date()
-        do {
-            let g = try GammaGamma.fit(x: buyers.x, meanSpend: buyers.meanSpend)
-            warnings += g.warnings
-            if g.model.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) { gammaGamma = g } else { fallbacks.append("Gamma-Gamma: its parameters are not usable") }
-        } catch {
-            fallbacks.append("\(error.description): each customer's observed mean spend per purchase day instead")
-        }
-        let fitSeconds = Date().timeIntervalSince(fitStart)
+        let (gammaGamma, fitSeconds) = spend(buyers, warnings: &warnings, fallbacks: &fallbacks)
         steps.done("Gamma-Gamma fit")
         for line in fallbacks { reporter.warning("value: " + line) }
         for line in warnings { reporter.warning("value: " + line) }
@@ -100,6 +81,39 @@ struct ValueStage {
         }
         return clock.record(counts: ["customers": values.count, "summary_customers": summary.count, "repeat_buyers": buyers.x.count],
                             dates: ["as_of": CivilDate.iso(dates.scoring)], notes: fallbacks.map { "fallback: \($0)" } + warnings, measures: measures)
+    }
+
+    /// BG/NBD as the features stage fitted it on the scoring date's base (the scoring
+    /// snapshot's columns come from the same fit), or the fallback's reason.
+    func purchases(_ path: String, warnings: inout [String], fallbacks: inout [String]) throws -> (BGNBDFile.Entry?, BGNBD?) {
+        let fits: BGNBDFile
+        do { fits = try BGNBDFile.load(path) } catch {
+            throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue, detail: error.description)
+        }
+        let entry = fits.snapshots[SnapshotDates.Snapshot.scoring.rawValue]
+        guard let model = entry?.model else {
+            fallbacks.append("\(entry?.skipped ?? "no BG/NBD fit as of the scoring date"): P(alive) = 1 - churn probability and purchases at the observed rate instead")
+            return (entry, nil)
+        }
+        warnings += entry?.warnings ?? []
+        return (entry, model)
+    }
+
+    /// Gamma-Gamma on the repeat buyers, or the fallback's reason; and the fit's wall time.
+    func spend(_ buyers: (x: [Double], meanSpend: [Double]), warnings: inout [String], fallbacks: inout [String]) -> (GammaGamma.Fit?, Double) {
+        let start = Date()
+        do {
+            let g = try GammaGamma.fit(x: buyers.x, meanSpend: buyers.meanSpend)
+            warnings += g.warnings
+            guard g.model.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                fallbacks.append("Gamma-Gamma: its parameters are not usable: each customer's observed mean spend per purchase day instead")
+                return (nil, Date().timeIntervalSince(start))
+            }
+            return (g, Date().timeIntervalSince(start))
+        } catch {
+            fallbacks.append("\(error.description): each customer's observed mean spend per purchase day instead")
+            return (nil, Date().timeIntervalSince(start))
+        }
     }
 
     /// Each scored customer's inputs: the summary's row of the same customer (both files

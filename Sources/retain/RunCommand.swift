@@ -6,7 +6,7 @@ extension Stage: ExpressibleByArgument {}
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the pipeline's stages (ingest, features, train, score, segment, report) in order.",
+        abstract: "Run the pipeline's stages (ingest, features, train, score, value, segment, report) in order.",
         discussion: """
             Outputs appear in the output folder all together or not at all; a failed run \
             leaves the previous outputs in place and records itself in last-failure/. One \
