@@ -52,30 +52,9 @@ struct FeaturesStage {
         // The three snapshots have columns of about one size: the second and third reuse
         // the first's memory instead of faulting in fresh pages (see ProcessMemory).
         if reuseFreedMemory { ProcessMemory.keepFreedMemory() }
-        // Each snapshot gains the BG/NBD columns from a fit on its own customer base; the
-        // scoring date's base is also written, for the value stage.
-        var btyd: [SnapshotDates.Snapshot: SnapshotBTYD.Outcome] = [:]
-        var previousFit: BGNBD? = nil
-        let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath, amend: { named, snap in
-            let base = sums.customerBase(named)
-            if named == .scoring {
-                let path = try folder.stagedPath(Self.summaryFile)
-                try AtomicFile.write(path) { out in try SnapshotWriter.write(base, customerIDs: view.customerIDs, to: out) }
-                // The value stage of this run takes the table as it reads back (RunFolder.table(at:)).
-                if folder.handsOverTables { folder.remember(SnapshotWriter.table(base, customerIDs: view.customerIDs, path: path), writtenAt: path) }
-            }
-            // Started from the snapshot written just before (in writeAll's fixed order), so
-            // the fit, and every digit it gives, is the same run after run.
-            let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: s.horizonDays, start: previousFit)
-            btyd[named] = outcome
-            if let f = outcome.fit?.model { previousFit = f }
-            for w in outcome.fit?.warnings ?? [] { reporter.warning("features: \(named.file): \(w)") }
-            if let why = outcome.skipped { reporter.warning("features: \(named.file) has no BG/NBD columns: \(why); the hybrid and BG/NBD models are left out") }
-        }) { steps.done($0.file) }
-        let fits = BGNBDFile(snapshots: Dictionary(uniqueKeysWithValues: btyd.map { named, outcome in
-            (named.rawValue, BGNBDFile.Entry(asOf: CivilDate.iso(dates[named]), fit: outcome.fit, warnings: outcome.fit?.warnings ?? [], skipped: outcome.skipped))
-        }))
-        try AtomicFile.write(try folder.stagedPath(Self.bgnbdFile), contents: String(decoding: try fits.encoded(), as: UTF8.self) + "\n")
+        let btyd = BTYDColumns(stage: self, sums: sums, customerIDs: view.customerIDs, horizonDays: s.horizonDays)
+        let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath, amend: btyd.add) { steps.done($0.file) }
+        try btyd.writeFits(dates: dates)
         let trainN = counts.training.customers, trainChurned = counts.training.churned
         guard trainN > 0 else {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(dates.training)) (features.active_window_days)")
@@ -85,7 +64,7 @@ struct FeaturesStage {
             + "\(MessageText.grouped(trainChurned)) churned by \(CivilDate.iso(end)) (\(MessageText.percent(100 * Double(trainChurned) / Double(trainN)))); "
             + "\(MessageText.grouped(scoringN)) to score as of \(CivilDate.iso(dates.scoring))")
         var measures: [String: Double] = [:]
-        for (named, outcome) in btyd {
+        for (named, outcome) in btyd.outcomes {
             guard let fit = outcome.fit else { continue }
             for (name, v) in zip(BGNBD.names, fit.model.parameters) { measures["btyd_\(named.rawValue)_\(name)"] = v }
             measures["btyd_\(named.rawValue)_log_likelihood"] = fit.logLikelihood
@@ -99,7 +78,7 @@ struct FeaturesStage {
             dates: dates.recorded,
             notes: ["features: " + present.map(\.rawValue).joined(separator: ", ")]
                 + (missing.isEmpty ? [] : ["left out for lack of columns: " + missing.map(\.rawValue).joined(separator: ", ")])
-                + btyd.keys.sorted { $0.rawValue < $1.rawValue }.compactMap { k in btyd[k]?.skipped.map { "\(k.file): no BG/NBD columns: \($0)" } },
+                + btyd.outcomes.keys.sorted { $0.rawValue < $1.rawValue }.compactMap { k in btyd.outcomes[k]?.skipped.map { "\(k.file): no BG/NBD columns: \($0)" } },
             measures: measures)
     }
 
@@ -111,5 +90,46 @@ struct FeaturesStage {
                                                 detail: "run.json has no snapshot dates from the features stage")
         }
         return dates
+    }
+}
+
+/// The BG/NBD columns each snapshot gains from a fit on its own customer base
+/// (`SnapshotBTYD`), the scoring date's base written as `snapshots/summary.csv`, and the
+/// fits kept in `snapshots/bgnbd.json`.
+private final class BTYDColumns {
+    let stage: FeaturesStage
+    let sums: SnapshotSums
+    let customerIDs: [String]
+    let horizonDays: Int32
+    private(set) var outcomes: [SnapshotDates.Snapshot: SnapshotBTYD.Outcome] = [:]
+    /// The fit of the snapshot written just before (in writeAll's fixed order), where the
+    /// next search starts: the same start, so every digit, run after run.
+    private var previousFit: BGNBD? = nil
+
+    init(stage: FeaturesStage, sums: SnapshotSums, customerIDs: [String], horizonDays: Int32) {
+        self.stage = stage; self.sums = sums; self.customerIDs = customerIDs; self.horizonDays = horizonDays
+    }
+
+    func add(_ named: SnapshotDates.Snapshot, _ snap: inout Snapshot) throws {
+        let base = sums.customerBase(named)
+        let folder = stage.folder, reporter = stage.reporter
+        if named == .scoring {
+            let path = try folder.stagedPath(FeaturesStage.summaryFile)
+            try AtomicFile.write(path) { out in try SnapshotWriter.write(base, customerIDs: customerIDs, to: out) }
+            // The value stage of this run takes the table as it reads back (RunFolder.table(at:)).
+            if folder.handsOverTables { folder.remember(SnapshotWriter.table(base, customerIDs: customerIDs, path: path), writtenAt: path) }
+        }
+        let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: horizonDays, start: previousFit)
+        outcomes[named] = outcome
+        if let f = outcome.fit?.model { previousFit = f }
+        for w in outcome.fit?.warnings ?? [] { reporter.warning("features: \(named.file): \(w)") }
+        if let why = outcome.skipped { reporter.warning("features: \(named.file) has no BG/NBD columns: \(why); the hybrid and BG/NBD models are left out") }
+    }
+
+    func writeFits(dates: SnapshotDates) throws {
+        let fits = BGNBDFile(snapshots: Dictionary(uniqueKeysWithValues: outcomes.map { named, outcome in
+            (named.rawValue, BGNBDFile.Entry(asOf: CivilDate.iso(dates[named]), fit: outcome.fit, warnings: outcome.fit?.warnings ?? [], skipped: outcome.skipped))
+        }))
+        try AtomicFile.write(try stage.folder.stagedPath(FeaturesStage.bgnbdFile), contents: String(decoding: try fits.encoded(), as: UTF8.self) + "\n")
     }
 }
