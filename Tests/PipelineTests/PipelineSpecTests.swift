@@ -93,6 +93,18 @@ struct PipelineSpecTests {
         expectError(Self.valid.replacingOccurrences(of: "decimal_mark = \",\"", with: "decimal_mark = \";\""), line: 7, contains: ["decimal_mark"])
     }
 
+    @Test("[value] and model.choice: defaults, the settings read, and bad values with their key and line")
+    func valueSettings() throws {
+        let defaults = try load(Self.valid)
+        #expect(defaults.value.horizonMonths == 12 && isClose(defaults.value.annualDiscountRate, 0.10, rel: 1e-15) && defaults.model.choice == .best)
+        let set = try load(Self.valid + "\n[value]\nhorizon_months = 24\nannual_discount_rate = 0.08\n\n[model]\nchoice = \"hybrid\"\n")
+        #expect(set.value.horizonMonths == 24 && isClose(set.value.annualDiscountRate, 0.08, rel: 1e-15) && set.model.choice == .hybrid)
+        expectError(Self.valid + "\n[value]\nhorizon_months = 0\n", line: 21, contains: ["value.horizon_months", "1 to 600"])
+        expectError(Self.valid + "\n[value]\nhorizon_months = 1.5\n", line: 21, contains: ["value.horizon_months", "whole number"])
+        expectError(Self.valid + "\n[value]\nannual_discount_rate = 2\n", line: 21, contains: ["value.annual_discount_rate", "0 to 1"])
+        expectError(Self.valid + "\n[model]\nchoice = \"bestest\"\n", line: 21, contains: ["model.choice", "\"best\", \"logistic\", \"hybrid\", \"btyd\""])
+    }
+
     @Test("mistakes that once passed silently: one column for two roles, dates out of order, an empty output folder")
     func silentMistakes() {
         expectError(Self.valid.replacingOccurrences(of: "amount = 3\n", with: "amount = 3\ncost = 3\n"), line: 13,
