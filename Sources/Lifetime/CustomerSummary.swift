@@ -1,12 +1,11 @@
 import RetainIO
 
-/// The customer-base models' view of each customer as of a date A, in days:
+/// BG/NBD's view of each customer as of a date A, in days (`Features.CustomerBase` has
+/// the rest of the summary):
 /// - `x`: repeat purchases, the distinct purchase days (a day with an amount > 0) after the
 ///   first one;
 /// - `tx`: days from the first to the last purchase day (0 when x = 0);
-/// - `T`: days from the first purchase day to A;
-/// - `meanSpend`: the net amount (refunds included) dated after the first purchase day,
-///   over x, floored at 0; 0 when x = 0. Currency per repeat purchase day.
+/// - `T`: days from the first purchase day to A.
 ///
 /// Stored grouped: rows with equal x adjacent, in increasing x, so that the terms that
 /// depend on x alone are computed once per group.
@@ -14,7 +13,6 @@ public struct CustomerSummary: Sendable {
     public private(set) var x: [Int32] = []
     public private(set) var tx: [Double] = []
     public private(set) var T: [Double] = []
-    public private(set) var meanSpend: [Double] = []
     /// How many customers a row stands for.
     public private(set) var weight: [Double] = []
     /// Row ranges of equal x, in increasing x.
@@ -30,7 +28,7 @@ public struct CustomerSummary: Sendable {
     public var rows: Int { x.count }
 
     /// One row per customer (any order); rows are regrouped by x, stably.
-    public init(x: [Int32], tx: [Double], T: [Double], meanSpend: [Double]) {
+    public init(x: [Int32], tx: [Double], T: [Double]) {
         let n = x.count
         var order = [Int](repeating: 0, count: n)
         var counts: [Int32: Int] = [:]
@@ -42,7 +40,6 @@ public struct CustomerSummary: Sendable {
         self.x = order.map { x[$0] }
         self.tx = order.map { tx[$0] }
         self.T = order.map { T[$0] }
-        self.meanSpend = order.map { meanSpend[$0] }
         self.weight = [Double](repeating: 1, count: n)
     }
 
@@ -51,12 +48,12 @@ public struct CustomerSummary: Sendable {
     public static func purchases(x: [Int32], tx: [Double], T: [Double]) -> CustomerSummary {
         var one = CustomerSummary()
         one.x = x; one.tx = tx; one.T = T
-        one.meanSpend = []; one.weight = []
-        return one.compressed() ?? CustomerSummary(x: x, tx: tx, T: T, meanSpend: [Double](repeating: 0, count: x.count))
+        one.weight = []
+        return one.compressed() ?? CustomerSummary(x: x, tx: tx, T: T)
     }
 
-    /// The same customers for BG/NBD only, one row per distinct (x, tx, T) of whole days
-    /// with its count as weight (spend dropped): a log of millions of customers has far
+    /// The same customers, one row per distinct (x, tx, T) of whole days with its count as
+    /// weight: a log of millions of customers has far
     /// fewer distinct triples, and the likelihood is a sum over them. `tx` and `T` must
     /// be whole days below 2²².
     public func purchasesOnly() -> CustomerSummary { compressedForm ? self : compressed() ?? self }
@@ -82,7 +79,6 @@ public struct CustomerSummary: Sendable {
             out.x.append(gx)
             out.tx.append(Double((key >> 22) & 0x3F_FFFF))
             out.T.append(Double(key & 0x3F_FFFF))
-            out.meanSpend.append(0)
             out.weight.append(Double(j - i))
             let last = out.groups.count - 1
             out.groups[last].rows = out.groups[last].rows.lowerBound..<out.x.count
@@ -103,7 +99,7 @@ public struct CustomerSummary: Sendable {
         for (gx, rows) in groups {
             let first = out.x.count
             for i in stride(from: rows.lowerBound, to: rows.upperBound, by: n) {
-                out.x.append(gx); out.tx.append(tx[i]); out.T.append(T[i]); out.meanSpend.append(0); out.weight.append(weight[i])
+                out.x.append(gx); out.tx.append(tx[i]); out.T.append(T[i]); out.weight.append(weight[i])
             }
             if out.x.count > first { out.groups.append((gx, first..<out.x.count)) }
         }

@@ -15,11 +15,6 @@ public enum SnapshotBTYD {
         public var fitSeconds: Double = 0
     }
 
-    /// The summary of `base` as BG/NBD takes it.
-    public static func summary(_ base: CustomerBase) -> CustomerSummary {
-        CustomerSummary(x: base.repeatPurchases, tx: base.repeatSpanDays, T: base.ageDays, meanSpend: base.repeatMeanSpend)
-    }
-
     /// Fits BG/NBD on `base` and adds, per snapshot customer, P(no purchase in the next
     /// `horizonDays`) and the expected purchases in them. The snapshot's customers are a
     /// subset of the base's (active customers have a purchase), both in customer order.

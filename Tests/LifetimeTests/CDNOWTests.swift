@@ -17,7 +17,7 @@ struct CDNOWTests {
             x.append(Int32(f[1])); tx.append(f[2]); T.append(f[3]); z.append(f[4])
         }
         let repeaters = x.indices.filter { x[$0] > 0 }
-        return (CustomerSummary(x: x, tx: tx, T: T, meanSpend: z), repeaters.map { Double(x[$0]) }, repeaters.map { z[$0] })
+        return (CustomerSummary(x: x, tx: tx, T: T), repeaters.map { Double(x[$0]) }, repeaters.map { z[$0] })
     }
 
     @Test("BG/NBD on the published summary: lifetimes' r, alpha, a, b within 1e-4 relative; the published log-likelihood")
@@ -89,7 +89,7 @@ struct GradientTests {
     @Test("in days: alpha is 7 times the weekly alpha, the shapes are unchanged, predictions are the same")
     func daysAndWeeks() throws {
         let (weeks, _, _) = try CDNOWTests.publishedSummary()
-        let days = CustomerSummary(x: weeks.x, tx: weeks.tx.map { $0 * 7 }, T: weeks.T.map { $0 * 7 }, meanSpend: weeks.meanSpend)
+        let days = CustomerSummary(x: weeks.x, tx: weeks.tx.map { $0 * 7 }, T: weeks.T.map { $0 * 7 })
         let w = try BGNBD.fit(weeks).model, d = try BGNBD.fit(days).model
         #expect(isClose(d.alpha, 7 * w.alpha, rel: 1e-6) && isClose(d.r, w.r, rel: 1e-6) && isClose(d.a, w.a, rel: 1e-6) && isClose(d.b, w.b, rel: 1e-6))
         #expect(isClose(d.expectedPurchases(39 * 7, x: 2, tx: 30.43 * 7, T: 38.86 * 7), w.expectedPurchases(39, x: 2, tx: 30.43, T: 38.86), rel: 1e-6))

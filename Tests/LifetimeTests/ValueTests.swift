@@ -66,7 +66,7 @@ struct ValueTests {
 
     @Test("bad cases: no repeat purchase at all, fewer than 50 repeat customers: errors the stage falls back on")
     func badCases() {
-        let oneOff = CustomerSummary(x: [0, 0, 0], tx: [0, 0, 0], T: [10, 20, 30], meanSpend: [0, 0, 0])
+        let oneOff = CustomerSummary(x: [0, 0, 0], tx: [0, 0, 0], T: [10, 20, 30])
         #expect(throws: LifetimeError.self) { try BGNBD.fit(oneOff) }
         #expect(throws: LifetimeError.tooFewCustomers(model: "Gamma-Gamma", what: "repeat customers with a positive spend", found: 3, needed: 50)) {
             try GammaGamma.fit(x: [1, 2, 3], meanSpend: [10, 20, 30])
