@@ -230,3 +230,31 @@ struct RetentionHistoryTests {
         }
     }
 }
+
+/// With the value stage's figures, keep-strategic ranks by CLV: the same ten customers,
+/// CLV given by hand so that G (not A) is on top. CLV sorted: 1 … 9, 100 (G); the 90%
+/// quantile (type 7) is 9 + 0.1·(100 − 9) = 18.1, so G is keep-strategic by CLV, A falls
+/// to the next rule that holds for it (none: drop; its 7.3 orders a year are below 8.27),
+/// J stays a listed door-opener. CLV at risk per group = Σ p·CLV.
+@Suite("Segments with lifetime value")
+struct LifetimeSegmentTests {
+    static let clv: [Double] = [5, 1, 2, 3, 4, 6, 100, 7, 8, 9]
+
+    @Test("keep-strategic is the top CLV decile plus strategic accounts; the reason cites the CLV; CLV at risk adds up")
+    func byCLV() throws {
+        let lifetime = LifetimeColumns(pAlive: Array(repeating: 0.5, count: 10), expectedPurchases: Array(repeating: 1, count: 10),
+                                       clv: Self.clv, horizonMonths: 12)
+        let r = try Segmenter(settings: SegmentTests.settings(), accounts: StrategicAccounts(roles: ["J": .doorOpener]))
+            .segment(SegmentTests.table, lifetime: lifetime)
+        #expect(r.placements.map(\.segment) == [.drop, .drop, .highVolume, .highVolume, .costlySwitcher,
+                                                .costlySwitcher, .keepStrategic, .drop, .drop, .keepStrategic])
+        #expect(isClose(r.valueThreshold, 18.1, rel: 1e-12))
+        #expect(r.reason(6) == "CLV 100.00 over 12 months is in the top 10% (at least 18.10)")
+        #expect(r.reason(9) == "strategic account (door-opener); CLV 9.00 over 12 months")
+        let p = [0.2, 0.5, 0.9, 0.4, 0.6, 0.7, 0.3, 0.8, 0.1, 0.5]
+        for t in r.targets {
+            let members = r.placements.indices.filter { r.placements[$0].segment == t.segment }
+            #expect(isClose(t.clvAtRisk ?? .nan, members.reduce(0) { $0 + p[$1] * Self.clv[$1] }, rel: 1e-12, abs: 1e-12), "\(t.segment)")
+        }
+    }
+}
