@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import RetainIO
 
 /// `model.json`: everything needed to score with the model and to judge it, in one file.
 /// Coefficients are on the scale of `training_matrix.csv` (docs/CONTRACT.md); the term recipes
@@ -122,13 +123,7 @@ public struct ModelFile: Codable, Sendable {
         Logistic.probabilities(coefficients.map(\.coefficient), design)
     }
 
-    public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try e.encode(self)
-    }
+    public func encoded() throws -> Data { try ResultJSON.encoder().encode(self) }
 
     /// Reads and checks a model file: its format, and one coefficient per term.
     public static func load(_ path: String) throws(ChurnModelError) -> ModelFile {
@@ -136,9 +131,7 @@ public struct ModelFile: Codable, Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw .modelUnreadable(path: path, reason: "no such file or not readable")
         }
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let d = ResultJSON.decoder()
         let m: ModelFile
         do { m = try d.decode(ModelFile.self, from: data) } catch {
             throw .modelUnreadable(path: path, reason: "not a Retain model file (\(error))")

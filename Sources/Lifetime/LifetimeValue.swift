@@ -62,16 +62,17 @@ public struct CustomerLifetimeValue: Sendable, Equatable {
 public struct LifetimeValue: Sendable {
     public var purchases: BGNBD?
     public var spend: GammaGamma?
-    public var settings: ValueSettings
+    public let settings: ValueSettings
     public var targetDays: Double
     public var minimumTenureDays: Double
 
-    /// d = (1 + annual rate)^(1/12) − 1.
-    var monthlyDiscount: Double { pow(1 + settings.annualDiscountRate, 1.0 / 12) - 1 }
+    /// d = (1 + annual rate)^(1/12) − 1, once rather than per customer.
+    let monthlyDiscount: Double
 
     public init(purchases: BGNBD?, spend: GammaGamma?, settings: ValueSettings, targetDays: Double, minimumTenureDays: Double) {
         self.purchases = purchases; self.spend = spend; self.settings = settings
         self.targetDays = targetDays; self.minimumTenureDays = minimumTenureDays
+        monthlyDiscount = pow(1 + settings.annualDiscountRate, 1.0 / 12) - 1
     }
 
     /// Every customer's figures, by every worker. BG/NBD's expectation factors into a part

@@ -58,15 +58,7 @@ public struct ValueFile: Codable, Sendable {
         self.warnings = warnings
     }
 
-    public func encoded() throws -> Data { try Self.encoder.encode(self) }
-
-    static var encoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
-    }
+    public func encoded() throws -> Data { try ResultJSON.encoder().encode(self) }
 }
 
 /// `snapshots/bgnbd.json`: the BG/NBD fitted on each snapshot's customer base (the one its
@@ -104,12 +96,10 @@ public struct BGNBDFile: Codable, Sendable {
 
     public init(snapshots: [String: Entry]) { self.snapshots = snapshots }
 
-    public func encoded() throws -> Data { try ValueFile.encoder.encode(self) }
+    public func encoded() throws -> Data { try ResultJSON.encoder().encode(self) }
 
     public static func load(_ path: String) throws(LifetimeError) -> BGNBDFile {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let d = ResultJSON.decoder()
         guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)), let file = try? d.decode(BGNBDFile.self, from: data),
               file.format == formatName else {
             throw .badSummary(file: path, detail: "not a \(formatName) file")
