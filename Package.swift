@@ -55,12 +55,14 @@ let package = Package(
         .target(name: "Segmentation", dependencies: ["Ledger", "Linalg", "RetainIO", "CSupport"]),
         // Customer lifetime value: BG/NBD purchases, Gamma-Gamma spend, discounted CLV.
         .target(name: "Lifetime", dependencies: ["Features", "Linalg", "RetainIO"]),
+        // Control arms, the plan archive and the evaluation of earlier plans against what happened.
+        .target(name: "Plans", dependencies: ["ChurnModel", "Ledger", "RetainIO", "Segmentation"]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "RetainIO", "CSupport"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "Plans", "RetainIO", "CSupport"]),
         .executableTarget(name: "retain", dependencies: [
-            "Pipeline", "Synth", "Ledger", "RetainIO",
+            "Pipeline", "Plans", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "ChurnModelTests", dependencies: ["ChurnModel", "Linalg", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LifetimeTests", dependencies: ["Lifetime", "Features", "Ledger", "RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "PlansTests", dependencies: ["Plans", "Segmentation", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),

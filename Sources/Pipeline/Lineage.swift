@@ -1,3 +1,4 @@
+import Plans
 import Features
 import Foundation
 import RetainIO
@@ -22,7 +23,7 @@ enum Artifact: String, CaseIterable {
     case ledger
     case trainingSnapshots = "training_snapshots"
     case scoringSnapshot = "scoring_snapshot"
-    case model, scores, value, segments
+    case model, scores, value, segments, evaluation
 
     var producer: Stage? {
         switch self {
@@ -33,6 +34,7 @@ enum Artifact: String, CaseIterable {
         case .scores: return .score
         case .value: return .value
         case .segments: return .segment
+        case .evaluation: return .evaluate
         }
     }
 
@@ -46,7 +48,8 @@ enum Artifact: String, CaseIterable {
         case .model: return TrainStage.modelFile
         case .scores: return ScoreStage.scoresFile
         case .value: return "\(ValueStage.valuesFile) and \(ValueStage.modelFile)"
-        case .segments: return "\(SegmentOutputs.customersFile), segments/ and the targets"
+        case .segments: return "\(SegmentOutputs.customersFile), segments/, the targets and the plan"
+        case .evaluation: return EvaluationOutputs.evaluationFile
         }
     }
 
@@ -59,7 +62,8 @@ enum Artifact: String, CaseIterable {
         case .score: return [.model, .scoringSnapshot]
         case .value: return [.scores, .scoringSnapshot]
         case .segment: return [.scores, .value, .ledger]
-        case .report: return [.segments, .model]
+        case .evaluate: return [.ledger]
+        case .report: return [.segments, .model, .evaluation]
         }
     }
 
@@ -85,7 +89,7 @@ extension Lineage {
                     "model.clip_quantiles": "\(m.clipLower),\(m.clipUpper)", "model.separation_l2": "\(m.separationRidge)", "model.choice": m.choice.rawValue,
                     // The labels: churned = no purchase in the horizon.
                     "features.horizon_days": "\(spec.features.horizonDays)"]
-        case .score, .report:
+        case .score, .report, .evaluate:
             return [:]
         case .value:
             let v = spec.value, s = spec.segment
@@ -106,8 +110,17 @@ extension Lineage {
                         .map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: ","),
                     "segment.minimum_tenure_days": "\(s.minimumTenureDays)", "segment.history_period": "\(s.historyPeriod)",
                     "segment.history_periods": "\(s.historyPeriods)",
+                    "plan.control_share": "\(spec.plan.controlShare)", "plan.reshuffle": "\(spec.plan.reshuffle)",
+                    "plan.key": spec.plan.key, "plan.keep": "\(spec.plan.keep)",
                     "features.active_window_days": "\(spec.features.activeWindowDays)"]
         }
+    }
+
+    /// XXH64 of every setting that shapes a plan (the features, train, value and segment
+    /// stages' keys), recorded in the plan archive.
+    static func planSettingsHash(_ spec: PipelineSpec) -> String {
+        let all = [Stage.features, .train, .value, .segment].flatMap { settings(of: $0, spec).map { "\($0.key)=\($0.value)" } }.sorted()
+        return XXH64.hex(XXH64.hash(all.joined(separator: "\u{1}")))
     }
 
     /// The id of the input files: their paths and content hashes.

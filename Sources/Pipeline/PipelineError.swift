@@ -1,3 +1,4 @@
+import Plans
 import ChurnModel
 import Ledger
 import RetainIO
@@ -119,6 +120,11 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         switch e {
         case .missingFeature, .modelUnreadable, .emptyWithoutFill: return .badConfig
         default: return .badData
+        }
+    case let e as PlansError:
+        switch e {
+        case .damagedPlan: return .badData
+        case .planNotAvailable, .notGenerated: return .badConfig
         }
     case let e as SegmentationError:
         switch e {

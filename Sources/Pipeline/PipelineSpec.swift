@@ -1,6 +1,7 @@
 import ChurnModel
 import Features
 import Lifetime
+import Plans
 import Segmentation
 import Foundation
 import Ledger
@@ -48,6 +49,8 @@ public struct PipelineSpec: Sendable {
     public var value: ValueSettings = ValueSettings()
     /// The segment stage's value, rules, targets and retention history.
     public var segment: SegmentSettings
+    /// The control arms and the plan archive.
+    public var plan: PlanSettings = PlanSettings()
 
     /// Every key the file may set, for "did you mean" suggestions and the README.
     public static let knownKeys: [String] = [
@@ -63,13 +66,14 @@ public struct PipelineSpec: Sendable {
         "segment.high_volume_quantile", "segment.costly_cost_share", "segment.switcher_discount_share",
         "segment.minimum_tenure_days", "segment.history_period", "segment.history_periods",
     ] + Segment.allCases.map { "segment.target_churn_reduction.\($0.rawValue)" } + [
+        "plan.control_share", "plan.reshuffle", "plan.keep", "plan.key",
         "output.dir",
     ]
 
     static let transformKeys: [String] = Feature.allCases.map { "model.transforms.\($0.rawValue)" }
 
     public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "model", "model.transforms",
-                                                  "value", "segment", "segment.target_churn_reduction", "output"]
+                                                  "value", "segment", "segment.target_churn_reduction", "plan", "output"]
 
     /// Reads and checks `path`. `today` fixes the default plausible-date limit (tests).
     public static func load(_ path: String, today: Int32? = nil) throws -> PipelineSpec {
@@ -99,10 +103,35 @@ public struct PipelineSpec: Sendable {
         let model = try Self.modelSettings(keys, file: path)
         let segment = try Self.segmentSettings(keys, file: path, folder: folder, horizon: features.horizonDays)
         let value = try Self.valueSettings(keys, file: path)
+        let plan = try Self.planSettings(keys, file: path)
         let out = try outputDir(keys, file: path, folder: folder)
         return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
                             inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model,
-                            value: value, segment: segment)
+                            value: value, segment: segment, plan: plan)
+    }
+
+    /// `[plan]`.
+    static func planSettings(_ keys: KeyReader, file path: String) throws -> PlanSettings {
+        var p = PlanSettings()
+        if let (v, line) = try keys.number("plan.control_share") {
+            guard v >= 0, v < 1 else {
+                throw PipelineError.invalidValue(file: path, key: "plan.control_share", line: line,
+                                                 message: "must be a share from 0 to below 1 (1 would leave no one to act on), e.g. 0.10")
+            }
+            p.controlShare = v
+        }
+        if let (b, _) = try keys.bool("plan.reshuffle") { p.reshuffle = b }
+        if let (k, line) = try keys.number("plan.keep") {
+            guard k == k.rounded(), k >= 1, k <= 1000 else {
+                throw PipelineError.invalidValue(file: path, key: "plan.keep", line: line, message: "must be a whole number of plans from 1 to 1000")
+            }
+            p.keep = Int(k)
+        }
+        if let (s, line) = try keys.string("plan.key") {
+            guard !s.isEmpty else { throw PipelineError.invalidValue(file: path, key: "plan.key", line: line, message: "must not be empty") }
+            p.key = s
+        }
+        return p
     }
 
     /// `[value]`.

@@ -1,6 +1,7 @@
 import ChurnModel
 import Features
 import Lifetime
+import Plans
 import Foundation
 import RetainIO
 import Segmentation
@@ -75,6 +76,9 @@ struct ReportStage {
             lines.append(line)
             md += section
         }
+        let (evaluationLine, evaluationSection) = try evaluationSection()
+        lines.append(evaluationLine)
+        md += evaluationSection
         if let ingest = manifest.stages[Stage.ingest.rawValue] {
             let read = ingest.counts["rows_read"] ?? 0, rejected = ingest.counts["rows_rejected"] ?? 0
             let line = "input: \(MessageText.grouped(read)) rows read, \(MessageText.grouped(rejected)) rejected"
@@ -95,10 +99,13 @@ struct ReportStage {
             }
             md.append("")
         }
-        let files = "files in \(folder.path): \(SegmentOutputs.customersFile), segments/, \(SegmentOutputs.targetsFile), \(SegmentStage.historyFile), \(Self.reportFile)"
+        let files = "files in \(folder.path): \(SegmentOutputs.customersFile), segments/ (to contact), controls/ (never to contact), "
+            + "\(SegmentOutputs.targetsFile), \(SegmentStage.historyFile), \(EvaluationOutputs.evaluationFile), plans/, \(Self.reportFile)"
         lines.append(files)
-        md += ["Files: `\(SegmentOutputs.customersFile)` (every scored customer, its segment and why), `segments/<segment>.csv`, "
-               + "`\(SegmentOutputs.targetsFile)`, `\(SegmentStage.historyFile)`; model: `\(TrainStage.modelFile)`, `\(TrainStage.coefficientsFile)`.", ""]
+        md += ["Files: `\(SegmentOutputs.customersFile)` (every scored customer, its segment, arm and why), `segments/<segment>.csv` "
+               + "(the group's target arm: the customers to contact), `controls/<segment>.csv` (its control arm: never to contact), "
+               + "`\(SegmentOutputs.targetsFile)`, `\(SegmentStage.historyFile)`, `\(EvaluationOutputs.evaluationFile)`, "
+               + "`plans/<as-of>/` (each run's plan); model: `\(TrainStage.modelFile)`, `\(TrainStage.coefficientsFile)`.", ""]
         for l in lines { reporter.info("report: " + l) }
         try AtomicFile.write(try folder.stagedPath(Self.reportFile), contents: md.joined(separator: "\n"))
         return clock.record(counts: ["customers": customers])
@@ -139,6 +146,53 @@ struct ReportStage {
         for f in value?["fallbacks"] as? [String] ?? [] { md.append("Fallback: \(f).") }
         md.append("")
         return ("value: CLV at risk over \(months) months \(MessageText.fixed(atRisk, 2))", md)
+    }
+
+    /// "Earlier plans against what happened": per judged plan and group, both arms' churn,
+    /// the effect with its interval and whether the target was reached; per plan, the
+    /// model's calibration on the customers who got no action.
+    func evaluationSection() throws -> (String, [String]) {
+        let rows = try records(folder.latest(EvaluationOutputs.evaluationFile))
+        let calibration = try records(folder.latest(EvaluationOutputs.calibrationFile))
+        var md = ["## Earlier plans against what happened", ""]
+        guard !rows.isEmpty else {
+            let why = manifest.stages[Stage.evaluate.rawValue]?.notes.first ?? "no archived plan has been judged"
+            md += [why.prefix(1).uppercased() + why.dropFirst() + ".", ""]
+            return ("evaluation: " + why, md)
+        }
+        md += ["Effect = control churn minus target churn (points; above 0: the action kept customers), with its 95% interval; "
+               + "the target is reached when the whole interval is at or above the reduction the plan aimed for.", "",
+               "| plan | segment | target / control customers | churn target % | churn control % | effect (95%) | aimed for | reached | revenue per customer, target - control (95%) |",
+               "|---|---|---:|---:|---:|---:|---:|---|---:|"]
+        func pct(_ s: String?) -> String { Double(s ?? "").map { MessageText.fixed(100 * $0, 1) } ?? "" }
+        for r in rows {
+            let effect = r["effect"].flatMap { $0.isEmpty ? nil : $0 }.map { _ in "\(pct(r["effect"])) (\(pct(r["effect_low"])) to \(pct(r["effect_high"])))" } ?? "n/a"
+            let revenue = (r["revenue_per_customer_difference"] ?? "").isEmpty ? "n/a"
+                : "\(r["revenue_per_customer_difference"] ?? "") (\(r["revenue_difference_low"] ?? "") to \(r["revenue_difference_high"] ?? ""))"
+            md.append("| \(r["plan_as_of"] ?? "") | \(r["segment"] ?? "") | \(r["target_customers"] ?? "") / \(r["control_customers"] ?? "") | "
+                + "\(pct(r["target_churn_rate"])) | \(pct(r["control_churn_rate"])) | \(effect) | \(pct(r["required_effect"])) | \(r["target_reached"] ?? "") | \(revenue) |")
+        }
+        md.append("")
+        let plans = Array(Set(calibration.compactMap { $0["plan_as_of"] })).sorted()
+        if !plans.isEmpty {
+            md += ["The model on each plan's customers who got no action (control arms, groups without a target): predicted against actual churn.", "",
+                   "| plan | customers | predicted churn % | actual churn % | largest gap in a tenth (points) | AUC | Brier |", "|---|---:|---:|---:|---:|---:|---:|"]
+            for plan in plans {
+                let bins = calibration.filter { $0["plan_as_of"] == plan }
+                var n = 0.0, predicted = 0.0, actual = 0.0, gap = 0.0
+                for b in bins {
+                    let c = Double(b["customers"] ?? "") ?? 0, p = Double(b["mean_predicted"] ?? "") ?? 0, a = Double(b["actual_churn_rate"] ?? "") ?? 0
+                    n += c; predicted += c * p; actual += c * a; gap = max(gap, abs(p - a))
+                }
+                md.append("| \(plan) | \(Int(n)) | \(MessageText.fixed(100 * predicted / max(n, 1), 1)) | \(MessageText.fixed(100 * actual / max(n, 1), 1)) | "
+                    + "\(MessageText.fixed(100 * gap, 1)) | \(bins.first?["auc"] ?? "") | \(bins.first?["brier"] ?? "") |")
+            }
+            md.append("")
+        }
+        let judged = Set(rows.compactMap { $0["plan_as_of"] }).count
+        let reached = rows.filter { $0["target_reached"] == "yes" }.count, missed = rows.filter { $0["target_reached"] == "no" }.count
+        return ("evaluation: \(judged) earlier plans judged; group targets reached \(reached), missed \(missed), "
+            + "cannot tell \(rows.filter { $0["target_reached"] == "cannot tell" }.count) (see \(EvaluationOutputs.evaluationFile))", md)
     }
 
     /// The rows of a small CSV file Retain wrote, by header name.

@@ -135,6 +135,11 @@ public final class RunFolder: @unchecked Sendable {
     /// part no longer used, last-failure/ after a success).
     public func removeOnPublish(_ relative: String) { removals.append(relative) }
 
+    /// Whether the publish leaves out the published `relative` (see `removeOnPublish`).
+    public func leavesOut(_ relative: String) -> Bool {
+        removals.contains { relative == $0 || relative.hasPrefix($0 + "/") }
+    }
+
     /// Forgets a staged file (a stage that failed after staging it).
     public func discardStaged(_ relative: String) {
         FilePath.remove(FilePath.join(staging, relative))

@@ -4,7 +4,7 @@ import RetainIO
 
 /// The stages of `retain run`, in order (docs/CONTRACT.md).
 public enum Stage: String, CaseIterable, Sendable, Comparable {
-    case ingest, features, train, score, value, segment, report
+    case ingest, features, train, score, value, segment, evaluate, report
 
     /// Position in the pipeline.
     public var rank: Int {
@@ -15,7 +15,8 @@ public enum Stage: String, CaseIterable, Sendable, Comparable {
         case .score: return 3
         case .value: return 4
         case .segment: return 5
-        case .report: return 6
+        case .evaluate: return 6
+        case .report: return 7
         }
     }
 
@@ -33,6 +34,8 @@ public struct RunOptions: Sendable {
     public var command: String
     /// Which speed-ups the run uses (all but for diagnosis; see `RunSpeedUps`).
     public var speedUps: RunSpeedUps
+    /// `retain evaluate --plan`: judge only the plan of this as-of date (a day number).
+    public var evaluatePlan: Int32? = nil
 
     public init(outputDir: String? = nil, asOf: Int32? = nil, only: Stage? = nil, from: Stage? = nil, to: Stage? = nil,
                 command: String = "retain run", speedUps: RunSpeedUps = .all) {
@@ -128,7 +131,11 @@ public struct Runner {
                 case .segment:
                     manifest.stages[stage.rawValue] = try SegmentStage(spec: spec, folder: folder, reporter: reporter,
                                                                        activeWindowDays: spec.features.activeWindowDays,
+                                                                       features: manifest.stages[Stage.features.rawValue],
                                                                        history: history).run()
+                case .evaluate:
+                    manifest.stages[stage.rawValue] = try EvaluateStage(spec: spec, folder: folder, reporter: reporter,
+                                                                        onlyPlan: options.evaluatePlan).run()
                 case .report:
                     manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }

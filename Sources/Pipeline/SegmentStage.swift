@@ -1,16 +1,21 @@
 import Foundation
 import Ledger
+import Plans
 import RetainIO
 import Segmentation
 
-/// The segment stage: value, group and reason per scored customer (`customers.csv`,
-/// `segments/<segment>.csv`), targets per group (`retention_targets.csv`), and retention
-/// per period from the ledger (`retention_history.csv`).
+/// The segment stage: value, group, arm and reason per scored customer (`customers.csv`;
+/// per group its target arm in `segments/<segment>.csv`, its control arm in
+/// `controls/<segment>.csv`), targets per group (`retention_targets.csv`), the plan kept in
+/// the archive (`plans/<as-of>/`), and retention per period from the ledger
+/// (`retention_history.csv`).
 struct SegmentStage {
     let spec: PipelineSpec
     let folder: RunFolder
     let reporter: Reporter
     let activeWindowDays: Int32
+    /// The features stage's record: the scoring date, the plan's as-of.
+    let features: RunManifest.StageRecord?
     /// The retention history, begun earlier in this run; nil: begun here.
     var history: BackgroundHistory? = nil
 
@@ -45,15 +50,22 @@ struct SegmentStage {
             reporter.warning("segment: \(result.accountsNotScored) of \(accounts?.roles.count ?? 0) strategic accounts are not among the scored (active) customers")
         }
 
-        try SegmentOutputs.writeCustomers(scores, result, staging: folder.stagedPath)
+        let asOf = try FeaturesStage.dates(in: features, for: .segment).scoring
+        let draw = ArmDraw(settings: spec.plan, asOf: asOf)
+        let arms = Self.arms(scores, draw)
+        let control = arms.map { $0 == .control }
+        try SegmentOutputs.writeCustomers(scores, result, control: control, staging: folder.stagedPath)
         try SegmentOutputs.writeTargets(result.targets, staging: folder.stagedPath)
-        steps.done("wrote customers.csv, segments/ and the targets")
+        steps.done("wrote customers.csv, segments/, controls/ and the targets")
+        let kept = try archive(scores, result, arms: arms, draw: draw, asOf: asOf, clv: clv)
+        steps.done("kept the plan in \(PlanArchive.relative(asOf))/")
 
         let retention = try history.result()
         try SegmentOutputs.writeHistory(retention, staging: folder.stagedPath)
         steps.done("retention history (waited for what was left of it)")
 
-        var counts: [String: Int] = ["customers": scores.count, "history_periods": retention.rows.count]
+        var counts: [String: Int] = ["customers": scores.count, "history_periods": retention.rows.count,
+                                     "control_customers": control.reduce(0) { $0 + ($1 ? 1 : 0) }, "plans_kept": kept]
         for t in result.targets { counts["customers_\(t.segment.rawValue)"] = t.customers }
         let summary = result.targets.map { "\($0.segment.rawValue) \(MessageText.grouped($0.customers))" }.joined(separator: ", ")
         reporter.info("segment: \(MessageText.grouped(scores.count)) customers: \(summary)")
@@ -65,5 +77,37 @@ struct SegmentStage {
         }
         return clock.record(counts: counts, notes: result.unavailable.map { "unavailable: \($0)" } + ["profit in retention history: \(retention.profitBasis)"],
                             measures: measures)
+    }
+
+    /// Each scored customer's arm, drawn from its id as the log had it.
+    static func arms(_ scores: CSVTable, _ draw: ArmDraw) -> [Arm] {
+        (0..<scores.count).map { i in
+            let raw = scores.rawKey(i)
+            if raw.first == UInt8(ascii: "\"") { return draw.arm(scores.key(i)) }
+            return raw.withUnsafeBytes { draw.arm($0) }
+        }
+    }
+
+    /// Stages this run's plan as `plans/<as-of>/` (replacing a plan of the same date) and
+    /// marks the oldest plans beyond `plan.keep` to be left out of the publish. Returns the
+    /// number of plans the archive holds once published.
+    func archive(_ scores: CSVTable, _ result: Segmenter.Result, arms: [Arm], draw: ArmDraw, asOf: Int32, clv: [Double]) throws -> Int {
+        let relative = PlanArchive.relative(asOf)
+        let record = PlanRecord(asOf: CivilDate.iso(asOf), horizonDays: Int(spec.features.horizonDays),
+                                horizonEnd: CivilDate.iso(asOf + spec.features.horizonDays),
+                                createdAt: ISO8601DateFormatter().string(from: Date()), retainVersion: Runner.version,
+                                pipelineHash: spec.fileHash, settingsHash: Lineage.planSettingsHash(spec),
+                                drawKey: draw.drawKey, controlShare: draw.controlShare, reshuffle: spec.plan.reshuffle, customers: scores.count, files: [:])
+        let dir = try folder.stagedPath(relative + "/" + PlanArchive.recordFile)
+        try PlanArchive.write(PlanArchive.Draft(scores: scores, segments: result.placements.map(\.segment), arms: arms, clv: clv,
+                                                targets: result.targets, record: record), to: FilePath.split(dir).directory)
+        folder.removeOnPublish(relative)  // the staged plan replaces an earlier one of the same date
+        let all = Set(PlanArchive.list(in: folder.path)).union([asOf]).sorted()
+        for old in all.dropLast(spec.plan.keep) {
+            folder.removeOnPublish(PlanArchive.relative(old))
+            if old == asOf { folder.discardStaged(relative) }  // a backfill older than the plans kept
+            reporter.info("segment: plan \(CivilDate.iso(old)) leaves the archive (plan.keep = \(spec.plan.keep))")
+        }
+        return min(all.count, spec.plan.keep)
     }
 }

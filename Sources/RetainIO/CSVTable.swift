@@ -93,22 +93,7 @@ public struct CSVTable: Sendable {
 
     /// The key of row `i` as the input had it: quotes removed and a neutralising `'`
     /// (see `CSVText`) taken off again.
-    public func key(_ i: Int) -> String {
-        var raw = Array(rawKey(i))
-        if raw.first == UInt8(ascii: "\""), raw.count >= 2 {
-            raw = Array(raw[1..<(raw.count - 1)])
-            var out: [UInt8] = []
-            out.reserveCapacity(raw.count)
-            var j = 0
-            while j < raw.count {
-                out.append(raw[j])
-                j += (raw[j] == UInt8(ascii: "\"") && j + 1 < raw.count && raw[j + 1] == UInt8(ascii: "\"")) ? 2 : 1
-            }
-            if out.count >= 2, out[0] == UInt8(ascii: "'"), CSVText.isFormulaStart(out[1]) { out.removeFirst() }
-            raw = out
-        }
-        return String(decoding: raw, as: UTF8.self)
-    }
+    public func key(_ i: Int) -> String { CSVText.decode(rawKey(i)) }
 
     /// Reads `path`. Every row must have the header's number of fields and every numeric
     /// field must be empty or a decimal number; anything else is `IOError.malformed` with

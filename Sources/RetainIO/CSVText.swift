@@ -57,6 +57,22 @@ public enum CSVText {
         try out.append(byte: 0x0A)
     }
 
+    /// A field as `escape` wrote it, back to the value: quotes removed, doubled quotes
+    /// halved and a neutralising `'` taken off again.
+    public static func decode(_ raw: ArraySlice<UInt8>) -> String {
+        guard raw.first == UInt8(ascii: "\""), raw.count >= 2 else { return String(decoding: raw, as: UTF8.self) }
+        let inner = raw.dropFirst().dropLast()
+        var out: [UInt8] = []
+        out.reserveCapacity(inner.count)
+        var j = inner.startIndex
+        while j < inner.endIndex {
+            out.append(inner[j])
+            j += (inner[j] == UInt8(ascii: "\"") && j + 1 < inner.endIndex && inner[j + 1] == UInt8(ascii: "\"")) ? 2 : 1
+        }
+        if out.count >= 2, out[0] == UInt8(ascii: "'"), isFormulaStart(out[1]) { out.removeFirst() }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     @inline(__always) static func isFormulaStart(_ b: UInt8) -> Bool {
         b == UInt8(ascii: "=") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-")
             || b == UInt8(ascii: "@") || b == 0x09 || b == 0x0D

@@ -10,15 +10,22 @@ public enum SegmentOutputs {
     public static let targetsFile = "retention_targets.csv"
     /// One row per period: S, E, N and the retention rates.
     public static let historyFile = "retention_history.csv"
-    /// The rows of `customers.csv` in one group.
+    /// The rows of `customers.csv` in one group that its action reaches (the target arm):
+    /// the file to mail.
     public static func segmentFile(_ s: Segment) -> String { "segments/\(s.rawValue).csv" }
+    /// The rows of `customers.csv` in one group held out of its action (the control arm):
+    /// never to be contacted, kept apart so that no mailing of segments/ reaches them.
+    public static func controlFile(_ s: Segment) -> String { "controls/\(s.rawValue).csv" }
 
-    /// customers.csv and one file per segment: the contract's columns, then the value's parts.
-    public static func writeCustomers(_ scores: CSVTable, _ result: Segmenter.Result, staging: (String) throws -> String) throws {
+    /// customers.csv, and per segment its target arm (`segments/`) and its control arm
+    /// (`controls/`): the contract's columns, then the value's parts, then `treatment`.
+    /// `control`: per scored customer, whether it is in the control arm (nil: nobody is).
+    public static func writeCustomers(_ scores: CSVTable, _ result: Segmenter.Result, control: [Bool]? = nil,
+                                      staging: (String) throws -> String) throws {
         let lifetime = result.lifetime
         let header = ["customer_id", "segment", "churn_probability", "recency_days", "frequency", "monetary", "tenure_days",
                       "expected_value", "reason"] + (lifetime == nil ? [] : ["p_alive", "expected_purchases", "clv"])
-            + ["revenue_at_risk", "profit_at_risk", "orders_per_year", "strategic_role"]
+            + ["treatment", "revenue_at_risk", "profit_at_risk", "orders_per_year", "strategic_role"]
         let columns = try ["churn_probability", "recency_days", "frequency", "monetary", "tenure_days"].map { name in
             guard let c = scores.column(name) else { throw SegmentationError.missingColumn(file: scores.path, column: name) }
             return c
@@ -42,18 +49,20 @@ public enum SegmentOutputs {
                 try b.append(byte: UInt8(ascii: ","))
                 try b.appendFixed(l.clv[i], decimals: 2)
             }
+            let isControl = control?[i] ?? false
+            try b.append(isControl ? ",control" : ",target")
             for v in [pl.value.revenueAtRisk, pl.value.profitAtRisk] { try b.append(byte: UInt8(ascii: ",")); try b.appendFixed(v, decimals: 2) }
             try b.append(byte: UInt8(ascii: ","))
             try b.appendFixed(pl.value.ordersPerYear, decimals: 2)
             try b.append(byte: UInt8(ascii: ","))
             if let r = pl.role { try b.append(r.rawValue) }
             try b.append(byte: 0x0A)
-            return segments.firstIndex(of: pl.segment)
+            return segments.firstIndex(of: pl.segment).map { isControl ? $0 + segments.count : $0 }
         }
         // Each row is formatted once: written to customers.csv, and copied into its
-        // segment's file, all five open at once (none is read back by a later stage, so
-        // they leave the page cache as they go: see `OutputBuffer.dropBehind`).
-        let paths = try [staging(customersFile)] + segments.map { try staging(segmentFile($0)) }
+        // group's file of its arm, all nine open at once (none is read back by a later
+        // stage, so they leave the page cache as they go: see `OutputBuffer.dropBehind`).
+        let paths = try [staging(customersFile)] + segments.map { try staging(segmentFile($0)) } + segments.map { try staging(controlFile($0)) }
         try AtomicFile.write(paths, dropBehind: true) { outs in
             for out in outs { try CSVText.appendHeader(header, to: out) }
             try ParallelRows.write(rows: scores.count, bytesPerRow: 200, to: outs[0], alsoTo: Array(outs.dropFirst()), formatRow: row)

@@ -70,6 +70,15 @@ public struct SegmentTarget: Sendable, Equatable {
     public var maxSpendPerCustomer: Double
     /// Σ p·CLV (currency), where the value stage ran.
     public var clvAtRisk: Double? = nil
+
+    public init(segment: Segment, customers: Int, expectedChurners: Double, revenueAtRisk: Double, profitAtRisk: Double,
+                targetChurnReduction: Double, targetRetainedCustomers: Double, targetRetainedRevenue: Double,
+                maxSpendPerCustomer: Double, clvAtRisk: Double? = nil) {
+        self.segment = segment; self.customers = customers; self.expectedChurners = expectedChurners
+        self.revenueAtRisk = revenueAtRisk; self.profitAtRisk = profitAtRisk; self.targetChurnReduction = targetChurnReduction
+        self.targetRetainedCustomers = targetRetainedCustomers; self.targetRetainedRevenue = targetRetainedRevenue
+        self.maxSpendPerCustomer = maxSpendPerCustomer; self.clvAtRisk = clvAtRisk
+    }
 }
 
 /// The value stage's figures per scored customer (`value.csv`), in `scores.csv`'s order.

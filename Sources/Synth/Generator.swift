@@ -13,6 +13,10 @@ import RetainIO
 /// - a cost to serve per order (log-normal, median 2.5; 5 % of customers 8x costlier);
 /// - a favourite channel (web, store, app, phone) used 80 % of the time;
 /// - a refund habit: the chance an order is partly returned within 1-30 days.
+/// With a `treatment` (a programme with a known effect), a treated customer's chance of
+/// leaving is lowered by the stated share for every decision to leave whose next order
+/// would come after the programme's start day (so a customer lapsing at the start can be
+/// kept); every random draw stays the same, so the log up to that day is the log without it.
 /// Customers arrive uniformly over the window, and rows come out in date order with
 /// customers interleaved, as a real log arrives. An order's lines share its order id and
 /// name distinct products, so no two lines of a log are identical (as in a real export).
@@ -22,6 +26,21 @@ public struct Generator {
     /// Last day of the log (days since 1970-01-01) and its length in days.
     public var endDay: Int32
     public var days: Int32
+
+    /// A retention programme acting on some customers from a day on.
+    public struct Treatment: Sendable {
+        /// The programme starts after this day (a plan's as-of): purchases after it are treated.
+        public var afterDay: Int32
+        /// Per customer index (customer id C<index + 1>), whether the programme reaches it.
+        public var treated: [Bool]
+        /// The share by which a treated customer's dropout chance falls (0.3: p becomes 0.7·p).
+        public var dropoutReduction: Double
+
+        public init(afterDay: Int32, treated: [Bool], dropoutReduction: Double) {
+            self.afterDay = afterDay; self.treated = treated; self.dropoutReduction = dropoutReduction
+        }
+    }
+    public var treatment: Treatment? = nil
 
     public static let header = "order_id,customer_id,date,product_id,quantity,amount,cost,discount,service_cost,channel"
     static let channels = ["web", "store", "app", "phone"]
@@ -78,8 +97,18 @@ public struct Generator {
                     if back <= endDay { refunds[Int(back - first)].append(UInt64(c) << 24 | n) }
                 }
                 n += 1
-                if n >= 1 << 24 || r.uniform() < p.dropout { break }
-                day += Int32(max(1, r.exponential(rate: p.rate).rounded(.up)))
+                if n >= 1 << 24 { break }
+                let u = r.uniform()
+                // The gap to the next order is drawn even for a customer who leaves (then
+                // unused): the treatment needs it, and nothing is drawn after leaving.
+                let next = day + Int32(max(1, r.exponential(rate: p.rate).rounded(.up)))
+                if u < p.dropout {
+                    // Treated: a decision to leave whose next order would come after the
+                    // programme's start is kept with chance (1 - reduction).
+                    guard let t = treatment, next > t.afterDay, c < t.treated.count, t.treated[c],
+                          u >= p.dropout * (1 - t.dropoutReduction) else { break }
+                }
+                day = next
             }
         }
         var rows = 0

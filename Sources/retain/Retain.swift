@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Pipeline
+import Plans
 import RetainIO
 
 @main
@@ -16,7 +17,7 @@ struct Retain: ParsableCommand {
             (previous outputs intact); 1 anything else.
             """,
         version: Runner.version,
-        subcommands: [RunCommand.self, ValidateCommand.self, GenerateCommand.self])
+        subcommands: [RunCommand.self, ValidateCommand.self, GenerateCommand.self, EvaluateCommand.self])
 
     /// Parses and runs, mapping every failure to docs/CONTRACT.md's exit status and one line.
     static func main() {
@@ -34,7 +35,7 @@ struct Retain: ParsableCommand {
             try c.run()
         } catch {
             // Help, version and option errors raised while running belong to ArgumentParser.
-            let isDomainError = error is PipelineError || error is LedgerError || error is IOError || error is ValidationError
+            let isDomainError = error is PipelineError || error is LedgerError || error is IOError || error is PlansError || error is ValidationError
             if !isDomainError && exitCode(for: error) == .success { exit(withError: error) }
             if error is ValidationError {
                 writeLine("retain: error: \(message(for: error)) (see retain --help)")

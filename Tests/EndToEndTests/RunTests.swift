@@ -22,7 +22,8 @@ struct RunTests {
         #expect(r.lines.contains { $0.contains("69,659 rows") && $0.contains("23,570 customers") })
         // Nothing left behind but the outputs (links into the current generation) and the lock file.
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).sorted()
-        #expect(names == [".retain.lock", ".runs", "coefficients.csv", "current", "customers.csv", "features.csv", "ledger", "model.json", "rejects.csv",
+        #expect(names == [".retain.lock", ".runs", "coefficients.csv", "controls", "current", "customers.csv", "evaluation.csv",
+                          "evaluation_calibration.csv", "features.csv", "ledger", "model.json", "plans", "rejects.csv",
                           "report.md", "retention_history.csv", "retention_targets.csv", "run.json", "scores.csv", "segments",
                           "snapshots", "training_matrix.csv", "value.csv", "value.json"])
         // The whole pipeline ran, and said which segment rules the log cannot support.

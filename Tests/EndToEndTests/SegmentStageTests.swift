@@ -37,9 +37,12 @@ struct SegmentStageTests {
             #expect(count == members.count, "\(seg)")
             #expect(count > 0, "all four groups are used on the sample: \(seg)")
             total += count
-            // The segment file holds exactly these customers.
+            // The segment file holds exactly its target arm, controls/ its control arm.
             let file = try csvRecords(try dir.read("out/segments/\(seg).csv"))
-            #expect(file.compactMap { $0["customer_id"] } == members.compactMap { $0["customer_id"] })
+            #expect(file.compactMap { $0["customer_id"] } == members.filter { $0["treatment"] == "target" }.compactMap { $0["customer_id"] })
+            let controls = try csvRecords(try dir.read("out/controls/\(seg).csv"))
+            #expect(controls.compactMap { $0["customer_id"] } == members.filter { $0["treatment"] == "control" }.compactMap { $0["customer_id"] })
+            #expect(file.count + controls.count == members.count && !controls.isEmpty && controls.allSatisfy { $0["treatment"] == "control" })
             // Σ p and Σ revenue at risk, from customers.csv, to the cent.
             let p = members.reduce(0.0) { $0 + (Double($1["churn_probability"] ?? "") ?? .nan) }
             let risk = members.reduce(0.0) { $0 + (Double($1["revenue_at_risk"] ?? "") ?? .nan) }

@@ -1,0 +1,99 @@
+import Foundation
+import Ledger
+import Plans
+import RetainIO
+import Segmentation
+
+/// The evaluate stage: each archived plan whose horizon the data now covers, judged
+/// against what its customers did (`evaluation.csv`, `evaluation_calibration.csv`). Reads
+/// the ledger and the plans only, so `retain evaluate` runs it alone.
+struct EvaluateStage {
+    let spec: PipelineSpec
+    let folder: RunFolder
+    let reporter: Reporter
+    /// `--plan`: judge only this plan, keeping the other plans' rows of the files.
+    let onlyPlan: Int32?
+
+    func run() throws -> RunManifest.StageRecord {
+        let clock = StageClock()
+        let steps = StepTimer(.evaluate, reporter: reporter)
+        let view = try folder.ledgerView(for: .evaluate, numbering: .byID)
+        // The plans as this run will publish them: the one staged now, and the published
+        // ones the publish keeps.
+        let staged = Set(PlanArchive.list(in: folder.staging))
+        let published = PlanArchive.list(in: folder.path).filter { !folder.leavesOut(PlanArchive.relative($0)) }
+        let archived = staged.union(published).sorted()
+        var plans: [Plan] = []
+        var damaged: [String] = []
+        for asOf in archived where onlyPlan == nil || onlyPlan == asOf {
+            let relative = PlanArchive.relative(asOf)
+            do { plans.append(try PlanArchive.load(staged.contains(asOf) ? FilePath.join(folder.staging, relative) : folder.publishedPath(relative))) } catch {
+                if onlyPlan != nil { throw error }
+                damaged.append("\(error)")
+                reporter.warning("evaluate: \(error)")
+            }
+        }
+        let lastDay = view.lastDay
+        let judged = Evaluator.judgeable(plans, lastDay: lastDay)
+        let waiting = plans.filter { p in !judged.contains { $0.asOf == p.asOf } }
+        if let only = onlyPlan {
+            let name = CivilDate.iso(only)
+            guard archived.contains(only) else {
+                throw PlansError.planNotAvailable(asOf: name, detail: "not in \(folder.publishedPath(PlanArchive.folder)) "
+                    + "(archived: \(archived.isEmpty ? "none" : archived.map(CivilDate.iso).joined(separator: ", "))); make it with retain run --as-of \(name)")
+            }
+            if let w = waiting.first {
+                throw PlansError.planNotAvailable(asOf: name, detail: "its horizon ends \(CivilDate.iso(w.horizonEnd)), after the data's last day "
+                    + "\(lastDay.map(CivilDate.iso) ?? "(no data)"); it can be judged once the log reaches \(CivilDate.iso(w.horizonEnd))")
+            }
+        }
+        steps.done("read \(plans.count) archived plans")
+        let outcomes = try Evaluator.outcomes(judged, view: view)
+        let evaluations = zip(judged, outcomes).map { Evaluator.evaluate($0, $1) }
+        steps.done("outcomes of \(judged.count) plans over their horizons")
+        try EvaluationOutputs.write(evaluations, keeping: onlyPlan == nil ? [] : Set(archived.map(CivilDate.iso)),
+                                    previous: { name in let p = folder.publishedPath(name); return FilePath.exists(p) ? p : nil },
+                                    staging: folder.stagedPath)
+
+        var notes: [String] = []
+        for e in evaluations {
+            let line = Self.summary(e)
+            notes.append(line)
+            reporter.info("evaluate: " + line)
+        }
+        if evaluations.isEmpty {
+            let line = Self.nothingToJudge(plans: plans, lastDay: lastDay)
+            notes.append(line)
+            reporter.info("evaluate: " + line)
+        }
+        notes += damaged.map { "damaged: \($0)" }
+        return clock.record(counts: ["plans_archived": archived.count, "plans_judged": evaluations.count,
+                                     "plans_waiting": waiting.count, "plans_damaged": damaged.count],
+                            notes: notes)
+    }
+
+    /// One line per judged plan: what the groups with a target achieved.
+    static func summary(_ e: PlanEvaluation) -> String {
+        let groups = e.groups.filter { $0.targetChurnReduction > 0 && $0.customers > 0 }.map { g -> String in
+            let effect = g.effect.map { "effect \(points($0.estimate)) points (95% \(points($0.low)) to \(points($0.high)))" } ?? "no effect measurable"
+            return "\(g.segment.rawValue) \(effect), target \(g.targetReached.rawValue)"
+        }
+        let all = e.groups.reduce((0, 0.0, 0)) { ($0.0 + $1.customers, $0.1 + $1.predicted, $0.2 + $1.churners) }
+        return "plan \(CivilDate.iso(e.asOf)) (horizon to \(CivilDate.iso(e.horizonEnd))): \(MessageText.grouped(all.0)) customers, "
+            + "\(MessageText.grouped(Int(all.1.rounded()))) churners predicted, \(MessageText.grouped(all.2)) churned"
+            + (groups.isEmpty ? "" : "; " + groups.joined(separator: "; "))
+    }
+
+    /// Why no plan was judged, and when the first one can be.
+    static func nothingToJudge(plans: [Plan], lastDay: Int32?) -> String {
+        guard let first = plans.min(by: { $0.horizonEnd < $1.horizonEnd }) else {
+            return "no archived plan to judge yet (each run keeps its plan in plans/; a plan is judged once the data covers its horizon)"
+        }
+        return "no archived plan's horizon has passed, so there are no arms to compare yet: the first, \(CivilDate.iso(first.asOf)), "
+            + "can be judged once the data reaches \(CivilDate.iso(first.horizonEnd)) (the data ends \(lastDay.map(CivilDate.iso) ?? "with no rows"))"
+    }
+
+    static func points(_ share: Double) -> String {
+        (share >= 0 ? "+" : "") + MessageText.fixed(100 * share, 1)
+    }
+}
