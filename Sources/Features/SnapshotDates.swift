@@ -20,13 +20,17 @@ public struct SnapshotDates: Sendable, Equatable {
     public let validation: Int32
     public let scoring: Int32
 
-    /// For data spanning [`dataStart`, `dataEnd`] (E) and horizon H: training as of E - H,
-    /// validation as of E - 2H, scoring as of `asOf` or E.
+    /// For data spanning [`dataStart`, `dataEnd`] and horizon H, with E = the earlier of
+    /// `asOf` and `dataEnd`: training as of E - H, validation as of E - 2H, scoring as of
+    /// `asOf` or `dataEnd`. A run as of a past date learns only from what was known then
+    /// (labels up to E), so a backfilled plan is the plan that date would have had, and
+    /// its evaluation is not flattered by the future it is judged on.
     public init(dataStart: Int32, dataEnd: Int32, horizonDays h: Int32, asOf: Int32?) {
         self.dataStart = dataStart
         self.dataEnd = dataEnd
-        training = dataEnd - h
-        validation = dataEnd - 2 * h
+        let known = min(asOf ?? dataEnd, dataEnd)
+        training = known - h
+        validation = known - 2 * h
         scoring = asOf ?? dataEnd
     }
 

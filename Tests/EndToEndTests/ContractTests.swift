@@ -28,7 +28,7 @@ struct ContractTests {
         let r = try RetainBinary.run(["run", RepoPaths.path("pipelines/sample.toml"), "--out", dir.file("out"), "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         for (file, columns) in promised {
-            let path = file.replacingOccurrences(of: "<segment>", with: "drop")
+            let path = file.replacingOccurrences(of: "<segment>", with: "drop").replacingOccurrences(of: "<as-of>", with: "2025-12-31")
             let text = try dir.read("out/" + path)
             let header = text.prefix { $0 != "\n" }.split(separator: ",").map(String.init)
             #expect(Array(header.prefix(columns.count)) == columns, "\(file): \(header)")

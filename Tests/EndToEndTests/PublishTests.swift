@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import RetainIO
 import RetainTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -52,7 +53,7 @@ struct PublishTests {
         }
         #expect(reference[0].count >= 10 && reference[1].count == reference[0].count)
         let telling = reference[0].filter { reference[1][$0.key] != $0.value }.keys
-        #expect(telling.count >= 8 && ["customers.csv", "scores.csv", "features.csv", "model.json"].allSatisfy(telling.contains),
+        #expect(telling.count >= 8 && ["customers.csv", "scores.csv", "features.csv", "model.json", "plans/2024-12-28/customers.csv"].allSatisfy(telling.contains),
                 "the files of each stage tell the runs apart: \(telling.sorted())")
 
         try dir.write("in.csv", logA)
@@ -69,6 +70,13 @@ struct PublishTests {
             run.kill()
             let result = run.wait()
             let now = try Self.outputs(dir.file("out"))
+            // The plan archive: each plan.json names the checksums of the files beside it.
+            for plan in (try? FileManager.default.contentsOfDirectory(atPath: dir.file("out/plans"))) ?? [] {
+                let files = (try json(dir.file("out/plans/\(plan)/plan.json")))["files"] as? [String: String] ?? [:]
+                for (name, hash) in files where XXH64.hex(try FileHash.xxh64(path: dir.file("out/plans/\(plan)/\(name)"))) != hash {
+                    mixed.append("kill \(k): plans/\(plan)/\(name) is not the file its plan.json records")
+                }
+            }
             guard let which = reference.firstIndex(where: { $0 == now }) else {
                 let a = now.filter { reference[0][$0.key] == $0.value }.keys.sorted()
                 mixed.append("kill \(k) at \(at) s (exit \(result.status)): from A \(a), others not")

@@ -105,6 +105,20 @@ struct PipelineSpecTests {
         expectError(Self.valid + "\n[model]\nchoice = \"bestest\"\n", line: 21, contains: ["model.choice", "\"best\", \"logistic\", \"hybrid\", \"btyd\""])
     }
 
+    @Test("[plan]: defaults, every key read, bad values refused with the key and line")
+    func planSettings() throws {
+        let defaults = try load(Self.valid)
+        #expect(isClose(defaults.plan.controlShare, 0.10, rel: 1e-15) && !defaults.plan.reshuffle && defaults.plan.keep == 24 && defaults.plan.key == "retain")
+        let set = try load(Self.valid + "\n[plan]\ncontrol_share = 0.2\nreshuffle = true\nkeep = 6\nkey = \"spring\"\n")
+        #expect(isClose(set.plan.controlShare, 0.2, rel: 1e-15) && set.plan.reshuffle && set.plan.keep == 6 && set.plan.key == "spring")
+        #expect(try load(Self.valid + "\n[plan]\ncontrol_share = 0\n").plan.controlShare == 0)
+        expectError(Self.valid + "\n[plan]\ncontrol_share = 1\n", line: 21, contains: ["plan.control_share", "below 1"])
+        expectError(Self.valid + "\n[plan]\ncontrol_share = -0.1\n", line: 21, contains: ["plan.control_share"])
+        expectError(Self.valid + "\n[plan]\nkeep = 0\n", line: 21, contains: ["plan.keep", "1 to 1000"])
+        expectError(Self.valid + "\n[plan]\nreshuffle = 1\n", line: 21, contains: ["plan.reshuffle", "true or false"])
+        expectError(Self.valid + "\n[plan]\nkey = \"\"\n", line: 21, contains: ["plan.key", "empty"])
+    }
+
     @Test("mistakes that once passed silently: one column for two roles, dates out of order, an empty output folder")
     func silentMistakes() {
         expectError(Self.valid.replacingOccurrences(of: "amount = 3\n", with: "amount = 3\ncost = 3\n"), line: 13,
