@@ -17,38 +17,46 @@ struct EvaluateStage {
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let steps = StepTimer(.evaluate, reporter: reporter)
-        let view = try folder.ledgerView(for: .evaluate, numbering: .byID)
+        // The data's last day, from a view that builds no ids (cheap); the ids only when a
+        // plan is to be judged.
+        let lastDay = try folder.ledgerView(for: .evaluate, numbering: .dense).lastDay
         // The plans as this run will publish them: the one staged now, and the published
-        // ones the publish keeps.
+        // ones the publish keeps. Their records first; the customers of those to judge only.
         let staged = Set(PlanArchive.list(in: folder.staging))
         let published = PlanArchive.list(in: folder.path).filter { !folder.leavesOut(PlanArchive.relative($0)) }
         let archived = staged.union(published).sorted()
-        var plans: [Plan] = []
-        var damaged: [String] = []
-        for asOf in archived where onlyPlan == nil || onlyPlan == asOf {
+        func dir(_ asOf: Int32) -> String {
             let relative = PlanArchive.relative(asOf)
-            do { plans.append(try PlanArchive.load(staged.contains(asOf) ? FilePath.join(folder.staging, relative) : folder.publishedPath(relative))) } catch {
-                if onlyPlan != nil { throw error }
-                damaged.append("\(error)")
-                reporter.warning("evaluate: \(error)")
-            }
+            return staged.contains(asOf) ? FilePath.join(folder.staging, relative) : folder.publishedPath(relative)
         }
-        let lastDay = view.lastDay
-        let judged = Evaluator.judgeable(plans, lastDay: lastDay)
-        let waiting = plans.filter { p in !judged.contains { $0.asOf == p.asOf } }
         if let only = onlyPlan {
             let name = CivilDate.iso(only)
             guard archived.contains(only) else {
                 throw PlansError.planNotAvailable(asOf: name, detail: "not in \(folder.publishedPath(PlanArchive.folder)) "
                     + "(archived: \(archived.isEmpty ? "none" : archived.map(CivilDate.iso).joined(separator: ", "))); make it with retain run --as-of \(name)")
             }
-            if let w = waiting.first {
-                throw PlansError.planNotAvailable(asOf: name, detail: "its horizon ends \(CivilDate.iso(w.horizonEnd)), after the data's last day "
-                    + "\(lastDay.map(CivilDate.iso) ?? "(no data)"); it can be judged once the log reaches \(CivilDate.iso(w.horizonEnd))")
+        }
+        var plans: [Plan] = []
+        var waiting: [(asOf: Int32, horizonEnd: Int32)] = []
+        var damaged: [String] = []
+        for asOf in archived where onlyPlan == nil || onlyPlan == asOf {
+            do {
+                let (_, _, end) = try PlanArchive.loadRecord(dir(asOf))
+                guard let lastDay, end <= lastDay else { waiting.append((asOf, end)); continue }
+                plans.append(try PlanArchive.load(dir(asOf)))
+            } catch {
+                if onlyPlan != nil { throw error }
+                damaged.append("\(error)")
+                reporter.warning("evaluate: \(error)")
             }
         }
-        steps.done("read \(plans.count) archived plans")
-        let outcomes = try Evaluator.outcomes(judged, view: view)
+        if let only = onlyPlan, let w = waiting.first {
+            throw PlansError.planNotAvailable(asOf: CivilDate.iso(only), detail: "its horizon ends \(CivilDate.iso(w.horizonEnd)), after the data's last day "
+                + "\(lastDay.map(CivilDate.iso) ?? "(no data)"); it can be judged once the log reaches \(CivilDate.iso(w.horizonEnd))")
+        }
+        steps.done("read \(plans.count + waiting.count) archived plans")
+        let judged = plans
+        let outcomes = judged.isEmpty ? [] : try Evaluator.outcomes(judged, view: try folder.ledgerView(for: .evaluate, numbering: .byID))
         let evaluations = zip(judged, outcomes).map { Evaluator.evaluate($0, $1) }
         steps.done("outcomes of \(judged.count) plans over their horizons")
         try EvaluationOutputs.write(evaluations, keeping: onlyPlan == nil ? [] : Set(archived.map(CivilDate.iso)),
@@ -62,7 +70,7 @@ struct EvaluateStage {
             reporter.info("evaluate: " + line)
         }
         if evaluations.isEmpty {
-            let line = Self.nothingToJudge(plans: plans, lastDay: lastDay)
+            let line = Self.nothingToJudge(waiting: waiting, lastDay: lastDay)
             notes.append(line)
             reporter.info("evaluate: " + line)
         }
@@ -85,8 +93,8 @@ struct EvaluateStage {
     }
 
     /// Why no plan was judged, and when the first one can be.
-    static func nothingToJudge(plans: [Plan], lastDay: Int32?) -> String {
-        guard let first = plans.min(by: { $0.horizonEnd < $1.horizonEnd }) else {
+    static func nothingToJudge(waiting: [(asOf: Int32, horizonEnd: Int32)], lastDay: Int32?) -> String {
+        guard let first = waiting.min(by: { $0.horizonEnd < $1.horizonEnd }) else {
             return "no archived plan to judge yet (each run keeps its plan in plans/; a plan is judged once the data covers its horizon)"
         }
         return "no archived plan's horizon has passed, so there are no arms to compare yet: the first, \(CivilDate.iso(first.asOf)), "

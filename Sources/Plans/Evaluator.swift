@@ -72,12 +72,6 @@ public struct PlanEvaluation: Sendable {
 
 /// Judges archived plans: what their customers did in each plan's horizon, per group and arm.
 public enum Evaluator {
-    /// The plans whose horizon the data covers (as-of + H <= the ledger's last day).
-    public static func judgeable(_ plans: [Plan], lastDay: Int32?) -> [Plan] {
-        guard let lastDay else { return [] }
-        return plans.filter { $0.horizonEnd <= lastDay }
-    }
-
     /// Each plan's outcome, from one pass over the ledger per batch of plans (each plan maps
     /// every ledger customer to its row: 4 bytes a customer, so batches bound the memory).
     /// `view` must number customers by id (`LedgerView.Numbering.byID`).

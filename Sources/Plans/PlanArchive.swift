@@ -143,8 +143,9 @@ public enum PlanArchive {
         }.sorted()
     }
 
-    /// Reads the plan in `dir`, checking each file against plan.json's checksum.
-    public static func load(_ dir: String) throws(PlansError) -> Plan {
+    /// The plan.json of the plan in `dir`, with its as-of and horizon end as day numbers
+    /// (without reading the plan's customers).
+    public static func loadRecord(_ dir: String) throws(PlansError) -> (record: PlanRecord, asOf: Int32, horizonEnd: Int32) {
         let recordPath = FilePath.join(dir, recordFile)
         let record: PlanRecord
         do { record = try ResultJSON.decoder().decode(PlanRecord.self, from: Data(try FilePath.readAll(recordPath))) } catch {
@@ -153,6 +154,12 @@ public enum PlanArchive {
         guard let asOf = CivilDate.parseISO(record.asOf), record.horizonDays > 0, record.horizonDays <= 36_500 else {
             throw .damagedPlan(path: recordPath, detail: "as_of \(record.asOf) or horizon_days \(record.horizonDays) is not valid")
         }
+        return (record, asOf, asOf + Int32(record.horizonDays))
+    }
+
+    /// Reads the plan in `dir`, checking each file against plan.json's checksum.
+    public static func load(_ dir: String) throws(PlansError) -> Plan {
+        let (record, asOf, _) = try loadRecord(dir)
         var texts: [String: [UInt8]] = [:]
         for name in [customersFile, targetsFile] {
             let path = FilePath.join(dir, name)
