@@ -36,18 +36,31 @@ struct EvaluateStage {
                     + "(archived: \(archived.isEmpty ? "none" : archived.map(CivilDate.iso).joined(separator: ", "))); make it with retain run --as-of \(name)")
             }
         }
-        var plans: [Plan] = []
+        var due: [Int32] = []
         var waiting: [(asOf: Int32, horizonEnd: Int32)] = []
         var damaged: [String] = []
         for asOf in archived where onlyPlan == nil || onlyPlan == asOf {
             do {
                 let (_, _, end) = try PlanArchive.loadRecord(dir(asOf))
-                guard let lastDay, end <= lastDay else { waiting.append((asOf, end)); continue }
-                plans.append(try PlanArchive.load(dir(asOf)))
+                if let lastDay, end <= lastDay { due.append(asOf) } else { waiting.append((asOf, end)) }
             } catch {
                 if onlyPlan != nil { throw error }
                 damaged.append("\(error)")
                 reporter.warning("evaluate: \(error)")
+            }
+        }
+        // The plans due, read side by side (each is every scored customer of its day).
+        let loaded = Slots<Result<Plan, PlansError>>(count: due.count)
+        Workers.run(due.count) { k in loaded[k] = Result { () throws(PlansError) in try PlanArchive.load(dir(due[k])) } }
+        var plans: [Plan] = []
+        for k in due.indices {
+            switch loaded[k] {
+            case .success(let plan): plans.append(plan)
+            case .failure(let error):
+                if onlyPlan != nil { throw error }
+                damaged.append("\(error)")
+                reporter.warning("evaluate: \(error)")
+            case nil: continue
             }
         }
         if let only = onlyPlan, let w = waiting.first {

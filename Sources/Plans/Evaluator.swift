@@ -82,10 +82,13 @@ public enum Evaluator {
         while start < plans.count {
             let batch = Array(plans[start..<min(plans.count, start + perBatch)])
             start += batch.count
+            let mapped = Slots<([Int32], [Bool])>(count: batch.count)
+            let ledgerIDs = view.customerIDs
+            Workers.run(batch.count) { k in mapped[k] = rowMap(batch[k].ids, ledgerIDs) }
             var maps: [[Int32]] = []
             var outcomes: [PlanOutcome] = []
-            for plan in batch {
-                let (map, found) = rowMap(plan.ids, view.customerIDs)
+            for (k, plan) in batch.enumerated() {
+                let (map, found) = mapped[k] ?? ([Int32](repeating: -1, count: ledgerIDs.count), [Bool](repeating: false, count: plan.ids.count))
                 maps.append(map)
                 outcomes.append(PlanOutcome(bought: [Bool](repeating: false, count: plan.ids.count),
                                             revenue: [Double](repeating: 0, count: plan.ids.count), inLedger: found))

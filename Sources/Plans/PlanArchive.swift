@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RetainIO
 import Segmentation
 
@@ -85,8 +88,9 @@ public enum PlanArchive {
             throw SegmentationError.missingColumn(file: draft.scores.path, column: "churn_probability")
         }
         let scores = draft.scores, segments = draft.segments, arms = draft.arms, clv = draft.clv
+        // Each file's XXH64 is taken as it is written (`hashing`), not by reading it back.
         let customersPath = FilePath.join(dir, customersFile)
-        try AtomicFile.write(customersPath) { out in
+        let customersHash = try AtomicFile.write(customersPath, hashing: true) { out -> UInt64 in
             try CSVText.appendHeader(["customer_id", "segment", "treatment", "churn_probability", "clv"], to: out)
             try ParallelRows.write(rows: scores.count, bytesPerRow: 64, to: out, alsoTo: []) { i, b in
                 try scores.appendRawKey(i, to: b)
@@ -101,6 +105,7 @@ public enum PlanArchive {
                 try b.append(byte: 0x0A)
                 return nil
             }
+            return out.hasher.finish()
         }
         var armCounts: [Segment: (target: Int, control: Int)] = [:]
         for i in 0..<segments.count {
@@ -109,7 +114,7 @@ public enum PlanArchive {
             armCounts[segments[i]] = c
         }
         let targetsPath = FilePath.join(dir, targetsFile)
-        try AtomicFile.write(targetsPath) { out in
+        let targetsHash = try AtomicFile.write(targetsPath, hashing: true) { out -> UInt64 in
             try CSVText.appendHeader(["segment", "customers", "target_customers", "control_customers", "expected_churners",
                                       "target_churn_reduction", "target_retained_customers", "target_retained_revenue",
                                       "max_spend_per_customer"], to: out)
@@ -125,11 +130,11 @@ public enum PlanArchive {
                 }
                 try out.append(byte: 0x0A)
             }
+            return out.hasher.finish()
         }
         var record = draft.record
         record.customers = scores.count
-        record.files = [customersFile: XXH64.hex(try FileHash.xxh64(path: customersPath)),
-                        targetsFile: XXH64.hex(try FileHash.xxh64(path: targetsPath))]
+        record.files = [customersFile: XXH64.hex(customersHash), targetsFile: XXH64.hex(targetsHash)]
         let json = try ResultJSON.encoder().encode(record)
         try AtomicFile.write(FilePath.join(dir, recordFile), contents: String(decoding: json, as: UTF8.self) + "\n")
     }
@@ -194,48 +199,72 @@ public enum PlanArchive {
     }
 
     /// customers.csv as `write` made it: an id field (RFC 4180, possibly quoted), then
-    /// segment, treatment, churn_probability and clv, none of them quoted.
-    static func parseCustomers(_ bytes: [UInt8], path: String) throws(PlansError) -> (ids: [String], segments: [Segment], arms: [Arm], p: [Double], clv: [Double]) {
+    /// segment, treatment, churn_probability and clv, none of them quoted. One pass over
+    /// the bytes: the words matched as bytes, the numbers read by `strtod` in place (a
+    /// plan holds every scored customer; a String per field made reading it the
+    /// evaluation's slowest step).
+    static func parseCustomers(_ text: [UInt8], path: String) throws(PlansError) -> (ids: [String], segments: [Segment], arms: [Arm], p: [Double], clv: [Double]) {
+        let header = Array("customer_id,segment,treatment,churn_probability,clv\n".utf8)
+        guard text.starts(with: header) else { throw .damagedPlan(path: path, detail: "line 1 is not the plan's header") }
+        // strtod stops at the comma or line break after a number; a last line without its
+        // line break gets one, so no number ends at the buffer's end.
+        let bytes = text.last == 0x0A ? text : text + [0x0A]
+        let segmentWords = Segment.allCases.map { Array($0.rawValue.utf8) }, armWords = Arm.allCases.map { Array($0.rawValue.utf8) }
         var ids: [String] = [], segments: [Segment] = [], arms: [Arm] = [], p: [Double] = [], clv: [Double] = []
-        let n = bytes.count
-        var i = 0
-        while i < n && bytes[i] != 0x0A { i += 1 }
-        let header = String(decoding: bytes[0..<i], as: UTF8.self)
-        guard header == "customer_id,segment,treatment,churn_probability,clv" else {
-            throw .damagedPlan(path: path, detail: "line 1 is not the plan's header")
-        }
-        i += 1
-        var line = 1
-        while i < n {
-            line += 1
-            let start = i
-            if bytes[i] == UInt8(ascii: "\"") {
-                i += 1
-                while i < n {
-                    if bytes[i] == UInt8(ascii: "\"") {
-                        if i + 1 < n && bytes[i + 1] == UInt8(ascii: "\"") { i += 2; continue }
-                        break
-                    }
+        let estimate = bytes.count / 40
+        ids.reserveCapacity(estimate); segments.reserveCapacity(estimate); arms.reserveCapacity(estimate)
+        p.reserveCapacity(estimate); clv.reserveCapacity(estimate)
+        var failure: Int? = nil
+        bytes.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return }
+            let n = b.count, comma = UInt8(ascii: ","), quote = UInt8(ascii: "\"")
+            var i = header.count, line = 1
+            /// The word at i up to the next comma, as an index into `words`.
+            func word(_ words: [[UInt8]]) -> Int? {
+                var j = i
+                while j < n && b[j] != comma && b[j] != 0x0A { j += 1 }
+                let found = words.firstIndex { w in w.count == j - i && zip(w, b[i..<j]).allSatisfy { $0 == $1 } }
+                i = j
+                return found
+            }
+            func number() -> Double? {
+                var end: UnsafeMutablePointer<CChar>? = nil
+                let start = UnsafeMutableRawPointer(mutating: base + i).assumingMemoryBound(to: CChar.self)
+                let v = strtod(start, &end)
+                guard let end, end != start else { return nil }
+                i += start.distance(to: end)
+                return v
+            }
+            while i < n {
+                line += 1
+                let start = i
+                if b[i] == quote {
                     i += 1
+                    while i < n && !(b[i] == quote && (i + 1 >= n || b[i + 1] != quote)) { i += b[i] == quote ? 2 : 1 }
+                    i += 1
+                } else {
+                    while i < n && b[i] != comma && b[i] != 0x0A { i += 1 }
                 }
+                guard i < n, b[i] == comma else { failure = line; return }
+                let id = CSVText.decode(bytes[start..<i])
                 i += 1
-            } else {
-                while i < n && bytes[i] != UInt8(ascii: ",") && bytes[i] != 0x0A { i += 1 }
+                guard let s = word(segmentWords), i < n, b[i] == comma else { failure = line; return }
+                i += 1
+                guard let a = word(armWords), i < n, b[i] == comma else { failure = line; return }
+                i += 1
+                guard let prob = number(), prob >= 0, prob <= 1, i < n, b[i] == comma else { failure = line; return }
+                i += 1
+                var value = Double.nan
+                if b[i] != 0x0A {
+                    guard let v = number() else { failure = line; return }
+                    value = v
+                }
+                guard i < n, b[i] == 0x0A else { failure = line; return }
+                i += 1
+                ids.append(id); segments.append(Segment.allCases[s]); arms.append(Arm.allCases[a]); p.append(prob); clv.append(value)
             }
-            guard i < n, bytes[i] == UInt8(ascii: ",") else { throw .damagedPlan(path: path, detail: "line \(line) has no fields after the customer_id") }
-            let id = CSVText.decode(bytes[start..<i])
-            var end = i + 1
-            while end < n && bytes[end] != 0x0A { end += 1 }
-            let fields = bytes[(i + 1)..<end].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-            guard fields.count == 4, let seg = Segment(rawValue: String(decoding: fields[0], as: UTF8.self)),
-                  let arm = Arm(rawValue: String(decoding: fields[1], as: UTF8.self)),
-                  let prob = Double(String(decoding: fields[2], as: UTF8.self)), prob >= 0, prob <= 1 else {
-                throw .damagedPlan(path: path, detail: "line \(line) is not segment,treatment,churn_probability,clv")
-            }
-            ids.append(id); segments.append(seg); arms.append(arm); p.append(prob)
-            clv.append(fields[3].isEmpty ? .nan : Double(String(decoding: fields[3], as: UTF8.self)) ?? .nan)
-            i = end + 1
         }
+        if let line = failure { throw .damagedPlan(path: path, detail: "line \(line) is not customer_id,segment,treatment,churn_probability,clv") }
         return (ids, segments, arms, p, clv)
     }
 }

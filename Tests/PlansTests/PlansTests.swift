@@ -115,6 +115,22 @@ struct ArchiveTests {
         #expect(targets.contains("keep-strategic,4,2,2,"), "\(targets)")
     }
 
+    @Test("the customers file is read field by field: quoted ids, an empty CLV, a missing last line break; a bad line is named")
+    func parseCustomers() throws {
+        let header = "customer_id,segment,treatment,churn_probability,clv\n"
+        let good = header + "\"x,\"\"y\"\"\",drop,control,0.25,\nC2,high-volume,target,1,12.5"
+        let rows = try PlanArchive.parseCustomers(Array(good.utf8), path: "p")
+        #expect(rows.ids == ["x,\"y\"", "C2"] && rows.segments == [.drop, .highVolume] && rows.arms == [.control, .target])
+        #expect(rows.p == [0.25, 1] && rows.clv[0].isNaN && rows.clv[1] == 12.5)
+        for (bad, line) in [(header + "C1,drop,target,0.5,1\nC2,drop,controll,0.5,1\n", 3), (header + "C1,drop,target,1.5,1\n", 2),
+                            (header + "C1,dropped,target,0.5,1\n", 2), (header + "C1,drop,target,0.5\n", 2), (header + "C1\n", 2)] {
+            #expect(throws: PlansError.damagedPlan(path: "p", detail: "line \(line) is not customer_id,segment,treatment,churn_probability,clv")) {
+                try PlanArchive.parseCustomers(Array(bad.utf8), path: "p")
+            }
+        }
+        #expect(throws: PlansError.self) { try PlanArchive.parseCustomers(Array("id,x\n".utf8), path: "p") }
+    }
+
     @Test("an edited or damaged plan file is refused, naming it")
     func checksum() throws {
         let dir = TemporaryFolder()
