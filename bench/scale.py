@@ -14,7 +14,7 @@ sys.path.insert(0, HERE)
 from measure import measure, pipeline_for  # noqa: E402
 
 ROWS_PER_CUSTOMER = 10_511_393 / 1_900_000  # what `retain generate` makes, measured
-STAGES = ["ingest", "features", "train", "score", "value", "segment", "report"]
+STAGES = ["ingest", "features", "train", "score", "value", "segment", "evaluate", "report"]
 
 
 def count_rows(path):
