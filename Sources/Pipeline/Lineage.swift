@@ -111,7 +111,7 @@ extension Lineage {
                     "segment.minimum_tenure_days": "\(s.minimumTenureDays)", "segment.history_period": "\(s.historyPeriod)",
                     "segment.history_periods": "\(s.historyPeriods)",
                     "plan.control_share": "\(spec.plan.controlShare)", "plan.reshuffle": "\(spec.plan.reshuffle)",
-                    "plan.key": spec.plan.key, "plan.keep": "\(spec.plan.keep)",
+                    "plan.key": spec.plan.key, "plan.keep": "\(spec.plan.keep)", "plan.every": spec.plan.every?.rawValue ?? "run",
                     "features.active_window_days": "\(spec.features.activeWindowDays)"]
         }
     }

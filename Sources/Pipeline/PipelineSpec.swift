@@ -66,7 +66,7 @@ public struct PipelineSpec: Sendable {
         "segment.high_volume_quantile", "segment.costly_cost_share", "segment.switcher_discount_share",
         "segment.minimum_tenure_days", "segment.history_period", "segment.history_periods",
     ] + Segment.allCases.map { "segment.target_churn_reduction.\($0.rawValue)" } + [
-        "plan.control_share", "plan.reshuffle", "plan.keep", "plan.key",
+        "plan.control_share", "plan.reshuffle", "plan.keep", "plan.key", "plan.every",
         "output.dir",
     ]
 
@@ -126,6 +126,15 @@ public struct PipelineSpec: Sendable {
                 throw PipelineError.invalidValue(file: path, key: "plan.keep", line: line, message: "must be a whole number of plans from 1 to 1000")
             }
             p.keep = Int(k)
+        }
+        if let (s, line) = try keys.string("plan.every") {
+            if s != "run" {
+                guard let period = HistoryPeriod(rawValue: s) else {
+                    throw PipelineError.invalidValue(file: path, key: "plan.every", line: line,
+                                                     message: "must be \"run\", \"week\", \"month\", \"quarter\" or \"year\"")
+                }
+                p.every = period
+            }
         }
         if let (s, line) = try keys.string("plan.key") {
             guard !s.isEmpty else { throw PipelineError.invalidValue(file: path, key: "plan.key", line: line, message: "must not be empty") }

@@ -93,6 +93,12 @@ struct SegmentStage {
     /// number of plans the archive holds once published.
     func archive(_ scores: CSVTable, _ result: Segmenter.Result, arms: [Arm], draw: ArmDraw, asOf: Int32, clv: [Double]) throws -> Int {
         let relative = PlanArchive.relative(asOf)
+        let published = PlanArchive.list(in: folder.path)
+        if let every = spec.plan.every,
+           let first = published.first(where: { $0 != asOf && RetentionHistory.periodStart(every, of: $0) == RetentionHistory.periodStart(every, of: asOf) }) {
+            reporter.info("segment: the archive holds this \(every.rawValue)'s plan already (\(CivilDate.iso(first)), plan.every = \"\(every.rawValue)\"); this run's plan is not kept")
+            return min(published.count, spec.plan.keep)
+        }
         let record = PlanRecord(asOf: CivilDate.iso(asOf), horizonDays: Int(spec.features.horizonDays),
                                 horizonEnd: CivilDate.iso(asOf + spec.features.horizonDays),
                                 createdAt: ISO8601DateFormatter().string(from: Date()), retainVersion: Runner.version,
@@ -102,11 +108,16 @@ struct SegmentStage {
         try PlanArchive.write(PlanArchive.Draft(scores: scores, segments: result.placements.map(\.segment), arms: arms, clv: clv,
                                                 targets: result.targets, record: record), to: FilePath.split(dir).directory)
         folder.removeOnPublish(relative)  // the staged plan replaces an earlier one of the same date
-        let all = Set(PlanArchive.list(in: folder.path)).union([asOf]).sorted()
+        let all = Set(published).union([asOf]).sorted()
         for old in all.dropLast(spec.plan.keep) {
             folder.removeOnPublish(PlanArchive.relative(old))
             if old == asOf { folder.discardStaged(relative) }  // a backfill older than the plans kept
-            reporter.info("segment: plan \(CivilDate.iso(old)) leaves the archive (plan.keep = \(spec.plan.keep))")
+            if old + spec.features.horizonDays > asOf {
+                reporter.warning("segment: plan \(CivilDate.iso(old)) leaves the archive before its \(spec.features.horizonDays)-day horizon has passed, "
+                    + "so it is never judged: with a run a day, set plan.every = \"month\" (one plan a month) or raise plan.keep (\(spec.plan.keep))")
+            } else {
+                reporter.info("segment: plan \(CivilDate.iso(old)) leaves the archive (plan.keep = \(spec.plan.keep))")
+            }
         }
         return min(all.count, spec.plan.keep)
     }

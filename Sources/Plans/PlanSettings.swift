@@ -1,4 +1,5 @@
 import RetainIO
+import Segmentation
 
 /// Settings of the plans (pipeline file, `[plan]`).
 public struct PlanSettings: Sendable, Equatable {
@@ -12,6 +13,10 @@ public struct PlanSettings: Sendable, Equatable {
     public var keep = 24
     /// The draw's key: change it to start a new series of arms.
     public var key = "retain"
+    /// How often a plan enters the archive: nil, every run's plan; a period, only the first
+    /// plan of each calendar period (a programme acts on one plan a month, while cron runs
+    /// nightly: with a plan a night, `keep` would drop each before its horizon passed).
+    public var every: HistoryPeriod? = nil
 
     public init() {}
 }

@@ -76,6 +76,26 @@ struct PlanArchiveTests {
         let changed = kept.keys.filter { fresh[$0] != kept[$0] }.count
         // Two independent draws of 10% disagree for 18% of customers.
         #expect(Double(changed) > 0.13 * Double(kept.count) && Double(changed) < 0.23 * Double(kept.count), "\(changed) of \(kept.count)")
+        // Runs closer together than the horizon, two plans kept: the one dropped is never
+        // judged, and the run says what to set.
+        let r = try RetainBinary.run(["run", p, "--as-of", "2025-10-15", "--quiet"], in: dir.path)
+        #expect(r.status == 0 && r.stderr.contains("plan 2025-09-01 leaves the archive before its 90-day horizon has passed") && r.stderr.contains("plan.every = \"month\""),
+                "\(r.stderr)")
+    }
+
+    @Test("plan.every = \"month\": runs a day apart keep the first plan of each month")
+    func onePlanAMonth() throws {
+        let dir = TemporaryFolder()
+        let p = try samplePipeline(in: dir, extra: "[plan]\nevery = \"month\"\n")
+        for asOf in ["2025-09-01", "2025-09-02", "2025-09-30", "2025-10-01", "2025-10-02"] {
+            let r = try RetainBinary.run(["run", p, "--as-of", asOf], in: dir.path)
+            #expect(r.status == 0, "\(r.stderr)")
+            if asOf == "2025-09-02" { #expect(r.stderr.contains("the archive holds this month's plan already (2025-09-01")) }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("out/plans")).sorted() == ["2025-09-01", "2025-10-01"])
+        // The rerun of a kept plan's as-of still replaces it.
+        #expect(try RetainBinary.run(["run", p, "--as-of", "2025-10-01", "--quiet"], in: dir.path).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("out/plans")).sorted() == ["2025-09-01", "2025-10-01"])
     }
 }
 

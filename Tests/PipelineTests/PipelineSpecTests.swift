@@ -117,6 +117,9 @@ struct PipelineSpecTests {
         expectError(Self.valid + "\n[plan]\nkeep = 0\n", line: 21, contains: ["plan.keep", "1 to 1000"])
         expectError(Self.valid + "\n[plan]\nreshuffle = 1\n", line: 21, contains: ["plan.reshuffle", "true or false"])
         expectError(Self.valid + "\n[plan]\nkey = \"\"\n", line: 21, contains: ["plan.key", "empty"])
+        #expect(try load(Self.valid + "\n[plan]\nevery = \"month\"\n").plan.every == .month && defaults.plan.every == nil)
+        #expect(try load(Self.valid + "\n[plan]\nevery = \"run\"\n").plan.every == nil)
+        expectError(Self.valid + "\n[plan]\nevery = \"monthly\"\n", line: 21, contains: ["plan.every", "\"month\""])
     }
 
     @Test("mistakes that once passed silently: one column for two roles, dates out of order, an empty output folder")
