@@ -9,6 +9,8 @@ README.md / Sources/Segmentation/RetentionHistory.swift: active at day b = a pur
 on its last day, N = first purchase within it; sales of S and E in the period against S's
 sales in the period of the same length before it; profit = amount - cost - service cost
 (an empty cost counts 0). Counts must be equal, money and rates equal to 1e-6 relative.
+Then retention_cohorts.csv: per cohort (first purchase in a period) and later period, the
+cohort's customers and those active at the period's end, counts equal.
 Exit 0 when all hold, 1 otherwise."""
 import csv, sys
 import duckdb
@@ -63,7 +65,25 @@ for r in rows:
                                                        "retained_customers", "lost_customers") else 0
         if abs(g - float(v)) > tolerance:
             problems.append(f"{ps} {k}: retain {got}, DuckDB {v}")
-print(f"check-retention: {len(rows)} periods x {len(expect)} figures: {len(problems)} problems")
+ends = {r["period_start"]: r["period_end"] for r in rows}
+cohorts = list(csv.DictReader(open(f"{out}/retention_cohorts.csv")))
+if len(cohorts) != len(rows) * (len(rows) + 1) // 2:
+    problems.append(f"retention_cohorts.csv: {len(cohorts)} rows for {len(rows)} periods")
+for r in cohorts:
+    cs, ps = r["cohort_start"], r["period_start"]
+    q = f"""
+    WITH firsts AS (SELECT c, min(d) AS f FROM t WHERE a > 0 GROUP BY c),
+    cohort AS (SELECT c FROM firsts WHERE f >= DATE '{cs}' AND f <= DATE '{ends[cs]}'),
+    active AS (SELECT DISTINCT c FROM t WHERE a > 0 AND d > DATE '{ends[ps]}' - {window} AND d <= DATE '{ends[ps]}')
+    SELECT (SELECT count(*) FROM cohort), (SELECT count(*) FROM cohort WHERE c IN (SELECT c FROM active))
+    """
+    size, kept = con.execute(q).fetchone()
+    checked += 2
+    if int(r["customers_start"]) != size or int(r["retained"]) != kept:
+        problems.append(f"cohort {cs} in {ps}: retain {r['customers_start']}/{r['retained']}, DuckDB {size}/{kept}")
+    if size and abs(float(r["retention_rate"]) - kept / size * 100) > 0.005 + 1e-9:
+        problems.append(f"cohort {cs} in {ps}: retention_rate {r['retention_rate']}, DuckDB {kept / size * 100}")
+print(f"check-retention: {len(rows)} periods x {len(expect)} figures, {len(cohorts)} cohort cells: {len(problems)} problems")
 for p in problems[:10]:
     print("  " + p)
 sys.exit(1 if problems else 0)

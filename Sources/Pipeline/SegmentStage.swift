@@ -62,6 +62,7 @@ struct SegmentStage {
 
         let retention = try history.result()
         try SegmentOutputs.writeHistory(retention, staging: folder.stagedPath)
+        try SegmentOutputs.writeCohorts(retention, staging: folder.stagedPath)
         steps.done("retention history (waited for what was left of it)")
 
         var counts: [String: Int] = ["customers": scores.count, "history_periods": retention.rows.count,

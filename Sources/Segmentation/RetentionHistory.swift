@@ -39,7 +39,24 @@ public struct RetentionHistory: Sendable {
         public var profitRetention: Double { profitBase != 0 ? profitRetained / profitBase * 100 : .nan }
     }
 
+    /// One cell of the cohort table: of the customers whose first purchase fell in the
+    /// cohort's period, how many are active at the end of a period (the same period or a
+    /// later one). retention rate = retained / customers × 100 (percent).
+    public struct CohortRow: Sendable, Equatable {
+        public var cohortStart: Int32
+        public var periodStart: Int32
+        /// The cohort's size: customers whose first purchase is in the cohort's period.
+        public var customers = 0
+        /// Of them, active at the end of the period (a purchase in the active window before it).
+        public var retained = 0
+
+        public var retentionRate: Double { customers > 0 ? Double(retained) / Double(customers) * 100 : .nan }
+    }
+
     public let rows: [Row]
+    /// Per cohort (a period of first purchases among `rows`' periods) and each period from
+    /// it on: `retention_cohorts.csv`, the heatmap retention teams read.
+    public var cohorts: [CohortRow] = []
     /// What profit was computed from, for the report ("cost and service cost", ...).
     public let profitBasis: String
 
@@ -114,7 +131,7 @@ public struct RetentionHistory: Sendable {
         let sums = try salesAndProfit(view, state: state, periods: periods, bases: bases, settings: settings,
                                       hasCost: hasCost, hasService: hasService, stop: stop)
         let rows = tally(state, customers: n, periods: periods, sums: sums)
-        return RetentionHistory(rows: rows, profitBasis: basis)
+        return RetentionHistory(rows: rows, cohorts: cohorts(state, customers: n, periods: periods), profitBasis: basis)
     }
 }
 
@@ -226,6 +243,29 @@ extension RetentionHistory {
         }
         }
         return sums
+    }
+
+    /// The cohort table from pass 1's state: cohort c = the customers whose first purchase
+    /// is in period c; in period p >= c, those active at its end (bit p + 1).
+    static func cohorts(_ state: UnsafeMutablePointer<CustomerState>, customers n: Int, periods: [(start: Int32, end: Int32)]) -> [CohortRow] {
+        let k = periods.count
+        guard k > 0 else { return [] }
+        var size = [Int](repeating: 0, count: k), retained = [Int](repeating: 0, count: k * k)
+        for cust in 0..<n {
+            let f = state[cust].firstPurchase
+            guard f >= periods[0].start, f <= periods[k - 1].end,
+                  let c = periods.firstIndex(where: { f >= $0.start && f <= $0.end }) else { continue }
+            size[c] += 1
+            let bits = state[cust].active
+            for p in c..<k where bits & (1 << UInt64(p + 1)) != 0 { retained[c * k + p] += 1 }
+        }
+        var rows: [CohortRow] = []
+        for c in 0..<k {
+            for p in c..<k {
+                rows.append(CohortRow(cohortStart: periods[c].start, periodStart: periods[p].start, customers: size[c], retained: retained[c * k + p]))
+            }
+        }
+        return rows
     }
 
     /// The rows: S, E, N, retained and lost counted per period, with the sums of pass 2.

@@ -10,6 +10,8 @@ public enum SegmentOutputs {
     public static let targetsFile = "retention_targets.csv"
     /// One row per period: S, E, N and the retention rates.
     public static let historyFile = "retention_history.csv"
+    /// One row per cohort x period: the cohort's customers and those still active.
+    public static let cohortsFile = "retention_cohorts.csv"
     /// The rows of `customers.csv` in one group that its action reaches (the target arm):
     /// the file to mail.
     public static func segmentFile(_ s: Segment) -> String { "segments/\(s.rawValue).csv" }
@@ -87,6 +89,18 @@ public enum SegmentOutputs {
                     try out.append(byte: UInt8(ascii: ","))
                     try out.appendFixed(v, decimals: 2)
                 }
+                try out.append(byte: 0x0A)
+            }
+        }
+    }
+
+    /// `retention_cohorts.csv`: one row per cohort and period from it on.
+    public static func writeCohorts(_ h: RetentionHistory, staging: (String) throws -> String) throws {
+        try AtomicFile.write(try staging(cohortsFile)) { out in
+            try CSVText.appendHeader(["cohort_start", "period_start", "customers_start", "retained", "retention_rate"], to: out)
+            for r in h.cohorts {
+                try out.append("\(CivilDate.iso(r.cohortStart)),\(CivilDate.iso(r.periodStart)),\(r.customers),\(r.retained),")
+                if r.customers > 0 { try out.appendFixed(r.retentionRate, decimals: 2) }
                 try out.append(byte: 0x0A)
             }
         }

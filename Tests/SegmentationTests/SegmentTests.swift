@@ -188,6 +188,12 @@ struct RetentionHistoryTests {
         #expect(mar.customersStart == 2 && mar.customersEnd == 4 && mar.newCustomers == 2 && mar.lost == 1)
         #expect(isClose(mar.retentionRate, 100) && isClose(mar.churnRate, 50))
         #expect(isClose(mar.salesAdjustedRetention, 80.0 / 70 * 100) && isClose(mar.profitRetention, 140))
+        // Cohorts: February's first buyers are u3 (02-05), active at the end of February
+        // (bought in the 30 days before) but not of March; March's are u5 and u7, both
+        // active at its end.
+        let cells = h.cohorts.map { "\(CivilDate.iso($0.cohortStart)) \(CivilDate.iso($0.periodStart)) \($0.retained)/\($0.customers)" }
+        #expect(cells == ["2024-02-01 2024-02-01 1/1", "2024-02-01 2024-03-01 0/1", "2024-03-01 2024-03-01 2/2"])
+        #expect(isClose(h.cohorts[1].retentionRate, 0) && isClose(h.cohorts[2].retentionRate, 100))
     }
 
     /// Asked to stop (its run ended first), the history stops with its own error.
