@@ -41,8 +41,12 @@ public struct ArmDraw: Sendable, Equatable {
     public let drawKey: String
     private let seed: UInt64
 
+    /// With `reshuffle`, the key takes the plan's date: the as-of, or with `every` the first
+    /// day of its period, so that every run of a period (nightly runs between monthly
+    /// plans) draws the arms of the period's archived plan.
     public init(settings: PlanSettings, asOf: Int32) {
-        self.init(controlShare: settings.controlShare, drawKey: settings.reshuffle ? "\(settings.key)@\(CivilDate.iso(asOf))" : settings.key)
+        let day = settings.every.map { RetentionHistory.periodStart($0, of: asOf) } ?? asOf
+        self.init(controlShare: settings.controlShare, drawKey: settings.reshuffle ? "\(settings.key)@\(CivilDate.iso(day))" : settings.key)
     }
 
     public init(controlShare: Double, drawKey: String) {

@@ -66,6 +66,10 @@ struct ArmTests {
         // Independent draws differ for 2·0.1·0.9 = 18% of customers.
         #expect(changed > 3_000 && changed < 4_200, "\(changed)")
         #expect(ArmDraw(controlShare: 0, drawKey: "k").arm("C1") == .target)
+        // With plan.every, a period's runs share its draw (2024-10-04 and -31 are in October).
+        settings.every = .month
+        #expect(ArmDraw(settings: settings, asOf: 20_000).drawKey == "retain@2024-10-01")
+        #expect(ArmDraw(settings: settings, asOf: 20_027).drawKey == "retain@2024-10-01")
     }
 
     /// u is XXH64(id, seed: XXH64(key)) >> 11 over 2^53, as plan.json documents: xxhsum
