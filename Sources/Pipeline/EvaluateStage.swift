@@ -39,15 +39,17 @@ struct EvaluateStage {
         var due: [Int32] = []
         var waiting: [(asOf: Int32, horizonEnd: Int32)] = []
         var damaged: [String] = []
+        /// A damaged plan: the error of `--plan`, else set aside with a warning.
+        func setAside(_ error: PlansError) throws {
+            if onlyPlan != nil { throw error }
+            damaged.append("\(error)")
+            reporter.warning("evaluate: \(error)")
+        }
         for asOf in archived where onlyPlan == nil || onlyPlan == asOf {
             do {
                 let (_, _, end) = try PlanArchive.loadRecord(dir(asOf))
                 if let lastDay, end <= lastDay { due.append(asOf) } else { waiting.append((asOf, end)) }
-            } catch {
-                if onlyPlan != nil { throw error }
-                damaged.append("\(error)")
-                reporter.warning("evaluate: \(error)")
-            }
+            } catch { try setAside(error) }
         }
         // The plans due, read side by side (each is every scored customer of its day).
         let loaded = Slots<Result<Plan, PlansError>>(count: due.count)
@@ -56,10 +58,7 @@ struct EvaluateStage {
         for k in due.indices {
             switch loaded[k] {
             case .success(let plan): plans.append(plan)
-            case .failure(let error):
-                if onlyPlan != nil { throw error }
-                damaged.append("\(error)")
-                reporter.warning("evaluate: \(error)")
+            case .failure(let error): try setAside(error)
             case nil: continue
             }
         }
@@ -68,10 +67,9 @@ struct EvaluateStage {
                 + "\(lastDay.map(CivilDate.iso) ?? "(no data)"); it can be judged once the log reaches \(CivilDate.iso(w.horizonEnd))")
         }
         steps.done("read \(plans.count + waiting.count) archived plans")
-        let judged = plans
-        let outcomes = judged.isEmpty ? [] : try Evaluator.outcomes(judged, view: try folder.ledgerView(for: .evaluate, numbering: .byID))
-        let evaluations = zip(judged, outcomes).map { Evaluator.evaluate($0, $1) }
-        steps.done("outcomes of \(judged.count) plans over their horizons")
+        let outcomes = plans.isEmpty ? [] : try Evaluator.outcomes(plans, view: try folder.ledgerView(for: .evaluate, numbering: .byID))
+        let evaluations = zip(plans, outcomes).map { Evaluator.evaluate($0, $1) }
+        steps.done("outcomes of \(plans.count) plans over their horizons")
         try EvaluationOutputs.write(evaluations, keeping: onlyPlan == nil ? [] : Set(archived.map(CivilDate.iso)),
                                     previous: { name in let p = folder.publishedPath(name); return FilePath.exists(p) ? p : nil },
                                     staging: folder.stagedPath)

@@ -15,7 +15,7 @@ public struct PlanOutcome: Sendable {
 }
 
 /// One group of one plan, both arms.
-public struct GroupEvaluation: Sendable, Equatable {
+public struct GroupEvaluation: Sendable {
     public var segment: Segment
     public var targetCustomers = 0, controlCustomers = 0
     /// Σ p per arm: the churners the plan's model expected.
@@ -44,11 +44,6 @@ public struct GroupEvaluation: Sendable, Equatable {
     /// The effect the plan's target asked for: ρ × the target arm's predicted churn rate
     /// (Σp / n), proportion points.
     public var requiredEffect: Double { targetCustomers > 0 ? targetChurnReduction * targetPredicted / Double(targetCustomers) : .nan }
-
-    public static func == (a: GroupEvaluation, b: GroupEvaluation) -> Bool {
-        a.segment == b.segment && a.targetCustomers == b.targetCustomers && a.controlCustomers == b.controlCustomers
-            && a.targetChurners == b.targetChurners && a.controlChurners == b.controlChurners && a.targetReached == b.targetReached
-    }
 }
 
 public enum TargetReached: String, Sendable {
