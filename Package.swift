@@ -19,6 +19,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Mustache templates for report.html: `{{ }}` HTML-escapes every value (text and
+        // attributes alike), so input never becomes markup.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, liblapacke-dev, zlib1g-dev).
@@ -57,10 +60,14 @@ let package = Package(
         .target(name: "Lifetime", dependencies: ["Features", "Linalg", "RetainIO"]),
         // Control arms, the plan archive and the evaluation of earlier plans against what happened.
         .target(name: "Plans", dependencies: ["ChurnModel", "Ledger", "RetainIO", "Segmentation"]),
+        // The report's charts as inline SVG: one function per chart type.
+        .target(name: "Charts", dependencies: ["RetainIO", .product(name: "Mustache", package: "swift-mustache")]),
+        // report.html: the page of sections, rendered by a Mustache template.
+        .target(name: "Report", dependencies: ["Charts", .product(name: "Mustache", package: "swift-mustache")]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "Plans", "RetainIO", "CSupport"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "Plans", "Charts", "Report", "RetainIO", "CSupport"]),
         .executableTarget(name: "retain", dependencies: [
             "Pipeline", "Plans", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -73,6 +80,8 @@ let package = Package(
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LifetimeTests", dependencies: ["Lifetime", "Features", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "PlansTests", dependencies: ["Plans", "Segmentation", "Ledger", "RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts", "RetainTestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Charts", "RetainTestSupport"]),
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),

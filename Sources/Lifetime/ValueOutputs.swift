@@ -16,6 +16,8 @@ public struct ValueFile: Codable, Sendable {
     /// Why a model was not used, and what stood in for it.
     public var fallbacks: [String]
     public var warnings: [String]
+    /// P(alive) by frequency and recency under the fitted BG/NBD (nil without one).
+    public var aliveMatrix: AliveMatrix?
 
     public struct Fitted: Codable, Sendable {
         public var parameters: [String: Double]
@@ -42,8 +44,9 @@ public struct ValueFile: Codable, Sendable {
     }
 
     public init(asOf: String, settings: ValueSettings, targetDays: Int, bgnbd: Fitted?, gammaGamma: GammaGamma.Fit?,
-                fallbacks: [String], warnings: [String]) {
+                fallbacks: [String], warnings: [String], aliveMatrix: AliveMatrix? = nil) {
         self.asOf = asOf
+        self.aliveMatrix = aliveMatrix
         horizonMonths = settings.horizonMonths
         annualDiscountRate = settings.annualDiscountRate
         self.targetDays = targetDays

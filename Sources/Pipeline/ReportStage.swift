@@ -8,7 +8,8 @@ import Segmentation
 
 /// The report stage: what a person wants to read after a nightly run, from the files the
 /// other stages published: customers per group and the targets, model quality, rejects,
-/// the latest retention figures, and where the files are. Printed, and kept as `report.md`.
+/// the latest retention figures, and where the files are. Printed, and kept as `report.md`;
+/// the same and more, drawn, in `report.html` (`ReportHTML`).
 struct ReportStage {
     let spec: PipelineSpec
     let folder: RunFolder
@@ -100,7 +101,7 @@ struct ReportStage {
             md.append("")
         }
         let files = "files in \(folder.path): \(SegmentOutputs.customersFile), segments/ (to contact), controls/ (never to contact), "
-            + "\(SegmentOutputs.targetsFile), \(SegmentStage.historyFile), \(EvaluationOutputs.evaluationFile), plans/, \(Self.reportFile)"
+            + "\(SegmentOutputs.targetsFile), \(SegmentStage.historyFile), \(EvaluationOutputs.evaluationFile), plans/, \(ReportHTML.file), \(Self.reportFile)"
         lines.append(files)
         md += ["Files: `\(SegmentOutputs.customersFile)` (every scored customer, its segment, arm and why), `segments/<segment>.csv` "
                + "(the group's target arm: the customers to contact), `controls/<segment>.csv` (its control arm: never to contact), "
@@ -108,6 +109,12 @@ struct ReportStage {
                + "`plans/<as-of>/` (each run's plan); model: `\(TrainStage.modelFile)`, `\(TrainStage.coefficientsFile)`.", ""]
         for l in lines { reporter.info("report: " + l) }
         try AtomicFile.write(try folder.stagedPath(Self.reportFile), contents: md.joined(separator: "\n"))
+        let page = try ReportHTML(spec: spec, folder: folder, manifest: manifest, records: records)
+            .page(.init(asOf: scoring, horizonDays: horizon, targets: targets, model: model))
+        guard let html = page.html() else {
+            throw PipelineError.failed(message: "report: the page template of report.html does not parse (a defect in Retain; report.md was written)", status: .failure)
+        }
+        try AtomicFile.write(try folder.stagedPath(ReportHTML.file), contents: html)
         return clock.record(counts: ["customers": customers])
     }
 

@@ -56,7 +56,10 @@ struct SegmentStage {
         let control = arms.map { $0 == .control }
         try SegmentOutputs.writeCustomers(scores, result, control: control, staging: folder.stagedPath)
         try SegmentOutputs.writeTargets(result.targets, staging: folder.stagedPath)
-        steps.done("wrote customers.csv, segments/, controls/ and the targets")
+        if let churn = scores.column("churn_probability") {
+            try SegmentOutputs.writeProfile(GroupProfile.make(result, churn: churn, clv: clv), keys: scores, staging: folder.stagedPath)
+        }
+        steps.done("wrote customers.csv, segments/, controls/, the targets and the groups' profile")
         let kept = try archive(scores, result, arms: arms, draw: draw, asOf: asOf, clv: clv)
         steps.done("kept the plan in \(PlanArchive.relative(asOf))/")
 

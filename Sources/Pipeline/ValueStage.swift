@@ -63,7 +63,8 @@ struct ValueStage {
         steps.done("values of \(MessageText.grouped(values.count)) customers")
 
         let file = ValueFile(asOf: CivilDate.iso(dates.scoring), settings: spec.value, targetDays: Int(spec.segment.targetDays),
-                             bgnbd: bgnbd == nil ? nil : scoringFit?.fit, gammaGamma: gammaGamma, fallbacks: fallbacks, warnings: warnings)
+                             bgnbd: bgnbd == nil ? nil : scoringFit?.fit, gammaGamma: gammaGamma, fallbacks: fallbacks, warnings: warnings,
+                             aliveMatrix: bgnbd.flatMap { AliveMatrix.make($0, x: x, T: T) })
         let written = try ValueOutputs.write(values, keys: scores, file: file, staging: folder.stagedPath)
         // The segment stage of this run takes the table as it reads back.
         folder.remember(written, writtenAt: written.path)

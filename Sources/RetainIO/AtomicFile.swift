@@ -236,6 +236,31 @@ public enum FilePath {
         }
     }
 
+    /// The first `bytes` bytes of a file (all of it when shorter): a look at the start of a
+    /// file that may be large (the report's examples from rejects.csv).
+    public static func readPrefix(_ path: String, bytes limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IOError.cannotRead(path: path, reason: IOError.systemReason()) }
+        defer { close(fd) }
+        var failure: Int32 = 0
+        let result = [UInt8](unsafeUninitializedCapacity: max(limit, 0)) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            while count < limit {
+                let n = read(fd, base + count, limit - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { return }
+                count += n
+            }
+        }
+        if failure != 0 { throw IOError.cannotRead(path: path, reason: IOError.systemReason(failure)) }
+        return result
+    }
+
     /// Reads a whole file: pipeline files, manifests, and the CSVs a later stage reads back.
     /// The buffer is sized once from `fstat` and filled by large reads: growing an array
     /// 64 KiB at a time would copy an 80 MB CSV about twice over, into fresh memory each time.

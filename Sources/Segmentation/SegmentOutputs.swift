@@ -12,6 +12,11 @@ public enum SegmentOutputs {
     public static let historyFile = "retention_history.csv"
     /// One row per cohort x period: the cohort's customers and those still active.
     public static let cohortsFile = "retention_cohorts.csv"
+    /// Per group (and `all`), customers per bin of churn probability and of CLV: what the
+    /// report draws of the spread.
+    public static let distributionsFile = "segment_distributions.csv"
+    /// Per group, its ten customers with the most at stake (CLV at risk, else revenue at risk).
+    public static let topAtRiskFile = "top_at_risk.csv"
     /// The rows of `customers.csv` in one group that its action reaches (the target arm):
     /// the file to mail.
     public static func segmentFile(_ s: Segment) -> String { "segments/\(s.rawValue).csv" }
@@ -123,6 +128,35 @@ public enum SegmentOutputs {
                     try out.append(byte: UInt8(ascii: ","))
                     try out.appendFixed(v, decimals: 2)
                 }
+                try out.append(byte: 0x0A)
+            }
+        }
+    }
+
+    /// `segment_distributions.csv` and `top_at_risk.csv` from the group profile; `keys`: the
+    /// scored table the profile's rows index (its ids are copied as written).
+    public static func writeProfile(_ profile: GroupProfile, keys: CSVTable, staging: (String) throws -> String) throws {
+        try AtomicFile.write(try staging(distributionsFile)) { out in
+            try CSVText.appendHeader(["segment", "measure", "bin_low", "bin_high", "customers"], to: out)
+            for b in profile.bins {
+                try out.append("\(b.segment),\(b.measure),")
+                try out.appendDecimal(b.low)
+                try out.append(byte: UInt8(ascii: ","))
+                if let h = b.high { try out.appendDecimal(h) }
+                try out.append(",\(b.customers)\n")
+            }
+        }
+        try AtomicFile.write(try staging(topAtRiskFile)) { out in
+            try CSVText.appendHeader(["segment", "rank", "customer_id", "churn_probability", "revenue_at_risk", "clv_at_risk"], to: out)
+            for r in profile.atRisk {
+                try out.append("\(r.segment.rawValue),\(r.rank),")
+                try keys.appendRawKey(r.index, to: out)
+                try out.append(byte: UInt8(ascii: ","))
+                try out.appendDecimal(r.churnProbability, maxDecimals: 6)
+                try out.append(byte: UInt8(ascii: ","))
+                try out.appendFixed(r.revenueAtRisk, decimals: 2)
+                try out.append(byte: UInt8(ascii: ","))
+                if let c = r.clvAtRisk { try out.appendFixed(c, decimals: 2) }
                 try out.append(byte: 0x0A)
             }
         }
