@@ -1,9 +1,10 @@
 """Renders report.html files in headless Chromium and fails on what a reader would see wrong.
 
-    python3 scripts/check_report.py --chromium PATH [--screenshot PNG] [--self-test] OUTPUT_DIR...
+    python3 scripts/check_report.py --chromium PATH [--screenshot PNG] [--self-test] [--hostile DIR] OUTPUT_DIR...
 
 For each output folder (where `retain run` published report.html, run.json and the CSVs):
-  - the page source holds no URL but `#...` anchors, and no script, image, link, frame or object;
+  - no attribute or style sheet of the page source holds a URL but `#...` anchors, and the
+    DOM has no script, image, link, frame or object;
   - Chromium loads it with no console message and no failed request (`--enable-logging`);
   - the screenshot is not blank (luminance variance and distinct colours);
   - in the DOM Chromium built, each section holds the charts the run's own files call for,
@@ -189,15 +190,37 @@ def expectations(folder):
     return out
 
 
-URL = re.compile(r"""\b(?:href|src|action|srcset|poster|data|xlink:href|formaction)\s*=\s*(?:"(?!#)|'(?!#)|(?!["'#]))|url\(|@import|\b[a-z][a-z0-9+.-]*://""", re.I)
+class Sources(html.parser.HTMLParser):
+    """Every attribute and every style sheet of the page source: where a fetched URL would be."""
+    def __init__(self):
+        super().__init__()
+        self.found, self.in_style = [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.in_style = tag == "style"
+        for name, value in attrs:
+            v = (value or "").strip()
+            if name in URL_ATTRIBUTES and not v.startswith("#"):
+                self.found.append(f"<{tag} {name}={v!r}>")
+            elif re.search(r"url\(|://|@import", v, re.I):
+                self.found.append(f"<{tag} {name}={v[:80]!r}>")
+
+    def handle_endtag(self, tag):
+        self.in_style = False
+
+    def handle_data(self, data):
+        if self.in_style and re.search(r"url\(|://|@import", data, re.I):
+            self.found.append("a style sheet that loads a URL")
+
+
+URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "poster", "data", "xlink:href", "background", "ping", "manifest"}
 
 
 def check_page(chromium, page, folder, expect, workdir, screenshot=None):
     problems = []
-    source = open(page, encoding="utf-8").read()
-    for m in URL.finditer(source):
-        problems.append(f"a URL in the page source: {source[max(0, m.start() - 30):m.end() + 30]!r}")
-        break
+    sources = Sources()
+    sources.feed(open(page, encoding="utf-8").read())
+    problems += [f"a URL in the page source: {f}" for f in sources.found[:3]]
     png = os.path.join(workdir, os.path.basename(os.path.dirname(page) or "page") + "-check.png")
     dom_text, log = render(chromium, page, png)
     console = [l for l in log if "CONSOLE" in l or "Uncaught" in l or "net::ERR" in l or "Failed to load" in l]
@@ -260,21 +283,25 @@ def self_test(chromium, workdir):
     print(f"check-report: self-test: the check fails each of {len(cases)} pages made to be wrong")
 
 
+# What scripts/check-report's hostile log holds, and how the page must show it.
+HOSTILE_RAW = ["<script>alert(1)", "<img src=x"]
+HOSTILE_ESCAPED = ["&lt;script&gt;alert(1)&lt;/script&gt;C", "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;C", "a&amp;b&#39;C"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chromium", required=True)
     ap.add_argument("--screenshot", help="keep a full-size screenshot of the first folder's page here")
     ap.add_argument("--self-test", action="store_true")
-    ap.add_argument("--forbid-text", action="append", default=[],
-                    help="text that must not appear unescaped in the page (hostile ids)")
-    ap.add_argument("folders", nargs="+")
+    ap.add_argument("--hostile", help="a folder whose log's ids and rejected rows hold markup: the page must hold it escaped")
+    ap.add_argument("folders", nargs="*")
     args = ap.parse_args()
     work = tempfile.mkdtemp()
     try:
         if args.self_test:
             self_test(args.chromium, work)
         failed = False
-        for i, folder in enumerate(args.folders):
+        for i, folder in enumerate(args.folders + ([args.hostile] if args.hostile else [])):
             page = os.path.join(folder, "report.html")
             if not os.path.exists(page):
                 print(f"check-report: {page}: missing", file=sys.stderr)
@@ -283,7 +310,9 @@ def main():
             problems, variance, colours, charts = check_page(args.chromium, page, folder, expectations(folder), work,
                                                              args.screenshot if i == 0 else None)
             source = open(page, encoding="utf-8").read()
-            problems += [f"unescaped hostile text {t!r}" for t in args.forbid_text if t in source]
+            if folder == args.hostile:
+                problems += [f"markup of the input unescaped: {t!r}" for t in HOSTILE_RAW if t in source]
+                problems += [f"the hostile ids do not reach the page escaped: no {t!r}" for t in HOSTILE_ESCAPED if t not in source]
             if problems:
                 failed = True
                 for p in problems:

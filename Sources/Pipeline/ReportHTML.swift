@@ -33,7 +33,7 @@ struct ReportHTML {
     func page(_ b: Basics) throws -> ReportPage {
         let sections = [headline(b), try groups(b), try history(), try cohorts(), model(b), try value(b), try plans(), try rejects()]
         return ReportPage(title: "Retain report, as of \(b.asOf)",
-                          subtitle: "Churn in the \(b.horizonDays) days after \(b.asOf); files in \(folder.path)",
+                          subtitle: "Churn: no purchase in the \(b.horizonDays) days after \(b.asOf). Every figure comes from the files beside this page.",
                           sections: sections)
     }
 

@@ -24,8 +24,8 @@ struct RunTests {
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("out")).sorted()
         #expect(names == [".retain.lock", ".runs", "coefficients.csv", "controls", "current", "customers.csv", "evaluation.csv",
                           "evaluation_calibration.csv", "features.csv", "ledger", "model.json", "plans", "rejects.csv",
-                          "report.md", "retention_cohorts.csv", "retention_history.csv", "retention_targets.csv", "run.json", "scores.csv", "segments",
-                          "snapshots", "training_matrix.csv", "value.csv", "value.json"])
+                          "report.html", "report.md", "retention_cohorts.csv", "retention_history.csv", "retention_targets.csv", "run.json", "scores.csv",
+                          "segment_distributions.csv", "segments", "snapshots", "top_at_risk.csv", "training_matrix.csv", "value.csv", "value.json"])
         // The whole pipeline ran, and said which segment rules the log cannot support.
         #expect(r.stderr.contains("unavailable: costly-switcher by cost to serve: the log has no service_cost column"))
         #expect(r.stderr.contains("report: 8,332 active customers scored as of 1998-06-30"))

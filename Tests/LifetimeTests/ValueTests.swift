@@ -73,3 +73,26 @@ struct ValueTests {
         }
     }
 }
+
+/// The P(alive) matrix against lifetimes 0.11: `BetaGeoFitter` with `params_` set to
+/// r 0.2683, alpha 41.99, a 0.4832, b 2.1086 (CDNOW's fit, in days), then
+/// `conditional_probability_alive(frequency, recency, T=545)`.
+@Suite("P(alive) matrix")
+struct AliveMatrixTests {
+    @Test func cellsMatchLifetimes() throws {
+        let model = BGNBD(r: 0.2683, alpha: 41.99, a: 0.4832, b: 2.1086)
+        let x = (0...18).map(Double.init), T = x.map { 545 * ($0 + 1) / 19 }
+        let m = try #require(AliveMatrix.make(model, x: x, T: T, columns: 4))
+        #expect(m.ageDays == 545 && m.frequencies == Array(0...18))
+        #expect(allClose(m.recencyDays, [0, 136.25, 272.5, 408.75, 545]))
+        #expect(m.pAlive[0].allSatisfy { $0 == 1 })
+        #expect(isClose(m.pAlive[1][0], 0.1333232828415619, rel: 1e-9))
+        #expect(isClose(m.pAlive[1][2], 0.6641535376284383, rel: 1e-9))
+        #expect(isClose(m.pAlive[5][4], 0.9266968051215145, rel: 1e-9))
+        #expect(isClose(AliveMatrix.make(model, x: [0, 5], T: [100, 545], columns: 4)?.pAlive[5][0] ?? 0,
+                        model.pAlive(x: 5, tx: 0, T: 545), rel: 1e-12))
+        // The rows stop at the 99th percentile of x (at least 5): one buyer of 200 does not make 200 rows.
+        #expect(AliveMatrix.make(model, x: Array(repeating: 1, count: 200) + [200], T: Array(repeating: 300, count: 201))?.frequencies.last == 5)
+        #expect(AliveMatrix.make(model, x: [], T: []) == nil)
+    }
+}

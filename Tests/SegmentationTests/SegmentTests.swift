@@ -264,3 +264,51 @@ struct LifetimeSegmentTests {
         }
     }
 }
+
+/// The group profile on the hand-worked ten: A and J keep-strategic, C and D high-volume,
+/// E and F costly-switcher, B, G, H and I drop.
+@Suite("Group profile: distributions and the most at stake")
+struct GroupProfileTests {
+    static let clv: [Double] = [100, 10, 20, 30, 40, 50, 60, 70, 80, 1000]
+
+    func profile(top: Int = 10) throws -> (Segmenter.Result, GroupProfile) {
+        let r = try Segmenter(settings: SegmentTests.settings(), accounts: StrategicAccounts(roles: ["J": .doorOpener])).segment(SegmentTests.table)
+        let churn = SegmentTests.table.column("churn_probability") ?? []
+        return (r, GroupProfile.make(r, churn: churn, clv: Self.clv, top: top))
+    }
+
+    @Test func churnBinsCountEachGroupsCustomers() throws {
+        let (_, p) = try profile()
+        let drop = p.bins.filter { $0.segment == "drop" && $0.measure == "churn_probability" }
+        #expect(drop.count == 20)
+        // B 0.5, G 0.3, H 0.8, I 0.1: bins of 0.05.
+        #expect(drop.indices.filter { drop[$0].customers > 0 } == [2, 6, 10, 16])
+        for seg in Segment.allCases {
+            let n = p.bins.filter { $0.segment == seg.rawValue && $0.measure == "churn_probability" }.reduce(0) { $0 + $1.customers }
+            #expect(n == [Segment.keepStrategic: 2, .highVolume: 2, .costlySwitcher: 2, .drop: 4][seg])
+        }
+    }
+
+    /// p99 of the CLVs (type 7): 100 + 0.91·(1000 − 100) = 919, rounded up to 1000; bins of
+    /// 50; J's 1000 is in the open bin.
+    @Test func clvBinsUpToTheRoundedPercentile() throws {
+        let (_, p) = try profile()
+        let all = p.bins.filter { $0.segment == "all" && $0.measure == "clv" }
+        #expect(all.count == 21 && all.last?.high == nil && all.last?.low == 1000)
+        #expect(isClose(all[1].low, 50) && isClose(all[1].high ?? 0, 100))
+        #expect(all.reduce(0) { $0 + $1.customers } == 10 && all.last?.customers == 1)
+        // 100 (A) is in [100, 150): bin 2.
+        #expect(all[2].customers == 1)
+    }
+
+    /// Stakes p·CLV: J 500, A 20; C 18, D 12; F 35, E 24; H 56, G 18, I 8, B 5.
+    @Test func mostAtStakeByCLVAtRisk() throws {
+        let (r, p) = try profile()
+        let ids = SegmentTests.ids
+        #expect(p.atRisk.map { ids[$0.index] } == ["J", "A", "C", "D", "F", "E", "H", "G", "I", "B"])
+        #expect(p.atRisk.map(\.rank) == [1, 2, 1, 2, 1, 2, 1, 2, 3, 4])
+        #expect(isClose(p.atRisk[0].clvAtRisk ?? 0, 500) && isClose(p.atRisk[0].revenueAtRisk, r.placements[9].value.revenueAtRisk))
+        let (_, first) = try profile(top: 1)
+        #expect(first.atRisk.map { ids[$0.index] } == ["J", "C", "F", "H"])
+    }
+}
