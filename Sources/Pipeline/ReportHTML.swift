@@ -157,8 +157,8 @@ struct ReportHTML {
             guard let i = r[e["cohort_start"] ?? ""], let j = k[e["period_start"] ?? ""], let v = Double(e["retention_rate"] ?? "") else { continue }
             grid[i][j] = v
         }
-        s.lead = ["Customers by the \(period) of their first purchase (rows): the share of the cohort's customers active at a \(period)'s start "
-                  + "who are still active at its end (columns), with the history's definition of active (\(SegmentOutputs.cohortsFile))."]
+        s.lead = ["Customers by the \(period) of their first purchase (rows): the share of the cohort still active at the end of each \(period) "
+                  + "from it on (columns), with the history's definition of active (\(SegmentOutputs.cohortsFile))."]
         s.charts = [Charts.heatmap("Retention by first-purchase cohort and \(period)", rows: rows, columns: columns, values: grid,
                                    rowAxis: "cohort", columnAxis: "\(period) starting", value: .init("retained (%)", .percent(0)), domain: (0, 100))]
         return s
