@@ -23,34 +23,39 @@ enum Mark {
     case circle(x: Double, y: Double, r: Double, cls: String, fill: String? = nil, tip: String? = nil)
     case text(String, x: Double, y: Double, cls: String, anchor: String? = nil, rotated: Bool = false, fill: String? = nil)
 
-    /// The template's context for this mark: one key naming its kind, holding its attributes.
+    /// The template's context for this mark: a flag per kind (one true) and per optional
+    /// attribute, then the attributes. Every key the template asks of a mark is present, so
+    /// no lookup falls through to the enclosing contexts (which made rendering several
+    /// times slower), and no section pushes a string as its context.
     var context: [String: Any] {
         func n(_ v: Double) -> String { SVGCanvas.number(v) }
+        var a: [String: Any] = ["rect": false, "line": false, "path": false, "circle": false, "text": false,
+                                "hasFill": false, "hasTip": false, "hasAnchor": false, "rotate": false, "hasStroke": false, "hasDash": false]
+        func optional(_ flag: String, _ key: String, _ value: String?) {
+            if let value { a[flag] = true; a[key] = value }
+        }
         switch self {
         case let .rect(x, y, w, h, cls, fill, tip):
-            var a: [String: Any] = ["x": n(x), "y": n(y), "w": n(max(w, 0)), "h": n(max(h, 0)), "cls": cls]
-            if let fill { a["fill"] = fill }
-            if let tip { a["tip"] = tip }
-            return ["rect": a]
+            a["rect"] = true
+            a["x"] = n(x); a["y"] = n(y); a["w"] = n(max(w, 0)); a["h"] = n(max(h, 0)); a["cls"] = cls
+            optional("hasFill", "fill", fill); optional("hasTip", "tip", tip)
         case let .line(x1, y1, x2, y2, cls):
-            return ["line": ["x1": n(x1), "y1": n(y1), "x2": n(x2), "y2": n(y2), "cls": cls]]
+            a["line"] = true
+            a["x1"] = n(x1); a["y1"] = n(y1); a["x2"] = n(x2); a["y2"] = n(y2); a["cls"] = cls
         case let .polyline(points, cls, stroke, dash):
-            var a: [String: Any] = ["points": points.map { "\(n($0.0)),\(n($0.1))" }.joined(separator: " "), "cls": cls]
-            if let stroke { a["stroke"] = stroke }
-            if let dash { a["dash"] = dash }
-            return ["path": a]
+            a["path"] = true
+            a["points"] = points.map { "\(n($0.0)),\(n($0.1))" }.joined(separator: " "); a["cls"] = cls
+            optional("hasStroke", "stroke", stroke); optional("hasDash", "dash", dash)
         case let .circle(x, y, r, cls, fill, tip):
-            var a: [String: Any] = ["x": n(x), "y": n(y), "r": n(r), "cls": cls]
-            if let fill { a["fill"] = fill }
-            if let tip { a["tip"] = tip }
-            return ["circle": a]
+            a["circle"] = true
+            a["x"] = n(x); a["y"] = n(y); a["r"] = n(r); a["cls"] = cls
+            optional("hasFill", "fill", fill); optional("hasTip", "tip", tip)
         case let .text(content, x, y, cls, anchor, rotated, fill):
-            var a: [String: Any] = ["content": content, "x": n(x), "y": n(y), "cls": cls]
-            if let anchor { a["anchor"] = anchor }
-            if rotated { a["rotate"] = true }
-            if let fill { a["fill"] = fill }
-            return ["text": a]
+            a["text"] = true
+            a["content"] = content; a["x"] = n(x); a["y"] = n(y); a["cls"] = cls; a["rotate"] = rotated
+            optional("hasAnchor", "anchor", anchor); optional("hasFill", "fill", fill)
         }
+        return a
     }
 }
 
@@ -91,11 +96,11 @@ struct SVGCanvas {
     static let templateText = """
     <svg class="chart" data-chart="{{kind}}" viewBox="0 0 {{width}} {{height}}" role="img" aria-label="{{title}}"><title>{{title}}</title>\
     {{#marks}}\
-    {{#rect}}<rect x="{{x}}" y="{{y}}" width="{{w}}" height="{{h}}" class="{{cls}}"{{#fill}} style="fill:{{fill}}"{{/fill}}>{{#tip}}<title>{{tip}}</title>{{/tip}}</rect>{{/rect}}\
+    {{#rect}}<rect x="{{x}}" y="{{y}}" width="{{w}}" height="{{h}}" class="{{cls}}"{{#hasFill}} style="fill:{{fill}}"{{/hasFill}}>{{#hasTip}}<title>{{tip}}</title>{{/hasTip}}</rect>{{/rect}}\
     {{#line}}<line x1="{{x1}}" y1="{{y1}}" x2="{{x2}}" y2="{{y2}}" class="{{cls}}"/>{{/line}}\
-    {{#path}}<polyline points="{{points}}" class="{{cls}}"{{#stroke}} style="stroke:{{stroke}}{{#dash}};stroke-dasharray:{{dash}}{{/dash}}"{{/stroke}}/>{{/path}}\
-    {{#circle}}<circle cx="{{x}}" cy="{{y}}" r="{{r}}" class="{{cls}}"{{#fill}} style="fill:{{fill}}"{{/fill}}>{{#tip}}<title>{{tip}}</title>{{/tip}}</circle>{{/circle}}\
-    {{#text}}<text x="{{x}}" y="{{y}}" class="{{cls}}"{{#anchor}} text-anchor="{{anchor}}"{{/anchor}}{{#rotate}} transform="rotate(-90 {{x}} {{y}})"{{/rotate}}{{#fill}} style="fill:{{fill}}"{{/fill}}>{{content}}</text>{{/text}}\
+    {{#path}}<polyline points="{{points}}" class="{{cls}}"{{#hasStroke}} style="stroke:{{stroke}}{{#hasDash}};stroke-dasharray:{{dash}}{{/hasDash}}"{{/hasStroke}}/>{{/path}}\
+    {{#circle}}<circle cx="{{x}}" cy="{{y}}" r="{{r}}" class="{{cls}}"{{#hasFill}} style="fill:{{fill}}"{{/hasFill}}>{{#hasTip}}<title>{{tip}}</title>{{/hasTip}}</circle>{{/circle}}\
+    {{#text}}<text x="{{x}}" y="{{y}}" class="{{cls}}"{{#hasAnchor}} text-anchor="{{anchor}}"{{/hasAnchor}}{{#rotate}} transform="rotate(-90 {{x}} {{y}})"{{/rotate}}{{#hasFill}} style="fill:{{fill}}"{{/hasFill}}>{{content}}</text>{{/text}}\
     {{/marks}}</svg>
     """
     /// Parsed once. The text is a constant of this file, so a parse failure is a defect here;

@@ -21,6 +21,7 @@ struct ReportStage {
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
+        let steps = StepTimer(.report, reporter: reporter)
         let targetsPath = try folder.upstream(SegmentOutputs.targetsFile, for: .report, from: .segment)
         let targets = try records(targetsPath)
         let history = try records(folder.latest(SegmentStage.historyFile))
@@ -109,12 +110,15 @@ struct ReportStage {
                + "`plans/<as-of>/` (each run's plan); model: `\(TrainStage.modelFile)`, `\(TrainStage.coefficientsFile)`.", ""]
         for l in lines { reporter.info("report: " + l) }
         try AtomicFile.write(try folder.stagedPath(Self.reportFile), contents: md.joined(separator: "\n"))
+        steps.done("wrote \(Self.reportFile)")
         let page = try ReportHTML(spec: spec, folder: folder, manifest: manifest, records: records)
             .page(.init(asOf: scoring, horizonDays: horizon, targets: targets, model: model))
+        steps.done("read the files and drew the charts of \(ReportHTML.file)")
         guard let html = page.html() else {
             throw PipelineError.failed(message: "report: the page template of report.html does not parse (a defect in Retain; report.md was written)", status: .failure)
         }
         try AtomicFile.write(try folder.stagedPath(ReportHTML.file), contents: html)
+        steps.done("rendered and wrote \(ReportHTML.file)")
         return clock.record(counts: ["customers": customers])
     }
 
