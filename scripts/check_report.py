@@ -7,27 +7,29 @@ For each output folder (where `retain run` published report.html, run.json and t
     DOM has no script, image, link, frame or object;
   - Chromium loads it with no console message and no failed request (`--enable-logging`);
   - the screenshot is not blank (luminance variance and distinct colours);
+  - printed by Chromium, every page is A4;
   - in the DOM Chromium built, each section holds the charts the run's own files call for,
     with the right number of marks (cohort cells = rows of retention_cohorts.csv, ten
     calibration points, one bar per reject reason, ...), every chart has a title and an
-    axis label, and every data mark has a <title>.
+    axis label, both its axes labelled, and every data mark has a <title>.
 `--self-test` first checks that the check fails on pages made to be wrong (a blank page,
 an external URL, a console error, a missing chart). Standard library only.
 """
 import argparse, csv, html.parser, json, os, re, struct, subprocess, sys, tempfile, zlib
 
 
-def render(chromium, page, png, width=1280, height=9000, scale=0.25):
-    """Screenshot and DOM of `page`; returns (dom, log lines)."""
-    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-              "--disable-extensions", "--disable-background-networking", "--enable-logging=stderr", "--v=0",
-              f"--force-device-scale-factor={scale}", f"--window-size={width},{height}"]
-    url = "file://" + os.path.abspath(page)
-    shot = subprocess.run(common + [f"--screenshot={png}", url], capture_output=True, text=True, timeout=120)
-    dom = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+def render(chromium, page, png, width=1280, height=9000, scale=0.5, pdf=None):
+    """Screenshot, DOM and (with `pdf`) the printed PDF of `page`, from one Chromium run;
+    returns (dom, log lines)."""
+    args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+            "--disable-extensions", "--disable-background-networking", "--enable-logging=stderr", "--v=0",
+            f"--force-device-scale-factor={scale}", f"--window-size={width},{height}", f"--screenshot={png}", "--dump-dom"]
+    if pdf:
+        args += ["--no-pdf-header-footer", f"--print-to-pdf={pdf}"]
+    run = subprocess.run(args + ["file://" + os.path.abspath(page)], capture_output=True, text=True, timeout=120)
     if not os.path.exists(png):
-        raise CheckError(f"{page}: Chromium made no screenshot: {shot.stderr.strip()[-300:]}")
-    return dom.stdout, (shot.stderr + dom.stderr).splitlines()
+        raise CheckError(f"{page}: Chromium made no screenshot: {run.stderr.strip()[-300:]}")
+    return run.stdout, run.stderr.splitlines()
 
 
 class CheckError(Exception):
@@ -158,7 +160,7 @@ def expectations(folder):
     targets = rows(os.path.join(folder, "retention_targets.csv"))
     if targets:
         out["groups"] = [("bars", len(targets), "customers per group"), ("bars", len(targets), "revenue at risk per group")]
-        out["groups"] += [("histogram", 20, f"churn distribution of {t['segment']}") for t in targets]
+        out["groups"] += [("histogram", 20, f"churn distribution of {t['segment']}") for t in targets if int(t["customers"]) > 0]
     history = rows(os.path.join(folder, "retention_history.csv"))
     if history:
         out["history"] = [("lines", None, "retention lines")]
@@ -216,13 +218,29 @@ class Sources(html.parser.HTMLParser):
 URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "poster", "data", "xlink:href", "background", "ping", "manifest"}
 
 
-def check_page(chromium, page, folder, expect, workdir, screenshot=None):
+def a4_pages(pdf):
+    """Problems with the page as Chromium printed it: every page of the PDF must be A4
+    (595 x 842 pt, the `@page` size), and there must be some."""
+    if not os.path.exists(pdf):
+        return ["Chromium printed no PDF"]
+    boxes = re.findall(rb"/MediaBox\s*\[\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*\]", open(pdf, "rb").read())
+    os.remove(pdf)
+    sizes = {(round(float(b[2]) - float(b[0])), round(float(b[3]) - float(b[1]))) for b in boxes}
+    if not boxes:
+        return ["the printed PDF has no pages"]
+    if sizes != {(595, 842)}:
+        return [f"printed pages are not A4 (595 x 842 pt): {sorted(sizes)}"]
+    return []
+
+
+def check_page(chromium, page, folder, expect, workdir, screenshot=None, print_check=False, height=9000):
     problems = []
     sources = Sources()
     sources.feed(open(page, encoding="utf-8").read())
     problems += [f"a URL in the page source: {f}" for f in sources.found[:3]]
     png = os.path.join(workdir, os.path.basename(os.path.dirname(page) or "page") + "-check.png")
-    dom_text, log = render(chromium, page, png)
+    pdf = os.path.join(workdir, "print.pdf") if print_check else None
+    dom_text, log = render(chromium, page, png, height=height, pdf=pdf)
     console = [l for l in log if "CONSOLE" in l or "Uncaught" in l or "net::ERR" in l or "Failed to load" in l]
     problems += [f"console: {l.strip()[:200]}" for l in console[:5]]
     variance, colours = blankness(png)
@@ -248,10 +266,12 @@ def check_page(chromium, page, folder, expect, workdir, screenshot=None):
         for c in section["charts"]:
             if not c["title"] or not c["label"]:
                 problems.append(f"section #{sid}: a {c['kind']} chart has no title")
-            if c["axis_labels"] < 1:
-                problems.append(f"section #{sid}: chart {c['title']!r} has no axis label")
+            if c["axis_labels"] < 2:
+                problems.append(f"section #{sid}: chart {c['title']!r} has {c['axis_labels']} axis labels (two wanted)")
             if c["untitled"]:
                 problems.append(f"section #{sid}: chart {c['title']!r} has {c['untitled']} marks without a <title>")
+    if pdf:
+        problems += a4_pages(pdf)
     if screenshot:
         render(chromium, page, screenshot, height=2200, scale=1)
     return problems, variance, colours, sum(len(s["charts"]) for s in dom.sections.values())
@@ -263,7 +283,8 @@ def self_test(chromium, workdir):
     os.makedirs(folder, exist_ok=True)
     json.dump({"stages": {}}, open(os.path.join(folder, "run.json"), "w"))
     good_svg = ('<svg class="chart" data-chart="lines" aria-label="t" viewBox="0 0 100 50"><title>t</title>'
-                '<circle class="point" cx="10" cy="10" r="5"><title>p</title></circle><text class="axis-label">x</text></svg>')
+                '<circle class="point" cx="10" cy="10" r="5"><title>p</title></circle><text class="axis-label">x</text>'
+                '<text class="axis-label">y</text></svg>')
     body = "<h1>" + "Retain " * 40 + "</h1>" + "<p>" + "text " * 400 + "</p>"
     cases = {
         "blank": ("<!DOCTYPE html><html><body></body></html>", {}, "blank"),
@@ -277,7 +298,7 @@ def self_test(chromium, workdir):
     for name, (text, expect, needle) in cases.items():
         page = os.path.join(folder, "report.html")
         open(page, "w").write(text)
-        problems = check_page(chromium, page, folder, expect, workdir)[0]
+        problems = check_page(chromium, page, folder, expect, workdir, height=1600)[0]
         if not any(needle in p for p in problems):
             raise CheckError(f"self-test: the check passes a page with a {name} (problems found: {problems})")
     print(f"check-report: self-test: the check fails each of {len(cases)} pages made to be wrong")
@@ -308,7 +329,7 @@ def main():
                 failed = True
                 continue
             problems, variance, colours, charts = check_page(args.chromium, page, folder, expectations(folder), work,
-                                                             args.screenshot if i == 0 else None)
+                                                             args.screenshot if i == 0 else None, print_check=True)
             source = open(page, encoding="utf-8").read()
             if folder == args.hostile:
                 problems += [f"markup of the input unescaped: {t!r}" for t in HOSTILE_RAW if t in source]
@@ -319,7 +340,7 @@ def main():
                     print(f"check-report: {page}: {p}", file=sys.stderr)
             else:
                 print(f"check-report: {page}: {charts} charts, every expected one present; "
-                      f"screenshot variance {variance:.0f}, {colours} colours; no console message, no URL")
+                      f"screenshot variance {variance:.0f}, {colours} colours; no console message, no URL; prints on A4")
         sys.exit(1 if failed else 0)
     except CheckError as e:
         print(f"check-report: {e}", file=sys.stderr)

@@ -52,11 +52,12 @@ public enum Charts {
     // MARK: bars
 
     /// Horizontal bars, one per category, from 0; the value is written at each bar's end.
-    /// `reference` draws a labelled vertical line (for lift: 1 = no better than chance).
-    public static func bars(_ title: String, categories: [String], values: [Double], axis: Axis,
+    /// `category` names what the categories are (the vertical axis's label); `reference`
+    /// draws a labelled vertical line (for lift: 1 = no better than chance).
+    public static func bars(_ title: String, categories: [String], category: String, values: [Double], axis: Axis,
                             reference: (value: Double, label: String)? = nil, width: Double = 640) -> SVG {
         let n = min(categories.count, values.count)
-        let labelWidth = min(200, 24 + 6.5 * Double(categories.prefix(n).map(\.count).max() ?? 4))
+        let labelWidth = min(220, 40 + 6.5 * Double(categories.prefix(n).map(\.count).max() ?? 4))
         let band = 26.0, top = 34.0
         var c = SVGCanvas(kind: "bars", title: title, width: width, height: top + band * Double(max(n, 1)) + 52)
         let left = labelWidth, right = width - 64, bottom = top + band * Double(max(n, 1))
@@ -76,6 +77,7 @@ public enum Charts {
             c.add(.text(axis.style.format(values[i]), x: x1 + 4, y: y + band / 2 + 4, cls: "value"))
         }
         c.add(.line(x1: x(0), y1: top, x2: x(0), y2: bottom, cls: "axis"))
+        c.add(.text(category, x: 14, y: (top + bottom) / 2, cls: "axis-label", anchor: "middle", rotated: true))
         if let r = reference {
             c.add(.line(x1: x(r.value), y1: top - 4, x2: x(r.value), y2: bottom, cls: "reference"))
             c.add(.text(r.label, x: x(r.value) + 4, y: top - 6, cls: "note"))
@@ -231,10 +233,11 @@ public enum Charts {
 
     /// Estimates with their intervals, one row each (a forest plot): a dot on a whisker from
     /// low to high, a diamond at the row's marker, and a vertical line at `reference`.
-    public static func intervals(_ title: String, rows: [Interval], axis: Axis, reference: (value: Double, label: String)? = nil,
+    /// `category` names what the rows are (the vertical axis's label).
+    public static func intervals(_ title: String, rows: [Interval], category: String, axis: Axis, reference: (value: Double, label: String)? = nil,
                                  markerLabel: String? = nil, width: Double = 1000) -> SVG {
         let band = 22.0, top = 40.0
-        let labelWidth = min(220, 24 + 6.5 * Double(rows.map(\.label.count).max() ?? 4))
+        let labelWidth = min(240, 40 + 6.5 * Double(rows.map(\.label.count).max() ?? 4))
         let bottom = top + band * Double(max(rows.count, 1))
         var c = SVGCanvas(kind: "intervals", title: title, width: width, height: bottom + 52)
         let left = labelWidth, right = width - 24
@@ -242,6 +245,7 @@ public enum Charts {
             + (reference.map { [$0.value] } ?? [])
         let x = LinearScale(lo: values.min() ?? 0, hi: values.max() ?? 1, from: left, to: right)
         valueAxisX(&c, x, top: top, bottom: bottom, axis: axis)
+        c.add(.text(category, x: 14, y: (top + bottom) / 2, cls: "axis-label", anchor: "middle", rotated: true))
         if let r = reference {
             c.add(.line(x1: x(r.value), y1: top - 4, x2: x(r.value), y2: bottom, cls: "reference"))
             c.add(.text(r.label, x: x(r.value) + 4, y: top - 8, cls: "note"))

@@ -76,7 +76,7 @@ struct ReportHTML {
         guard !t.isEmpty else { s.empty = "No groups: the segment stage has not run in this folder."; return s }
         let names = t.map { $0["segment"] ?? "" }
         func bars(_ title: String, _ key: String, _ axis: Charts.Axis) -> SVG {
-            Charts.bars(title, categories: names, values: t.map { Double($0[key] ?? "") ?? .nan }, axis: axis, width: 460)
+            Charts.bars(title, categories: names, category: "group", values: t.map { Double($0[key] ?? "") ?? .nan }, axis: axis, width: 460)
         }
         s.lead = ["Each group's customers, what its expected churn puts at risk, the target (customers kept by the retention action) "
                   + "and the most the action may cost per customer. Money is in the log's own currency."]
@@ -88,7 +88,9 @@ struct ReportHTML {
         s.smallCharts += [bars("Target: churners to keep", "target_retained_customers", .init("customers kept by the action", .decimal(1))),
                           bars("Most to spend per customer", "max_spend_per_customer", .init("spend per contacted customer (money)", .decimal(2)))]
         let bins = try records(folder.latest(SegmentOutputs.distributionsFile)).filter { $0["measure"] == "churn_probability" }
-        for name in names {
+        let empty = t.filter { (Int($0["customers"] ?? "") ?? 0) == 0 }.map { $0["segment"] ?? "" }
+        if !empty.isEmpty { s.lead.append("No customer is in \(empty.joined(separator: ", ")) this run: no spread to draw there.") }
+        for name in names where !empty.contains(name) {
             let mine = bins.filter { $0["segment"] == name }
             guard !mine.isEmpty else { continue }
             s.smallCharts.append(Charts.histogram("Churn probability: \(name)", bins: mine.map(bin),
@@ -194,6 +196,7 @@ struct ReportHTML {
                                            diagonal: ("random order", true), xDomain: (0, 1), yDomain: (0, 1), width: 460, height: 340))
             let base = churners / max(total, 1)
             s.smallCharts.append(Charts.bars("Lift per tenth, highest predicted first", categories: top.enumerated().map { "tenth \($0.offset + 1)" },
+                                             category: "tenth of customers by predicted churn",
                                              values: top.map { base > 0 ? $0.observedRate / base : .nan },
                                              axis: .init("observed churn ÷ overall churn", .decimal(2)), reference: (1, "no better than chance"), width: 460))
         } else {
@@ -205,7 +208,7 @@ struct ReportHTML {
             return .init(label: c.term, estimate: c.coefficient * sd, low: (c.coefficient - 1.96 * c.stdError) * sd, high: (c.coefficient + 1.96 * c.stdError) * sd)
         }
         if !rows.isEmpty {
-            s.smallCharts.append(Charts.intervals("Coefficients per SD of the term, 95% intervals", rows: rows,
+            s.smallCharts.append(Charts.intervals("Coefficients per SD of the term, 95% intervals", rows: rows, category: "term",
                                                   axis: .init("change in log-odds of churn per SD of the term", .decimal(2)),
                                                   reference: (0, "no effect"), width: 460))
             s.tables.append(.init(caption: "Logistic coefficients (\(TrainStage.coefficientsFile); on the scale of training_matrix.csv; interval = coefficient ± 1.96 std_error)",
@@ -217,7 +220,7 @@ struct ReportHTML {
         if let c = m.comparison {
             let judged = c.candidates.filter { $0.metrics != nil }
             if !judged.isEmpty {
-                s.smallCharts.append(Charts.bars("Three models out of time: log loss (lower is better)", categories: judged.map { $0.model.rawValue },
+                s.smallCharts.append(Charts.bars("Three models out of time: log loss (lower is better)", categories: judged.map { $0.model.rawValue }, category: "model",
                                                  values: judged.map { $0.metrics?.logLoss ?? .nan }, axis: .init("log loss", .decimal(4)), width: 460))
             }
             s.tables.append(.init(caption: "The models judged on the same customers: \(c.chosen.rawValue) scores (\(c.reason))",
@@ -286,7 +289,7 @@ struct ReportHTML {
             s.charts.append(Charts.intervals("Plan of \(plan): effect per group", rows: mine.map { r in
                 .init(label: r["segment"] ?? "", estimate: Double(r["effect"] ?? "") ?? .nan, low: Double(r["effect_low"] ?? "") ?? .nan,
                       high: Double(r["effect_high"] ?? "") ?? .nan, marker: Double(r["required_effect"] ?? ""))
-            }, axis: .init("churn prevented (points of churn rate)", .share(1)), reference: (0, "no effect"), markerLabel: "aimed for"))
+            }, category: "group", axis: .init("churn prevented (points of churn rate)", .share(1)), reference: (0, "no effect"), markerLabel: "aimed for"))
         }
         if plans.count > 6 { s.lead.append("The charts show the latest six of \(plans.count) judged plans; the table has them all.") }
         func pct(_ k: String, _ r: [String: String]) -> String { Double(r[k] ?? "").map { ValueStyle.share(1).format($0) } ?? "" }
@@ -315,7 +318,7 @@ struct ReportHTML {
             .sorted { $0.1 > $1.1 }
         s.lead = ["\(MessageText.grouped(rejected)) of \(MessageText.grouped(read)) rows read were set aside (\(ValueStyle.share(2).format(Double(rejected) / Double(max(read, 1))))), "
                   + "each with its reason, in \(LedgerBuilder.rejectsFile); the run stops when more than \(ValueStyle.share(1).format(spec.maxRejectShare)) are."]
-        s.charts = [Charts.bars("Rejected rows by reason", categories: reasons.map(\.0), values: reasons.map { Double($0.1) }, axis: .init("rows", .count), width: 1000)]
+        s.charts = [Charts.bars("Rejected rows by reason", categories: reasons.map(\.0), category: "reason", values: reasons.map { Double($0.1) }, axis: .init("rows", .count), width: 1000)]
         s.tables = [.init(caption: "The first rejected rows of each reason (\(LedgerBuilder.rejectsFile))", columns: ["file", "line", "reason", "row as read", "detail"],
                           numeric: [1], rows: try rejectExamples())]
         return s

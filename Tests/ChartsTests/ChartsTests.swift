@@ -53,18 +53,19 @@ func attribute(_ name: String, of tag: String, in svg: SVG) -> [Double] {
     @Test func templateParses() { #expect(SVGCanvas.template != nil) }
 
     @Test func barsOnePerCategoryWithValues() {
-        let svg = Charts.bars("Revenue at risk", categories: ["a", "b", "c"], values: [10, 0, 30], axis: .init("revenue at risk (money)", .decimal(2)))
+        let svg = Charts.bars("Revenue at risk", categories: ["a", "b", "c"], category: "group", values: [10, 0, 30], axis: .init("revenue at risk (money)", .decimal(2)))
         #expect(svg.kind == "bars" && svg.markCount == 3)
         #expect(tips(svg) == ["Revenue at risk", "a: 10.00", "b: 0.00", "c: 30.00"])
         // Widths in proportion to the values: c's bar is three times a's.
         let widths = attribute("width", of: "rect", in: svg)
         #expect(widths.count == 3 && abs(widths[2] / widths[0] - 3) < 0.02)
         #expect(svg.markup.contains("revenue at risk (money)"))
+        #expect(count("class=\"axis-label\"", in: svg) == 2)
     }
 
     @Test func textIsEscapedInTextAndAttributes() {
         let hostile = "\"><img src=x onerror=alert(1)><script>alert(1)</script>"
-        let svg = Charts.bars(hostile, categories: [hostile], values: [1], axis: .init(hostile, .count))
+        let svg = Charts.bars(hostile, categories: [hostile], category: hostile, values: [1], axis: .init(hostile, .count))
         #expect(!svg.markup.contains("<script") && !svg.markup.contains("<img"))
         #expect(svg.markup.contains("aria-label=\"&quot;&gt;&lt;img"))
         #expect(svg.markup.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
@@ -106,7 +107,7 @@ func attribute(_ name: String, of tag: String, in svg: SVG) -> [Double] {
     }
 
     @Test func intervalsCarryEstimateRangeAndMarker() {
-        let svg = Charts.intervals("Effect", rows: [.init(label: "high-volume", estimate: 0.05, low: -0.01, high: 0.11, marker: 0.02)],
+        let svg = Charts.intervals("Effect", rows: [.init(label: "high-volume", estimate: 0.05, low: -0.01, high: 0.11, marker: 0.02)], category: "group",
                                    axis: .init("effect (points)", .share(1)), reference: (0, "no effect"), markerLabel: "aimed for")
         #expect(svg.markCount == 1)
         #expect(tips(svg).last == "high-volume: 5.0% (-1.0% to 11.0%); aimed for 2.0%")

@@ -10,7 +10,7 @@ import Charts
         var s = ReportPage.Section(id: "groups", heading: "Groups")
         s.lead = ["Who is where."]
         s.figures = [.init("customers", "5,008", detail: "scored")]
-        s.charts = [Charts.bars("Customers", categories: ["a"], values: [1], axis: .init("customers", .count))]
+        s.charts = [Charts.bars("Customers", categories: ["a"], category: "group", values: [1], axis: .init("customers", .count))]
         s.tables = [.init(caption: "Targets", columns: ["segment", "customers"], numeric: [1], rows: [["a", "1"]])]
         var e = ReportPage.Section(id: "plans", heading: "Earlier plans")
         e.empty = "No plan judged yet."
@@ -31,7 +31,7 @@ import Charts
         var s = ReportPage.Section(id: "groups", heading: ids[1])
         s.lead = ids
         s.figures = ids.map { .init($0, $0, detail: $0) }
-        s.charts = [Charts.bars(ids[0], categories: ids, values: [1, 2, 3, 4], axis: .init(ids[1], .count))]
+        s.charts = [Charts.bars(ids[0], categories: ids, category: ids[2], values: [1, 2, 3, 4], axis: .init(ids[1], .count))]
         s.tables = [.init(caption: ids[0], columns: ids, rows: [ids])]
         s.empty = ids[1]
         let html = try #require(ReportPage(title: ids[0], subtitle: ids[1], sections: [s]).html())
