@@ -73,7 +73,7 @@ struct ReportHTML {
     func groups(_ b: Basics) throws -> ReportPage.Section {
         var s = ReportPage.Section(id: "groups", heading: "Groups and targets")
         let t = b.targets
-        guard !t.isEmpty else { s.empty = "No groups: the segment stage has not run in this folder."; return s }
+        guard !t.isEmpty else { s.empty = "No groups: \(SegmentOutputs.targetsFile) is not in this folder (the segment stage writes it)."; return s }
         let names = t.map { $0["segment"] ?? "" }
         func bars(_ title: String, _ key: String, _ axis: Charts.Axis) -> SVG {
             Charts.bars(title, categories: names, category: "group", values: t.map { Double($0[key] ?? "") ?? .nan }, axis: axis, width: 460)
@@ -125,7 +125,7 @@ struct ReportHTML {
     func history() throws -> ReportPage.Section {
         var s = ReportPage.Section(id: "history", heading: "Retention over time")
         let h = try records(folder.latest(SegmentOutputs.historyFile))
-        guard !h.isEmpty else { s.empty = "No retention history: the segment stage has not run in this folder."; return s }
+        guard !h.isEmpty else { s.empty = "No retention history: \(SegmentOutputs.historyFile) is not in this folder (the segment stage writes it)."; return s }
         let period = spec.segment.historyPeriod.rawValue
         s.lead = ["Per \(period): retention rate (E − N)/S, churn rate, sales-adjusted and profit-based retention (docs/DOMAIN.md). "
                   + "S: active customers at the start, E: at the end, N: new in the period."]
@@ -149,7 +149,7 @@ struct ReportHTML {
     func cohorts() throws -> ReportPage.Section {
         var s = ReportPage.Section(id: "cohorts", heading: "Cohorts")
         let c = try records(folder.latest(SegmentOutputs.cohortsFile))
-        guard !c.isEmpty else { s.empty = "No cohorts: the segment stage has not run in this folder."; return s }
+        guard !c.isEmpty else { s.empty = "No cohorts: \(SegmentOutputs.cohortsFile) is not in this folder (the segment stage writes it)."; return s }
         let period = spec.segment.historyPeriod.rawValue
         // Cohorts with no active customer at any period's start (no rate) are left out.
         let rows = Array(Set(c.compactMap { ($0["retention_rate"] ?? "").isEmpty ? nil : $0["cohort_start"] })).sorted(), columns = Array(Set(c.compactMap { $0["period_start"] })).sorted()
@@ -170,7 +170,7 @@ struct ReportHTML {
 
     func model(_ b: Basics) -> ReportPage.Section {
         var s = ReportPage.Section(id: "model", heading: "Can the model be trusted?")
-        guard let m = b.model else { s.empty = "No model: the train stage has not run in this folder."; return s }
+        guard let m = b.model else { s.empty = "No model: \(TrainStage.modelFile) is not in this folder (the train stage writes it)."; return s }
         if let v = m.validation {
             let cal = v.metrics.calibration
             s.lead = ["Judged out of time: fitted as of \(v.fittedOn.asOf), then used on the customers of \(v.evaluatedOn.asOf) and compared with what they did "
@@ -239,7 +239,7 @@ struct ReportHTML {
         var s = ReportPage.Section(id: "value", heading: "Lifetime value")
         let path = folder.latest(ValueStage.modelFile)
         guard FilePath.exists(path), let file = try? ResultJSON.decoder().decode(ValueFile.self, from: Data(FilePath.readAll(path))) else {
-            s.empty = "No lifetime value: the value stage has not run in this folder."; return s
+            s.empty = "No lifetime value: \(ValueStage.modelFile) is not in this folder (the value stage writes it)."; return s
         }
         var lead = "CLV over \(file.horizonMonths) months, discounted at \(ValueStyle.share(0).format(file.annualDiscountRate)) a year (\(ValueStage.valuesFile))."
         if let p = file.bgnbd?.parameters {
@@ -311,7 +311,7 @@ struct ReportHTML {
 
     func rejects() throws -> ReportPage.Section {
         var s = ReportPage.Section(id: "rejects", heading: "Rejected rows")
-        guard let ingest = manifest.stages[Stage.ingest.rawValue] else { s.empty = "The ingest stage has not run in this folder."; return s }
+        guard let ingest = manifest.stages[Stage.ingest.rawValue] else { s.empty = "No record of the ingest stage in this folder's run.json."; return s }
         let read = ingest.counts["rows_read"] ?? 0, rejected = ingest.counts["rows_rejected"] ?? 0
         guard rejected > 0 else { s.empty = "No row was rejected: all \(MessageText.grouped(read)) rows read were accepted."; return s }
         let reasons = RejectReason.allCases.compactMap { r in ingest.counts["rejected_\(r.rawValue)"].flatMap { $0 > 0 ? (r.rawValue, $0) : nil } }

@@ -72,4 +72,21 @@ struct ReportHTMLTests {
         #expect(!html.contains("://") && !html.contains("url(") && !html.contains("src="))
         #expect(html.components(separatedBy: "href=\"").dropFirst().allSatisfy { $0.hasPrefix("#") })
     }
+
+    @Test("without model.json, value.json and evaluation.csv (--only report on such a folder): each section says what is missing")
+    func withoutModelValueOrPlans() throws {
+        let dir = TemporaryFolder()
+        let out = dir.file("out")
+        #expect(try RetainBinary.run(["run", RepoPaths.path("pipelines/sample.toml"), "--out", out, "--quiet"]).status == 0)
+        for name in ["model.json", "value.json", "evaluation.csv"] { try FileManager.default.removeItem(atPath: out + "/current/" + name) }
+        let r = try RetainBinary.run(["run", RepoPaths.path("pipelines/sample.toml"), "--out", out, "--only", "report", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let html = try dir.read("out/report.html")
+        #expect(html.contains("<section id=\"model\" data-charts=\"0\">") && html.contains("No model: model.json is not in this folder"))
+        #expect(html.contains("<section id=\"value\" data-charts=\"0\">") && html.contains("No lifetime value: value.json is not in this folder"))
+        #expect(html.contains("<section id=\"plans\" data-charts=\"0\">"))
+        // What the other files hold is still drawn.
+        #expect(html.contains("<section id=\"groups\" data-charts=\"9\">") && html.contains("<section id=\"cohorts\" data-charts=\"1\">"))
+        #expect(!html.contains("AUC 0.7"))
+    }
 }
