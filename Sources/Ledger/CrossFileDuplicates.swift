@@ -32,6 +32,16 @@ public enum CrossFileDuplicates {
         while let (key, first) = heap.pop() {
             holders = [first]
             while let (k, i) = heap.peek(), k == key { _ = heap.pop(); holders.append(i) }
+            if holders.count == 1 {
+                // A key of one input only: that input's keys below every other input's
+                // next key are unique too, and pass without the heap (a day's file beside a
+                // year's part is a scan of the large file).
+                let c = cursors[first]
+                try c.advance()
+                try c.skip(below: heap.peek()?.0)
+                if let next = try c.current() { heap.push(next.key, first) }
+                continue
+            }
             let original = holders.min() ?? first
             for i in holders {
                 guard let r = try cursors[i].current() else { continue }
@@ -101,6 +111,21 @@ final class KeyCursor {
         if index == records {  // the whole file has been hashed: check it
             guard hasher.finish() == checksum else { throw LedgerError.corrupt(path: path, reason: "key file checksum mismatch") }
         }
+    }
+
+    /// Advances past every record whose key is below `bound` (to the end when nil).
+    func skip(below bound: UInt64?) throws {
+        while index < records {
+            if index - bufferStart >= buffer.count || buffer.isEmpty { try fill() }
+            let end = bufferStart + buffer.count
+            if let bound {
+                while index < end && buffer[index - bufferStart].key < bound { index += 1 }
+                if index < end { return }
+            } else {
+                index = end
+            }
+        }
+        guard hasher.finish() == checksum else { throw LedgerError.corrupt(path: path, reason: "key file checksum mismatch") }
     }
 
     private func fill() throws {

@@ -422,10 +422,7 @@ public struct Ingestor: Sendable {
         }
         tally.linesBefore = lineBase
         let filled = batches.filter { $0.count > 0 }
-        if !filled.isEmpty {
-            try writeChunk(filled, columns: columns, to: out)
-            tally.chunks += 1
-        }
+        if !filled.isEmpty { tally.chunks += try writeChunks(filled, columns: columns, to: out) }
     }
 
     /// The text of the given physical lines (1-based) of an input, read again from the
@@ -520,25 +517,52 @@ public struct Ingestor: Sendable {
         return (parser, consumed)
     }
 
-    /// One chunk of a block's rows: each column is the batches' columns one after another,
-    /// so the chunk is the same however many pieces parsed the block.
-    private func writeChunk(_ batches: [Batch], columns: LedgerFormat.Columns, to out: OutputBuffer) throws {
+    /// A block's rows as chunks of at most `LedgerFormat.maxChunkRows` rows: each column is
+    /// the batches' columns one after another (so a chunk is the same however many pieces
+    /// parsed the block), encoded by `ColumnCodec`, the columns on every worker. Returns the
+    /// chunks written.
+    private func writeChunks(_ batches: [Batch], columns: LedgerFormat.Columns, to out: OutputBuffer) throws -> Int {
         let n = batches.reduce(0) { $0 + $1.count }
-        func column<T: BitwiseCopyable>(_ start: (Batch) -> UnsafeMutablePointer<T>) throws {
-            for b in batches { try out.append(contentsOf: UnsafeBufferPointer(start: start(b), count: b.count)) }
+        func gather<T: BitwiseCopyable>(_ start: (Batch) -> UnsafeMutablePointer<T>) -> [T] {
+            var all: [T] = []
+            all.reserveCapacity(n)
+            for b in batches { all.append(contentsOf: UnsafeBufferPointer(start: start(b), count: b.count)) }
+            return all
         }
-        try out.append(value: LedgerFormat.rowsTag.littleEndian)
-        try out.append(value: UInt32(n).littleEndian)
-        try out.append(value: columns.rawValue.littleEndian)
-        try out.append(value: UInt32(0))
-        try column { $0.rows.slot }; try pad(out)
-        try column { $0.rows.day }; try pad(out)
-        try column { $0.rows.amount }
-        if columns.contains(.order) { try column { $0.rows.order } }
-        for (k, (col, _)) in LedgerFormat.Columns.numeric.enumerated() where columns.contains(col) {
-            try column { $0.rows.number(k) }
+        let slot = gather { $0.rows.slot }, day = gather { $0.rows.day }, amount = gather { $0.rows.amount }
+        let order = columns.contains(.order) ? gather { $0.rows.order } : []
+        let numbers = LedgerFormat.Columns.numeric.enumerated().filter { columns.contains($0.element.0) }.map { k, _ in gather { $0.rows.number(k) } }
+        let channel = columns.contains(.channel) ? gather { $0.rows.channel } : []
+        var chunks = 0
+        for from in stride(from: 0, to: n, by: LedgerFormat.maxChunkRows) {
+            let rows = from..<min(n, from + LedgerFormat.maxChunkRows)
+            // One encoder per column, in storage order.
+            var encoders: [@Sendable () -> [UInt64]] = [
+                { slot.withUnsafeBufferPointer { ColumnCodec.encodeIntegers(UnsafeBufferPointer(rebasing: $0[rows])) } },
+                { day.withUnsafeBufferPointer { ColumnCodec.encodeIntegers(UnsafeBufferPointer(rebasing: $0[rows])) } },
+                { amount.withUnsafeBufferPointer { ColumnCodec.encodeNumbers(UnsafeBufferPointer(rebasing: $0[rows])) } },
+            ]
+            if columns.contains(.order) {
+                encoders.append { order.withUnsafeBufferPointer { ColumnCodec.encodeOrders(UnsafeBufferPointer(rebasing: $0[rows])) } }
+            }
+            for column in numbers {
+                encoders.append { column.withUnsafeBufferPointer { ColumnCodec.encodeNumbers(UnsafeBufferPointer(rebasing: $0[rows])) } }
+            }
+            if columns.contains(.channel) {
+                encoders.append { channel.withUnsafeBufferPointer { ColumnCodec.encodeIntegers(UnsafeBufferPointer(rebasing: $0[rows])) } }
+            }
+            let streams = Slots<[UInt64]>(count: encoders.count)
+            Workers.run(encoders.count) { streams[$0] = encoders[$0]() }
+            let encoded = (0..<encoders.count).map { streams[$0] ?? [] }
+            try out.append(value: LedgerFormat.rowsTag.littleEndian)
+            try out.append(value: UInt32(rows.count).littleEndian)
+            try out.append(value: columns.rawValue.littleEndian)
+            try out.append(value: UInt32(0))
+            try out.append(value: UInt64(encoded.reduce(0) { $0 + 8 * $1.count }).littleEndian)
+            for s in encoded { try s.withUnsafeBufferPointer { try out.append(contentsOf: $0) } }
+            chunks += 1
         }
-        if columns.contains(.channel) { try column { $0.rows.channel }; try pad(out) }
+        return chunks
     }
 
     private func pad(_ out: OutputBuffer) throws {

@@ -90,7 +90,8 @@ public final class LedgerPart {
         checksum = f(64, UInt64.self)
         let footerStart = size - LedgerFormat.footerSize
         guard delsAt >= LedgerFormat.headerSize, delsAt <= dictStart, dictStart <= chanOffset, chanOffset <= footerStart,
-              written >= 0, written <= (delsAt - LedgerFormat.headerSize) / 16 + 1, chunks >= 0 else {
+              chunks >= 0, chunks <= (delsAt - LedgerFormat.headerSize) / LedgerFormat.chunkHeadSize,
+              written >= 0, written <= chunks * LedgerFormat.maxChunkRows else {
             throw LedgerError.corrupt(path: path, reason: "section offsets are inconsistent")
         }
         rowsWritten = written
@@ -260,50 +261,44 @@ public final class LedgerPart {
     /// Streams every chunk in file order, then verifies the checksum. Rows in `extra`
     /// (increasing row numbers, as the part was written) are left out as its own deleted
     /// rows are: the ledger manifest lists the lines an input repeats from an earlier one.
-    public func forEachChunk(alsoDeleting extra: [UInt32] = [], _ body: (LedgerChunk) throws -> Void) throws {
+    /// Each chunk's columns are decoded (`ColumnCodec`) into one buffer the chunk's pointers
+    /// share, by every worker unless `parallel` is false; it is reused for the next chunk,
+    /// so `body` must not keep them.
+    public func forEachChunk(alsoDeleting extra: [UInt32] = [], parallel: Bool = true, _ body: (LedgerChunk) throws -> Void) throws {
         let deleted = extra.isEmpty ? self.deleted : Array(Set(self.deleted).union(extra)).sorted()
         var hasher = XXH64()
         header.withUnsafeBytes { hasher.update($0) }
         var offset = LedgerFormat.headerSize
-        var buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        var capacity = 1 << 20
-        defer { buffer.deallocate() }
+        // Two buffers, both freed on return: the chunk as stored, and its columns decoded.
+        let stored = GrowingBuffer(), decoded = GrowingBuffer()
+        defer { stored.free(); decoded.free() }
         var seenRows = 0
         var nextDeleted = 0
+        let path = self.path
+        let corrupt = { (reason: String) in LedgerError.corrupt(path: path, reason: reason) }
         for _ in 0..<chunks {
-            guard offset + 16 <= delsOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs into the dictionary") }
-            let h = try Self.pread(fd, path, 16, at: offset)
+            let headSize = LedgerFormat.chunkHeadSize
+            guard offset + headSize <= delsOffset else { throw corrupt("a row chunk runs into the dictionary") }
+            let h = try Self.pread(fd, path, headSize, at: offset)
             if !verified { h.withUnsafeBytes { hasher.update($0) } }
-            let tag = UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
-            let n = Int(UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }))
-            let mask = LedgerFormat.Columns(rawValue: UInt32(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) }))
-            guard tag == LedgerFormat.rowsTag, mask == columns else { throw LedgerError.corrupt(path: path, reason: "row chunk header at byte \(offset) is damaged") }
-            let bytes = Self.chunkBytes(rows: n, columns: mask)
-            guard offset + 16 + bytes <= delsOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs past its section") }
-            if bytes > capacity {
-                buffer.deallocate()
-                capacity = bytes
-                buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+            func field<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }) }
+            let n = Int(field(4, UInt32.self))
+            let mask = LedgerFormat.Columns(rawValue: field(8, UInt32.self))
+            let payload = Int(truncatingIfNeeded: field(16, UInt64.self))
+            guard field(0, UInt32.self) == LedgerFormat.rowsTag, mask == columns, n <= LedgerFormat.maxChunkRows,
+                  n <= rowsWritten - seenRows else {
+                throw corrupt("row chunk header at byte \(offset) is damaged")
             }
-            try Self.preadInto(fd, path, buffer, bytes, at: offset + 16)
-            if !verified { hasher.update(UnsafeRawBufferPointer(start: buffer, count: bytes)) }
-            var at = 0
-            func take<T>(_ t: T.Type) -> UnsafeBufferPointer<T> {
-                let p = UnsafeBufferPointer(start: (buffer + at).assumingMemoryBound(to: T.self), count: n)
-                at = LedgerFormat.padded(at + n * MemoryLayout<T>.size)
-                return p
-            }
-            let slot = take(UInt32.self)
-            for s in slot where Int(s) >= slotCount {
-                throw LedgerError.corrupt(path: path, reason: "a row names customer slot \(s) of \(slotCount)")
-            }
-            let day = take(Int32.self)
-            let amount = take(Double.self)
-            let order = mask.contains(.order) ? take(UInt64.self) : nil
-            var numbers: [Role: UnsafeBufferPointer<Double>] = [:]
-            for (col, role) in LedgerFormat.Columns.numeric where mask.contains(col) { numbers[role] = take(Double.self) }
-            let channel = mask.contains(.channel) ? take(UInt16.self) : nil
-            if let channel { for c in channel where Int(c) >= channels.count { throw LedgerError.corrupt(path: path, reason: "a row names an unknown channel") } }
+            guard payload >= 0, payload <= delsOffset - offset - headSize else { throw corrupt("a row chunk runs past its section") }
+            let raw = stored.reserve(payload)
+            try Self.preadInto(fd, path, raw, payload, at: offset + headSize)
+            let chunkBytes = UnsafeRawBufferPointer(start: raw, count: payload)
+            if !verified { hasher.update(chunkBytes) }
+            let columnsOut = try decode(chunkBytes, rows: n, columns: mask, into: decoded, parallel: parallel)
+            let slot = columnsOut.slot, day = columnsOut.day, amount = columnsOut.amount
+            let order = columnsOut.order, numbers = columnsOut.numbers, channel = columnsOut.channel
+            for s in slot where Int(s) >= slotCount { throw corrupt("a row names customer slot \(s) of \(slotCount)") }
+            if let channel { for c in channel where Int(c) >= channels.count { throw corrupt("a row names an unknown channel") } }
             // Drop deleted rows (duplicates found after the chunk was written), in place.
             var kept = n
             if nextDeleted < deleted.count && Int(deleted[nextDeleted]) < seenRows + n {
@@ -311,7 +306,7 @@ public final class LedgerPart {
                 for i in 0..<n {
                     if nextDeleted < deleted.count && Int(deleted[nextDeleted]) == seenRows + i { nextDeleted += 1; continue }
                     if i != j {
-                        func move<T>(_ c: UnsafeBufferPointer<T>?) { if let c { UnsafeMutablePointer(mutating: c.baseAddress!)[j] = c[i] } }
+                        func move<T>(_ c: UnsafeMutableBufferPointer<T>?) { if let c { c[j] = c[i] } }
                         move(slot); move(day); move(amount); move(order); move(channel)
                         for (_, c) in numbers { move(c) }
                     }
@@ -319,34 +314,90 @@ public final class LedgerPart {
                 }
                 kept = j
             }
-            func cut<T>(_ c: UnsafeBufferPointer<T>) -> UnsafeBufferPointer<T> { UnsafeBufferPointer(rebasing: c[0..<kept]) }
+            func cut<T>(_ c: UnsafeMutableBufferPointer<T>) -> UnsafeBufferPointer<T> { UnsafeBufferPointer(rebasing: c[0..<kept]) }
             try body(LedgerChunk(count: kept, slot: cut(slot), day: cut(day), amount: cut(amount), order: order.map(cut),
                                  numbers: numbers.mapValues(cut), channel: channel.map(cut)))
             seenRows += n
-            offset += 16 + bytes
+            offset += headSize + payload
         }
         guard offset == delsOffset, seenRows == rowsWritten, nextDeleted == deleted.count else {
-            throw LedgerError.corrupt(path: path, reason: "row count \(seenRows) does not match the footer's \(rowsWritten)")
+            throw corrupt("row count \(seenRows) does not match the footer's \(rowsWritten)")
         }
         if verified { return }
         tailBytes.withUnsafeBytes { hasher.update($0) }
-        guard hasher.finish() == checksum else {
-            throw LedgerError.corrupt(path: path, reason: "checksum mismatch")
-        }
+        guard hasher.finish() == checksum else { throw corrupt("checksum mismatch") }
         verified = true
+    }
+
+    /// One chunk's columns decoded, pointing into the decoding buffer.
+    struct DecodedColumns {
+        let slot: UnsafeMutableBufferPointer<UInt32>
+        let day: UnsafeMutableBufferPointer<Int32>
+        let amount: UnsafeMutableBufferPointer<Double>
+        let order: UnsafeMutableBufferPointer<UInt64>?
+        let numbers: [Role: UnsafeMutableBufferPointer<Double>]
+        let channel: UnsafeMutableBufferPointer<UInt16>?
+    }
+
+    /// Decodes a chunk's streams (`payload`, `n` rows) into `buffer`: the streams are
+    /// located one after another (each size checked), then decoded, a column per task.
+    private func decode(_ payload: UnsafeRawBufferPointer, rows n: Int, columns mask: LedgerFormat.Columns,
+                        into buffer: GrowingBuffer, parallel: Bool) throws -> DecodedColumns {
+        let path = self.path
+        let corrupt = { (reason: String) in LedgerError.corrupt(path: path, reason: reason) }
+        let numericRoles = LedgerFormat.Columns.numeric.filter { mask.contains($0.0) }.map(\.1)
+        let count = 3 + (mask.contains(.order) ? 1 : 0) + numericRoles.count + (mask.contains(.channel) ? 1 : 0)
+        var streams: [ColumnCodec.Stream] = []
+        var at = 0
+        for _ in 0..<count {
+            let s = try ColumnCodec.stream(payload, at: at, rows: n, corrupt: corrupt)
+            streams.append(s)
+            at += s.bytes
+        }
+        guard at == payload.count else { throw corrupt("a row chunk's columns do not fill it") }
+        // Every column 8-byte aligned in one allocation.
+        let widths = [4, 4, 8] + (mask.contains(.order) ? [8] : []) + numericRoles.map { _ in 8 } + (mask.contains(.channel) ? [2] : [])
+        let starts = widths.reduce(into: [0]) { $0.append($0[$0.count - 1] + LedgerFormat.padded(n * $1)) }
+        let base = buffer.reserve(starts[starts.count - 1])
+        func column<T>(_ k: Int, _: T.Type) -> UnsafeMutablePointer<T> { (base + starts[k]).bindMemory(to: T.self, capacity: n) }
+        let slot = column(0, UInt32.self), day = column(1, Int32.self), amount = column(2, Double.self)
+        var k = 3
+        let order = mask.contains(.order) ? column(k, UInt64.self) : nil
+        if order != nil { k += 1 }
+        let numberColumns = numericRoles.map { role in defer { k += 1 }; return (role, column(k, Double.self)) }
+        let channel = mask.contains(.channel) ? column(k, UInt16.self) : nil
+        // The decoding tasks, in stream order; each writes its own column.
+        let out = UnsafeSendable((slot, day, amount, order, numberColumns.map(\.1), channel))
+        let shared = UnsafeSendable(streams)
+        let errors = FirstError()
+        let decodeOne = { (t: Int) in
+            let (slot, day, amount, order, nums, channel) = out.value
+            let s = shared.value[t]
+            do {
+                switch t {
+                case 0: try ColumnCodec.decodeIntegers(s, rows: n, into: slot, corrupt: corrupt)
+                case 1: try ColumnCodec.decodeIntegers(s, rows: n, into: day, corrupt: corrupt)
+                case 2: try ColumnCodec.decodeNumbers(s, rows: n, into: amount, corrupt: corrupt)
+                default:
+                    var i = t - 3
+                    if let order { if i == 0 { try ColumnCodec.decodeOrders(s, rows: n, into: order, corrupt: corrupt); return }; i -= 1 }
+                    if i < nums.count { try ColumnCodec.decodeNumbers(s, rows: n, into: nums[i], corrupt: corrupt); return }
+                    if let channel { try ColumnCodec.decodeIntegers(s, rows: n, into: channel, corrupt: corrupt) }
+                }
+            } catch { errors.record(error) }
+        }
+        if parallel && n >= 1 << 14 { Workers.run(count, decodeOne) } else { for t in 0..<count { decodeOne(t) } }
+        if let e = errors.first { throw e }
+        func all<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutableBufferPointer<T> { UnsafeMutableBufferPointer(start: p, count: n) }
+        var numbers: [Role: UnsafeMutableBufferPointer<Double>] = [:]
+        for (role, c) in numberColumns { numbers[role] = all(c) }
+        return DecodedColumns(slot: all(slot), day: all(day), amount: all(amount), order: order.map(all), numbers: numbers,
+                              channel: channel.map(all))
     }
 
     /// Reads every row once and checks the checksum: throws `LedgerError.corrupt` for a
     /// part damaged anywhere (a flipped byte in a row shows only here, not when opening).
     public func verify() throws { try forEachChunk { _ in } }
-
-    static func chunkBytes(rows n: Int, columns: LedgerFormat.Columns) -> Int {
-        var b = LedgerFormat.padded(n * 4) * 2 + n * 8
-        if columns.contains(.order) { b += n * 8 }
-        b += LedgerFormat.Columns.numeric.filter { columns.contains($0.0) }.count * n * 8
-        if columns.contains(.channel) { b += LedgerFormat.padded(n * 2) }
-        return b
-    }
 
     private static func pread(_ fd: Int32, _ path: String, _ count: Int, at offset: Int) throws -> [UInt8] {
         guard count >= 0 else { throw LedgerError.corrupt(path: path, reason: "negative section size") }
@@ -369,6 +420,31 @@ public final class LedgerPart {
             got += n
         }
     }
+}
+
+/// A growable scratch allocation (64-byte aligned, with 64 bytes of slack), reused from
+/// one chunk to the next. Its owner frees it (`free`) once the last reader of the chunk
+/// has returned; `reserve` may move it, so no pointer from before a `reserve` is kept.
+final class GrowingBuffer {
+    private(set) var base: UnsafeMutableRawPointer
+    private var capacity: Int
+
+    init(capacity: Int = 1 << 20) {
+        self.capacity = capacity
+        base = .allocate(byteCount: capacity + 64, alignment: 64)
+    }
+
+    /// At least `bytes` bytes (their old contents are not kept).
+    func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > capacity {
+            base.deallocate()
+            capacity = bytes
+            base = .allocate(byteCount: capacity + 64, alignment: 64)
+        }
+        return base
+    }
+
+    func free() { base.deallocate() }
 }
 
 /// A chunk's columns as plain pointers, shareable by the two workers.

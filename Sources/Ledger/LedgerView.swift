@@ -54,34 +54,65 @@ public final class LedgerView {
                 customerCount = map.reduce(0) { $1 >= 0 ? $0 + 1 : $0 }
             }
         } else {
-            // Several parts: distinct ids merged through a dictionary.
-            var ids: [String] = []
-            var perPart: [[Int32]] = []   // slot -> index into `ids` before sorting
-            var index: [String: Int32] = [:]
-            for part in parts {
-                var slots = [Int32](repeating: -1, count: part.slotCount)
-                for s in 0..<part.slotCount {
-                    guard let id = part.customerID(slot: s) else { continue }
-                    if let k = index[id] { slots[s] = k } else { index[id] = Int32(ids.count); slots[s] = Int32(ids.count); ids.append(id) }
-                }
-                perPart.append(slots)
-            }
+            // Several parts (daily files): each part's ids in byte order, then merged.
+            let numbered = parts.map { Self.numberedByID($0) }
+            let (ids, ranks) = Self.merge(numbered.map(\.0))
             customerCount = ids.count
-            if numbering == .byID {
-                let order = Self.byteOrder(ids)
-                var rank = [Int32](repeating: 0, count: ids.count)
-                for (r, i) in order.enumerated() { rank[Int(i)] = Int32(r) }
-                customerIDs = order.map { ids[Int($0)] }
-                slotMaps = perPart.map { slots in slots.map { $0 < 0 ? -1 : rank[Int($0)] } }
-            } else {
-                customerIDs = []
-                slotMaps = perPart
-            }
+            customerIDs = numbering == .byID ? ids : []
+            slotMaps = zip(numbered, ranks).map { part, rank in part.1.map { $0 < 0 ? -1 : rank[Int($0)] } }
         }
         columns = parts.dropFirst().reduce(parts.first?.columns ?? []) { $0.intersection($1.columns) }
         firstDay = parts.compactMap(\.firstDay).min()
         lastDay = parts.compactMap(\.lastDay).max()
         rows = zip(parts, self.deletions).reduce(0) { $0 + $1.0.rows - $1.1.count }
+    }
+
+    /// The distinct ids of several lists, each distinct and in byte order, merged in byte
+    /// order (ids equal byte for byte are one customer), and for each list the rank of
+    /// each of its ids in the merge. A heap of one cursor per list: a day's file beside
+    /// a year's costs a pass over the year's ids, not a hash table of them.
+    static func merge(_ lists: [[String]]) -> ([String], [[Int32]]) {
+        var ranks = lists.map { [Int32](repeating: 0, count: $0.count) }
+        var merged: [String] = []
+        merged.reserveCapacity(lists.map(\.count).max() ?? 0)
+        var next = [Int](repeating: 0, count: lists.count)
+        // Cursor heap ordered by (id bytes, list).
+        func less(_ a: Int, _ b: Int) -> Bool {
+            let x = lists[a][next[a]], y = lists[b][next[b]]
+            if x.utf8.elementsEqual(y.utf8) { return a < b }
+            return x.utf8.lexicographicallyPrecedes(y.utf8)
+        }
+        var heap: [Int] = []
+        func siftDown(_ start: Int) {
+            var p = start
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var m = p
+                if l < heap.count && less(heap[l], heap[m]) { m = l }
+                if r < heap.count && less(heap[r], heap[m]) { m = r }
+                if m == p { return }
+                heap.swapAt(p, m)
+                p = m
+            }
+        }
+        heap = lists.indices.filter { !lists[$0].isEmpty }
+        for i in stride(from: heap.count / 2, through: 0, by: -1) { siftDown(i) }
+        while let top = heap.first {
+            let id = lists[top][next[top]]
+            if let last = merged.last, last.utf8.elementsEqual(id.utf8) {
+                ranks[top][next[top]] = Int32(merged.count - 1)
+            } else {
+                ranks[top][next[top]] = Int32(merged.count)
+                merged.append(id)
+            }
+            next[top] += 1
+            if next[top] == lists[top].count {
+                heap[0] = heap[heap.count - 1]
+                heap.removeLast()
+            }
+            siftDown(0)
+        }
+        return (merged, ranks)
     }
 
     /// Slot -> customer number in slot order, skipping empty slots; no id is read.
@@ -204,7 +235,7 @@ public final class LedgerView {
         defer { customers.deallocate() }
         for (k, part) in parts.enumerated() {
             try slotMaps[k].withUnsafeBufferPointer { map in
-                try part.forEachChunk(alsoDeleting: deletions[k]) { chunk in
+                try part.forEachChunk(alsoDeleting: deletions[k], parallel: parallel) { chunk in
                     let n = chunk.count
                     if n > capacity {
                         customers.deallocate()

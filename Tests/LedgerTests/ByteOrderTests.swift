@@ -95,3 +95,43 @@ struct LedgerNumberingTests {
         #expect(Set(denseToByID.values).count == distinct.count)
     }
 }
+
+@Suite("Opening a ledger of several parts")
+struct SeveralPartsNumberingTests {
+    /// Three daily files sharing customers, one id only canonically equal to another ("é"
+    /// as one scalar and as e + combining accent: two byte strings, so two customers, as
+    /// one file holding both makes them): the view's ids are the byte order of the distinct
+    /// ids, and every row's number names the id of its own part's slot.
+    @Test func mergedByBytes() throws {
+        let dir = TemporaryFolder()
+        var format = InputFormat(dateFormat: DateFormat(pattern: "yyyy-MM-dd")!, earliestDay: 0, latestDay: 30_000)
+        format.columns = [.customerID: .name("customer_id"), .date: .name("date"), .amount: .name("amount")]
+        let files: [[String]] = [
+            (0..<5000).map { "C\($0 * 3)" } + ["\u{E9}"],
+            (0..<5000).map { "C\($0 * 2)" } + ["e\u{301}", "zz"],
+            ["C1", "zz", "\u{E9}", "A"],
+        ]
+        var parts: [LedgerPart] = []
+        for (k, ids) in files.enumerated() {
+            let text = "customer_id,date,amount\n" + ids.map { "\($0),2024-03-0\(k + 1),1.00\n" }.joined()
+            let input = try dir.write("day\(k).csv", text)
+            _ = try Ingestor(format: format).ingest(inputPath: input, partPath: dir.file("p\(k)"), rejectsPath: dir.file("r\(k)"))
+            parts.append(try LedgerPart(path: dir.file("p\(k)")))
+        }
+        var distinct: [[UInt8]] = Array(Set(files.flatMap { $0 }.map { Array($0.utf8) }))
+        distinct.sort { $0.lexicographicallyPrecedes($1) }
+        let view = try LedgerView(parts: parts)
+        #expect(view.customerCount == distinct.count && distinct.count == 8338, "\(view.customerCount) customers")
+        #expect(firstDifference(view.customerIDs.map { Array($0.utf8) }, distinct) == nil)
+        let dense = try LedgerView(parts: parts.map { try LedgerPart(path: $0.path) }, numbering: .dense)
+        #expect(dense.customerCount == distinct.count)
+        // Every row's customer number names its own id (rows come part by part, in file order).
+        var rowIDs: [String] = []
+        for (k, part) in parts.enumerated() {
+            try part.forEachChunk { c in for s in c.slot { rowIDs.append(part.customerID(slot: Int(s)) ?? "?\(k)") } }
+        }
+        var named: [String] = []
+        try view.forEachChunk { customers, _ in for c in customers { named.append(view.customerIDs[Int(c)]) } }
+        #expect(firstDifference(named.map { Array($0.utf8) }, rowIDs.map { Array($0.utf8) }) == nil)
+    }
+}
