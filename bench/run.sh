@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks, each tool measured in the same run on the same generated file, printed as
 # Markdown tables (see bench/README.md):
-# - scale (the default): `retain run` whole and per stage at 1, 10 and 30 million rows,
+# - scale (the default): `retain run` whole and per stage at 1, 10, 30 and 100 million rows,
 #   against DuckDB's feature query, pandas + lifetimes' summary (up to 10 million) and
-#   statsmodels' Newton fit; writes bench/results/latest.md and bench/results/scaling.svg;
+#   statsmodels' Newton fit (up to 30 million), with the ledger's size and the peak memory
+#   per customer; writes bench/results/latest.md and bench/results/scaling.svg;
+# - nightly: at each of --sizes (default 100), a full run, then the run after one new daily
+#   file joins the inputs; writes bench/results/nightly.md;
 # - ingest: `retain run --only ingest` against DuckDB loading the CSV into a table;
 # - features: `retain run --to features` against DuckDB's feature query;
 # - train: the train stage's fit against statsmodels' on the same matrix (2.6 M customers:
@@ -13,10 +16,10 @@
 # - compare: this build against --baseline BINARY (an earlier build) on the whole run,
 #   ingest, and ingest + features, DuckDB's feature query alongside.
 #
-#   bench/run.sh [--only scale|ingest|features|train|value|workers|compare[,...]] [--sizes 1,10,30] [--customers N] [--repeats R]
+#   bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R]
 #                [--seed S] [--results DIR] [--baseline BINARY]
 #
-# --sizes (millions of rows) and --results (default bench/results) are for scale; --customers for the others (default 1,900,000:
+# --sizes (millions of rows) and --results (default bench/results) are for scale and nightly; --customers for the others (default 1,900,000:
 # about 10.5 million rows, 684 MB). Generated logs are kept in bench/work/ and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +27,7 @@ cd "$(dirname "$0")/.."
 customers=""
 repeats=3
 seed=7
-sizes="1,10,30"
+sizes=""
 modes="scale"
 results="bench/results"
 baseline=""
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
     --only) modes="${2//,/ }"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     --baseline) baseline="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--only scale|ingest|features|train|value|workers|compare[,...]] [--sizes 1,10,30] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
+    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
   esac
 done
 
@@ -50,7 +53,12 @@ python="$(scripts/python-env)"   # DuckDB, statsmodels, pandas, lifetimes from P
 mkdir -p bench/work
 for mode in $modes; do
   if [ "$mode" = scale ]; then
-    "$python" bench/scale.py --retain "$retain" --sizes "$sizes" --repeats "$repeats" --seed "$seed" --results "$results"
+    "$python" bench/scale.py --retain "$retain" --sizes "${sizes:-1,10,30,100}" --repeats "$repeats" --seed "$seed" --results "$results"
+    echo
+    continue
+  fi
+  if [ "$mode" = nightly ]; then
+    "$python" bench/scale.py --nightly --retain "$retain" --sizes "${sizes:-100}" --repeats "$repeats" --seed "$seed" --results "$results"
     echo
     continue
   fi

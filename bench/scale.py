@@ -4,9 +4,15 @@ For each size (millions of generated rows), in the same run and alternating the 
 - `retain run` whole (wall, CPU, peak memory, rows/s) and per stage (from run.json);
 - DuckDB computing the same features and label from the CSV in one SQL query;
 - pandas + lifetimes' summary_data_from_transaction_data (sizes up to 10 million: slow);
-- statsmodels' Newton fit of retain's training_matrix.csv (the matrix retain fitted).
+- statsmodels' Newton fit of retain's training_matrix.csv (the matrix retain fitted; sizes
+  up to 30 million: pandas reading the matrix takes more memory than retain's whole run);
+- the ledger's size against the CSV's, and peak memory per customer.
 Medians of the repeats; ratios to each peer; time per row across sizes. Writes
-RESULTS/latest.md and RESULTS/scaling.svg and prints the Markdown."""
+RESULTS/latest.md and RESULTS/scaling.svg and prints the Markdown.
+
+With --nightly, the nightly case instead: a full run of the log into a fresh folder, then,
+on a copy of that folder, the run after one new daily file (bench/nightly_day.py: the log's
+last day again, a day later) joins the inputs; both timed, in the same repeat."""
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,11 +35,62 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
-def run_size(a, size):
+def generated_log(a, size):
+    """The generated log of `size` million rows (kept in the work folder) and its customers."""
     customers = max(1000, round(size * 1e6 / ROWS_PER_CUSTOMER))
     log = os.path.join(a.work, f"log-{customers}-{a.seed}.csv")
     if not os.path.exists(log) or os.path.getsize(log) == 0:
         subprocess.run([a.retain, "generate", "--customers", str(customers), "--seed", str(a.seed), log], check=True)
+    return log, customers
+
+
+def ledger_bytes(out):
+    parts = os.path.join(out, "ledger", "parts")
+    return sum(os.path.getsize(os.path.join(parts, f)) for f in os.listdir(parts) if f.endswith(".part"))
+
+
+def run_nightly(a, size):
+    """The full run, then the run after one new daily file, each `repeats` times."""
+    log, customers = generated_log(a, size)
+    rows = count_rows(log)
+    work = tempfile.mkdtemp(prefix="retain-nightly-")
+    day = os.path.join(work, "day.csv")
+    subprocess.run([sys.executable, os.path.join(HERE, "nightly_day.py"), log, day], check=True)
+    full_out, night_out = os.path.join(work, "full"), os.path.join(work, "night")
+    full_p, night_p = os.path.join(work, "full.toml"), os.path.join(work, "night.toml")
+    with open(full_p, "w") as f:
+        f.write(pipeline_for(log, full_out))
+    with open(night_p, "w") as f:
+        f.write(pipeline_for(log, night_out).replace(f'paths = ["{log}"]', f'paths = ["{log}", "{day}"]'))
+    res = {"full": [], "nightly": [], "stages": []}
+    for _ in range(a.repeats):
+        shutil.rmtree(full_out, ignore_errors=True)
+        shutil.rmtree(night_out, ignore_errors=True)
+        res["full"].append(measure([a.retain, "run", full_p, "-q"]))
+        shutil.copytree(full_out, night_out, symlinks=True)
+        res["nightly"].append(measure([a.retain, "run", night_p, "-q"]))
+        stages = json.load(open(os.path.join(night_out, "run.json")))["stages"]
+        res["stages"].append({s: stages[s]["seconds"] for s in STAGES})
+    day_rows = count_rows(day)
+    shutil.rmtree(work, ignore_errors=True)
+    med = lambda xs: tuple(median([x[i] for x in xs]) for i in range(3))
+    return {"size": size, "rows": rows, "day_rows": day_rows, "customers": customers, "full": med(res["full"]),
+            "nightly": med(res["nightly"]), "stages": {s: median([r[s] for r in res["stages"]]) for s in STAGES}}
+
+
+def nightly_markdown(results, a):
+    lines = [f"Nightly case, median of {a.repeats}; {time.strftime('%Y-%m-%d')}.", "",
+             "| rows | new day's rows | full run s | run after the new day s | nightly / full | nightly per stage |",
+             "|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        per = ", ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES)
+        lines.append(f"| {r['rows']:,} | {r['day_rows']:,} | {r['full'][0]:.2f} | {r['nightly'][0]:.2f} | "
+                     f"{r['nightly'][0] / r['full'][0]:.2f} | {per} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_size(a, size):
+    log, customers = generated_log(a, size)
     rows = count_rows(log)
     work = tempfile.mkdtemp(prefix="retain-scale-")
     out = os.path.join(work, "out")
@@ -51,15 +108,19 @@ def run_size(a, size):
         res["duckdb"].append(measure([py, os.path.join(HERE, "duckdb_features.py"), log, os.path.join(work, "duck.csv")]))
         if lifetimes:
             res["lifetimes"].append(measure([py, os.path.join(HERE, "lifetimes_summary.py"), log, os.path.join(work, "lt.csv")]))
-        matrix = os.path.join(out, "training_matrix.csv")
-        proc = subprocess.run([py, os.path.join(HERE, "statsmodels_fit.py"), matrix], capture_output=True, text=True, check=True)
-        fit = float(proc.stdout.split()[1])
+        res["ledger"] = ledger_bytes(out)
+        fit = float("nan")
+        if size <= a.statsmodels_max:
+            matrix = os.path.join(out, "training_matrix.csv")
+            proc = subprocess.run([py, os.path.join(HERE, "statsmodels_fit.py"), matrix], capture_output=True, text=True, check=True)
+            fit = float(proc.stdout.split()[1])
         res["statsmodels"].append((fit, stages["train"]["measures"]["fit_seconds"]))
     train_customers = stages["train"]["counts"]["training_customers"]
     shutil.rmtree(work, ignore_errors=True)
     med = lambda xs: tuple(median([x[i] for x in xs]) for i in range(3)) if xs else None
     return {
         "size": size, "rows": rows, "customers": customers, "train_customers": train_customers,
+        "csv_bytes": os.path.getsize(log), "ledger_bytes": res["ledger"],
         "retain": med(res["retain"]), "duckdb": med(res["duckdb"]), "lifetimes": med(res["lifetimes"]),
         "statsmodels_fit": median([x[0] for x in res["statsmodels"]]), "retain_fit": median([x[1] for x in res["statsmodels"]]),
         "stages": {s: tuple(median([r[s][i] for r in res["stages"]]) for i in range(3)) for s in STAGES},
@@ -72,7 +133,7 @@ def svg_chart(results, path):
         "retain run (all stages)": ("#1f77b4", [(r["rows"] / 1e6, r["retain"][0]) for r in results]),
         "DuckDB feature query": ("#ff7f0e", [(r["rows"] / 1e6, r["duckdb"][0]) for r in results]),
         "pandas + lifetimes summary": ("#2ca02c", [(r["rows"] / 1e6, r["lifetimes"][0]) for r in results if r["lifetimes"]]),
-        "statsmodels Newton fit": ("#d62728", [(r["rows"] / 1e6, r["statsmodels_fit"]) for r in results]),
+        "statsmodels Newton fit": ("#d62728", [(r["rows"] / 1e6, r["statsmodels_fit"]) for r in results if r["statsmodels_fit"] == r["statsmodels_fit"]]),
     }
     w, h, left, bottom, top, right = 720, 440, 70, 50, 30, 250
     xmax = max(x for _, pts in series.values() for x, _ in pts) * 1.05
@@ -138,9 +199,16 @@ def markdown(results, a):
     lines += ["", "| rows | peak MB after each stage |", "|---:|---|"]
     for r in results:
         lines.append(f"| {r['rows']:,} | " + ", ".join(f"{s} {r['stages'][s][2]:.0f}" for s in STAGES) + " |")
+    lines += ["", "| rows | CSV MB | ledger MB | ledger / CSV | retain's peak bytes per customer |", "|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r['rows']:,} | {r['csv_bytes'] / 1e6:.0f} | {r['ledger_bytes'] / 1e6:.0f} | "
+                     f"{r['ledger_bytes'] / r['csv_bytes']:.1%} | {r['retain'][2] * 2**20 / r['customers']:.0f} |")
     lines += ["", "Model fit on the same matrix (retain's `fit_seconds` against statsmodels' `Logit.fit(method=\"newton\")`):", "",
               "| rows | training customers | retain fit s | statsmodels fit s | statsmodels / retain |", "|---:|---:|---:|---:|---:|"]
     for r in results:
+        if r["statsmodels_fit"] != r["statsmodels_fit"]:  # NaN: above --statsmodels-max
+            lines.append(f"| {r['rows']:,} | {r['train_customers']:,} | {r['retain_fit']:.3f} | (not run) | |")
+            continue
         lines.append(f"| {r['rows']:,} | {r['train_customers']:,} | {r['retain_fit']:.3f} | {r['statsmodels_fit']:.3f} | "
                      f"{r['statsmodels_fit'] / r['retain_fit']:.1f} |")
     if len(results) > 1:
@@ -155,15 +223,23 @@ def markdown(results, a):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retain", required=True)
-    ap.add_argument("--sizes", default="1,10,30", help="millions of rows, comma-separated")
+    ap.add_argument("--sizes", default="1,10,30,100", help="millions of rows, comma-separated")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--lifetimes-max", type=float, default=10, help="largest size (millions) to run lifetimes on")
+    ap.add_argument("--statsmodels-max", type=float, default=30, help="largest size (millions) to run statsmodels on")
+    ap.add_argument("--nightly", action="store_true", help="the nightly case instead of the peers")
     ap.add_argument("--work", default=os.path.join(HERE, "work"))
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     os.makedirs(a.results, exist_ok=True)
+    if a.nightly:
+        md = nightly_markdown([run_nightly(a, float(s)) for s in a.sizes.split(",")], a)
+        with open(os.path.join(a.results, "nightly.md"), "w") as f:
+            f.write(md)
+        print(md)
+        return
     results = [run_size(a, float(s)) for s in a.sizes.split(",")]
     md = markdown(results, a)
     with open(os.path.join(a.results, "latest.md"), "w") as f:
