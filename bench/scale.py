@@ -10,9 +10,10 @@ For each size (millions of generated rows), in the same run and alternating the 
 Medians of the repeats; ratios to each peer; time per row across sizes. Writes
 RESULTS/latest.md and RESULTS/scaling.svg and prints the Markdown.
 
-With --nightly, the nightly case instead: a full run of the log into a fresh folder, then,
-on a copy of that folder, the run after one new daily file (bench/nightly_day.py: the log's
-last day again, a day later) joins the inputs; both timed, in the same repeat."""
+With --nightly, the nightly case instead: the pipeline names a folder of inputs by a glob;
+a full run of the log alone into a fresh folder, then, on a copy of that folder, the run
+after one new daily file (bench/nightly_day.py: the log's last day again, a day later)
+arrives in the input folder; both timed, in the same repeat."""
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,21 +54,29 @@ def run_nightly(a, size):
     """The full run, then the run after one new daily file, each `repeats` times."""
     log, customers = generated_log(a, size)
     rows = count_rows(log)
+    # The inputs as a nightly job names them: a folder of files by a glob, the history first
+    # (a link to the log), the new day's file after it in name order.
     work = tempfile.mkdtemp(prefix="retain-nightly-")
-    day = os.path.join(work, "day.csv")
+    inputs = os.path.join(work, "inputs")
+    os.makedirs(inputs)
+    os.symlink(log, os.path.join(inputs, "a-history.csv"))
+    day = os.path.join(work, "b-day.csv")
     subprocess.run([sys.executable, os.path.join(HERE, "nightly_day.py"), log, day], check=True)
     full_out, night_out = os.path.join(work, "full"), os.path.join(work, "night")
     full_p, night_p = os.path.join(work, "full.toml"), os.path.join(work, "night.toml")
     with open(full_p, "w") as f:
-        f.write(pipeline_for(log, full_out))
+        f.write(pipeline_for(os.path.join(inputs, "*.csv"), full_out))
     with open(night_p, "w") as f:
-        f.write(pipeline_for(log, night_out).replace(f'paths = ["{log}"]', f'paths = ["{log}", "{day}"]'))
+        f.write(pipeline_for(os.path.join(inputs, "*.csv"), night_out))
     res = {"full": [], "nightly": [], "stages": []}
     for _ in range(a.repeats):
         shutil.rmtree(full_out, ignore_errors=True)
         shutil.rmtree(night_out, ignore_errors=True)
+        if os.path.lexists(os.path.join(inputs, "b-day.csv")):
+            os.remove(os.path.join(inputs, "b-day.csv"))
         res["full"].append(measure([a.retain, "run", full_p, "-q"]))
         shutil.copytree(full_out, night_out, symlinks=True)
+        os.symlink(day, os.path.join(inputs, "b-day.csv"))
         res["nightly"].append(measure([a.retain, "run", night_p, "-q"]))
         stages = json.load(open(os.path.join(night_out, "run.json")))["stages"]
         res["stages"].append({s: stages[s]["seconds"] for s in STAGES})

@@ -66,7 +66,10 @@ public struct SnapshotBuilder: Sendable {
         // bucket before adding them up (see `accumulate`). A customer's rows are added in
         // file order whatever the ranges, so the sums do not depend on the worker count.
         let owned = Workers.split(n, grain: 1)
-        let orderTables = owned.map { _ in OrderFirstDays(expected: hasOrders ? view.rows / (2 * owned.count) : 0) }
+        // Each table is sized once for its share of the orders: the ledger's order-id runs
+        // (an order's lines sit together in a log), else half the rows.
+        let orders = hasOrders ? view.orderRuns() ?? view.rows / 2 : 0
+        let orderTables = owned.map { _ in OrderFirstDays(expected: orders / owned.count) }
         let scratch = owned.map { _ in BucketScratch() }
         let datesCopy = dates
         try view.forEachChunk { customers, c in

@@ -30,14 +30,15 @@ public struct PartSummary: Sendable, Codable, Equatable {
 ///    into typed columns (`RowParser`);
 /// 2. the customer ids are split by hash into `partitions` tables; each worker takes a
 ///    range of partitions and maps their rows' ids to dense slots (no table is shared).
-/// Meanwhile a serial I/O queue writes the previous block (its rows as one chunk, rejects,
-/// and the order lines' keys into the `DuplicateLog`) and reads the next (`BlockBuffer`).
+/// Meanwhile a serial I/O queue writes the previous block (its rows as chunks, each column
+/// encoded by a worker, `ColumnCodec`; rejects; the order lines' keys into the
+/// `DuplicateLog`) and reads the next (`BlockBuffer`).
 /// Exact duplicate lines are settled once at the end. Memory: the customer tables, two
 /// blocks, and the duplicate log (capped, then spilled); never the whole file.
 ///
 /// The part's bytes do not depend on the worker count: the partition count is fixed, a
-/// table's slots follow the file order of first appearance, and a block is one chunk
-/// however many pieces parsed it.
+/// table's slots follow the file order of first appearance, and a block's chunks are cut
+/// by row count however many pieces parsed it.
 public struct Ingestor: Sendable {
     public let format: InputFormat
     /// Block size; large enough that per-block synchronisation is noise.
@@ -554,10 +555,12 @@ public struct Ingestor: Sendable {
             let streams = Slots<[UInt64]>(count: encoders.count)
             Workers.run(encoders.count) { streams[$0] = encoders[$0]() }
             let encoded = (0..<encoders.count).map { streams[$0] ?? [] }
+            // The order stream (the fourth) counts its runs in its head's high word.
+            let orderRuns = columns.contains(.order) ? UInt32(truncatingIfNeeded: encoded[3][0] >> 32) : 0
             try out.append(value: LedgerFormat.rowsTag.littleEndian)
             try out.append(value: UInt32(rows.count).littleEndian)
             try out.append(value: columns.rawValue.littleEndian)
-            try out.append(value: UInt32(0))
+            try out.append(value: orderRuns.littleEndian)
             try out.append(value: UInt64(encoded.reduce(0) { $0 + 8 * $1.count }).littleEndian)
             for s in encoded { try s.withUnsafeBufferPointer { try out.append(contentsOf: $0) } }
             chunks += 1

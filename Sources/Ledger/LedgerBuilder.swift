@@ -90,8 +90,11 @@ public struct LedgerBuilder {
         for (k, file) in files.enumerated() {
             report(.progress("ingest: file \(k + 1) of \(files.count): \(file)"))
             let identity = FileIdentity(path: file)  // before reading: a change while reading shows later
-            // With an earlier ledger, hash first: identical content is not parsed again.
-            let hash = previous == nil ? nil : XXH64.hex(try FileHash.xxh64(path: file))
+            // With an earlier ledger, hash first: identical content is not parsed again. A
+            // file whose size, modification time and inode are those the earlier run saw is
+            // taken as unchanged without reading it (as a stage run alone takes it).
+            let same = previous?.entries.first { e in e.input == file && e.format == format.fingerprint && identity != nil && e.identity == identity }
+            let hash = previous == nil ? nil : try same.map(\.summary.contentHash) ?? XXH64.hex(FileHash.xxh64(path: file))
             var entry: LedgerManifest.Entry
             let reused = try previous.flatMap { p in try hash.flatMap { try reusablePart(of: file, hash: $0, in: p, folder: folder, warn: warn) } }
             if var r = reused {

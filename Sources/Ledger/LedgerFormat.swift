@@ -2,7 +2,7 @@
 ///
 /// ```
 /// header   magic "RETAINLG" | version u32 | column mask u32 | 48 bytes reserved   (64 bytes)
-/// chunks   "ROWS" | rows u32 | column mask u32 | 0 u32 | payload bytes u64, then each
+/// chunks   "ROWS" | rows u32 | column mask u32 | order runs u32 | payload bytes u64, then each
 ///          present column as one `ColumnCodec` stream: customer slot, day, amount, order,
 ///          quantity, cost, discount, service cost, channel (at most `maxChunkRows` rows)
 /// dels     "DELS" | count u32 | row u32[count] (padded): rows removed after writing (the
@@ -34,7 +34,7 @@ public enum LedgerFormat {
     static let footTag: UInt32 = 0x544F_4F46   // "FOOT"
     static let delsTag: UInt32 = 0x534C_4544   // "DELS"
     static let headerSize = 64
-    /// A chunk's head: tag, rows, column mask, 0, payload bytes.
+    /// A chunk's head: tag, rows, column mask, order-id runs (0 without order ids), payload bytes.
     static let chunkHeadSize = 24
     /// Rows in a chunk at most (a block with more is written as several chunks): bounds
     /// what a reader allocates for one chunk, whatever a damaged part claims.

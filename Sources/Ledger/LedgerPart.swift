@@ -265,6 +265,12 @@ public final class LedgerPart {
     /// share, by every worker unless `parallel` is false; it is reused for the next chunk,
     /// so `body` must not keep them.
     public func forEachChunk(alsoDeleting extra: [UInt32] = [], parallel: Bool = true, _ body: (LedgerChunk) throws -> Void) throws {
+        try walk(alsoDeleting: extra, parallel: parallel, decoding: true, body)
+    }
+
+    /// Every chunk in file order, each head and size checked and hashed until the part is
+    /// verified; with `decoding`, each chunk's rows go to `body`, else only the bytes are read.
+    private func walk(alsoDeleting extra: [UInt32], parallel: Bool, decoding: Bool, _ body: (LedgerChunk) throws -> Void) throws {
         let deleted = extra.isEmpty ? self.deleted : Array(Set(self.deleted).union(extra)).sorted()
         var hasher = XXH64()
         header.withUnsafeBytes { hasher.update($0) }
@@ -294,6 +300,11 @@ public final class LedgerPart {
             try Self.preadInto(fd, path, raw, payload, at: offset + headSize)
             let chunkBytes = UnsafeRawBufferPointer(start: raw, count: payload)
             if !verified { hasher.update(chunkBytes) }
+            guard decoding else {
+                seenRows += n
+                offset += headSize + payload
+                continue
+            }
             let columnsOut = try decode(chunkBytes, rows: n, columns: mask, into: decoded, parallel: parallel)
             let slot = columnsOut.slot, day = columnsOut.day, amount = columnsOut.amount
             let order = columnsOut.order, numbers = columnsOut.numbers, channel = columnsOut.channel
@@ -320,7 +331,7 @@ public final class LedgerPart {
             seenRows += n
             offset += headSize + payload
         }
-        guard offset == delsOffset, seenRows == rowsWritten, nextDeleted == deleted.count else {
+        guard offset == delsOffset, seenRows == rowsWritten, !decoding || nextDeleted == deleted.count else {
             throw corrupt("row count \(seenRows) does not match the footer's \(rowsWritten)")
         }
         if verified { return }
@@ -395,9 +406,31 @@ public final class LedgerPart {
                               channel: channel.map(all))
     }
 
+    /// The order-id runs of every chunk, summed from the chunk heads (a pread each, no
+    /// row read): at least the part's distinct orders when an order's lines sit together,
+    /// which is how a reader sizes its table of orders. nil without order ids, or when the
+    /// heads do not chain (the checksum pass reports the damage).
+    public func orderRuns() -> Int? {
+        guard columns.contains(.order) else { return nil }
+        var offset = LedgerFormat.headerSize, runs = 0
+        for _ in 0..<chunks {
+            guard offset + LedgerFormat.chunkHeadSize <= delsOffset,
+                  let h = try? Self.pread(fd, path, LedgerFormat.chunkHeadSize, at: offset) else { return nil }
+            let field = { (at: Int) in h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
+            let payload = Int(truncatingIfNeeded: UInt64(littleEndian: field(16)))
+            guard payload >= 0, payload <= delsOffset - offset - LedgerFormat.chunkHeadSize else { return nil }
+            runs += Int(UInt32(littleEndian: UInt32(truncatingIfNeeded: field(8) >> 32)))
+            offset += LedgerFormat.chunkHeadSize + payload
+        }
+        return runs
+    }
+
     /// Reads every row once and checks the checksum: throws `LedgerError.corrupt` for a
     /// part damaged anywhere (a flipped byte in a row shows only here, not when opening).
-    public func verify() throws { try forEachChunk { _ in } }
+    public func verify() throws {
+        if verified { return }
+        try walk(alsoDeleting: [], parallel: false, decoding: false) { _ in }
+    }
 
     private static func pread(_ fd: Int32, _ path: String, _ count: Int, at offset: Int) throws -> [UInt8] {
         guard count >= 0 else { throw LedgerError.corrupt(path: path, reason: "negative section size") }

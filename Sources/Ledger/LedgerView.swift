@@ -55,11 +55,18 @@ public final class LedgerView {
             }
         } else {
             // Several parts (daily files): each part's ids in byte order, then merged.
-            let numbered = parts.map { Self.numberedByID($0) }
-            let (ids, ranks) = Self.merge(numbered.map(\.0))
-            customerCount = ids.count
-            customerIDs = numbering == .byID ? ids : []
-            slotMaps = zip(numbered, ranks).map { part, rank in part.1.map { $0 < 0 ? -1 : rank[Int($0)] } }
+            if numbering == .byID {
+                let numbered = parts.map { Self.numberedByID($0) }
+                let (ids, ranks) = Self.merge(numbered.map(\.0))
+                customerCount = ids.count
+                customerIDs = ids
+                slotMaps = zip(numbered, ranks).map { part, rank in part.1.map { $0 < 0 ? -1 : rank[Int($0)] } }
+            } else {
+                let (count, maps) = Self.numberedDensely(parts)
+                customerCount = count
+                customerIDs = []
+                slotMaps = maps
+            }
         }
         columns = parts.dropFirst().reduce(parts.first?.columns ?? []) { $0.intersection($1.columns) }
         firstDay = parts.compactMap(\.firstDay).min()
@@ -113,6 +120,49 @@ public final class LedgerView {
             siftDown(0)
         }
         return (merged, ranks)
+    }
+
+    /// Order-id runs over every part (`LedgerPart.orderRuns`), or nil when a part has none.
+    public func orderRuns() -> Int? {
+        var total = 0
+        for part in parts { guard let r = part.orderRuns() else { return nil }; total += r }
+        return total
+    }
+
+    /// Several parts numbered densely: customers in order of first appearance, part by part
+    /// and slot by slot, ids equal byte for byte being one customer. The ids of every part
+    /// but the largest go in a hash table; the largest part's ids are only looked up in it
+    /// (a day's file beside a year's: a pass over the year's dictionary, no id of it kept).
+    static func numberedDensely(_ parts: [LedgerPart]) -> (count: Int, maps: [[Int32]]) {
+        let largest = parts.indices.max { parts[$0].slotCount < parts[$1].slotCount } ?? 0
+        var table = ByteKeyTable()
+        // Per smaller part: slot -> entry in the table (-1 for an empty slot).
+        var entries = [[Int32]](repeating: [], count: parts.count)
+        for (k, part) in parts.enumerated() where k != largest {
+            entries[k] = part.withIDTable { t in (0..<part.slotCount).map { s in t.bytes(slot: s).map { table.insert($0) } ?? -1 } }
+        }
+        var numbers = [Int32](repeating: -1, count: table.count)  // entry -> customer number
+        var next: Int32 = 0
+        var maps = [[Int32]](repeating: [], count: parts.count)
+        for (k, part) in parts.enumerated() {
+            if k == largest {
+                maps[k] = part.withIDTable { t in
+                    (0..<part.slotCount).map { s -> Int32 in
+                        guard let bytes = t.bytes(slot: s) else { return -1 }
+                        guard let e = table.find(bytes) else { defer { next += 1 }; return next }
+                        if numbers[Int(e)] < 0 { numbers[Int(e)] = next; next += 1 }
+                        return numbers[Int(e)]
+                    }
+                }
+            } else {
+                maps[k] = entries[k].map { e -> Int32 in
+                    guard e >= 0 else { return -1 }
+                    if numbers[Int(e)] < 0 { numbers[Int(e)] = next; next += 1 }
+                    return numbers[Int(e)]
+                }
+            }
+        }
+        return (Int(next), maps)
     }
 
     /// Slot -> customer number in slot order, skipping empty slots; no id is read.
@@ -248,6 +298,59 @@ public final class LedgerView {
                     try body(UnsafeBufferPointer(start: customers, count: n), chunk)
                 }
             }
+        }
+    }
+}
+
+/// Distinct byte strings, each numbered by first insertion: an arena, and an open-addressing
+/// table of entry numbers by XXH64 (equality by bytes, not by Unicode equivalence).
+struct ByteKeyTable {
+    private var arena: [UInt8] = []
+    private var offsets: [Int] = [0]
+    private var hashes: [UInt64] = []
+    private var slots = [Int32](repeating: -1, count: 1 << 10)
+    var count: Int { hashes.count }
+
+    /// The entry of `bytes`, added if new.
+    mutating func insert(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        let h = XXH64.hash(bytes)
+        var i = Int(truncatingIfNeeded: h) & (slots.count - 1)
+        while slots[i] >= 0 {
+            if matches(Int(slots[i]), h, bytes) { return slots[i] }
+            i = (i + 1) & (slots.count - 1)
+        }
+        let e = Int32(hashes.count)
+        slots[i] = e
+        hashes.append(h)
+        arena.append(contentsOf: bytes)
+        offsets.append(arena.count)
+        if hashes.count * 2 > slots.count { grow() }
+        return e
+    }
+
+    /// The entry of `bytes`, or nil.
+    func find(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+        guard !hashes.isEmpty else { return nil }
+        let h = XXH64.hash(bytes)
+        var i = Int(truncatingIfNeeded: h) & (slots.count - 1)
+        while slots[i] >= 0 {
+            if matches(Int(slots[i]), h, bytes) { return slots[i] }
+            i = (i + 1) & (slots.count - 1)
+        }
+        return nil
+    }
+
+    private func matches(_ e: Int, _ h: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard hashes[e] == h, offsets[e + 1] - offsets[e] == bytes.count else { return false }
+        return arena[offsets[e]..<offsets[e + 1]].elementsEqual(bytes)
+    }
+
+    private mutating func grow() {
+        slots = [Int32](repeating: -1, count: slots.count * 2)
+        for (e, h) in hashes.enumerated() {
+            var i = Int(truncatingIfNeeded: h) & (slots.count - 1)
+            while slots[i] >= 0 { i = (i + 1) & (slots.count - 1) }
+            slots[i] = Int32(e)
         }
     }
 }

@@ -1,6 +1,9 @@
 import Testing
 import Foundation
 import RetainTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Daily files arriving in a folder: a rerun reads only what it has not seen.
 @Suite("Nightly inputs")
@@ -109,6 +112,35 @@ struct NightlyTests {
         #expect(q.lines.contains { $0.contains("counted twice") })
         let notes = ((try json(dir.file("out-q/run.json"))["stages"] as? [String: Any])?["ingest"] as? [String: Any])?["notes"] as? [String]
         #expect(notes?.contains { $0.contains("counted twice") } == true)
+    }
+
+    /// A nightly run must not read the year's file again to learn it is unchanged: size,
+    /// modification time (to the nanosecond) and inode matching the earlier run's say so,
+    /// as they do for a stage run alone. Shown by an edit the identity cannot see (the same
+    /// size, written in place, the time put back): the rerun reuses the part unread.
+    @Test("an input whose size, modification time and inode are unchanged is not read again")
+    func unchangedIdentityNotRead() throws {
+        let dir = TemporaryFolder()
+        try dir.write("daily/day1.csv", smallLog(rows: 100, customers: 30, month: 1, prefix: "d1-"))
+        let p = try TestPipeline.csv(in: dir, inputs: ["daily/*.csv"])
+        #expect(try RetainBinary.run(["run", p, "--only", "ingest"]).status == 0)
+        let path = dir.file("daily/day1.csv")
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: ".00\n", with: ".01\n")
+        #expect(edited != text && edited.utf8.count == text.utf8.count)
+        let handle = try #require(FileHandle(forWritingAtPath: path))  // in place: the same inode
+        handle.write(Data(edited.utf8))
+        try handle.close()
+        var times = [before.st_atim, before.st_mtim]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        try dir.write("daily/day2.csv", smallLog(rows: 100, customers: 30, month: 2, prefix: "d2-"))
+        let r = try RetainBinary.run(["run", p, "--only", "ingest"])
+        #expect(r.status == 0)
+        let c = ingestCounts(try json(dir.file("out/run.json")))
+        #expect(c["files_parsed"] == 1 && c["files_reused"] == 1, "\(c)")
+        #expect(!r.lines.contains { $0.contains("changed since the last run") })
     }
 
     @Test("a .gz input gives the same ledger as the plain file")

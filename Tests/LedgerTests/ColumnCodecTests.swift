@@ -151,7 +151,13 @@ struct ColumnCodecTests {
         let share = Double(s.partBytes) / Double(s.inputBytes)
         #expect(share <= 0.35, "the part is \(s.partBytes) bytes, \(share) of the CSV's \(s.inputBytes)")
         var rows = 0
-        try LedgerPart(path: dir.file("p")).forEachChunk { rows += $0.count }
+        let part = try LedgerPart(path: dir.file("p"))
+        try part.forEachChunk { rows += $0.count }
         #expect(rows == s.rowsAccepted && rows > 10_000)
+        // The chunk heads count the order-id runs: here, with each order's lines together,
+        // exactly the distinct order ids of the log (its first column).
+        let text = try String(contentsOfFile: input, encoding: .utf8)
+        let orders = Set(text.split(separator: "\n").dropFirst().map { $0.prefix { $0 != "," } })
+        #expect(part.orderRuns() == orders.count)
     }
 }
