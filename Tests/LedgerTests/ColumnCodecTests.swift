@@ -10,40 +10,39 @@ import RetainTestSupport
 struct ColumnCodecTests {
     static func corrupt(_ reason: String) -> LedgerError { .corrupt(path: "test", reason: reason) }
 
-    func roundTrip<T: FixedWidthInteger>(_ values: [T]) throws -> (kind: ColumnCodec.Kind, width: Int, back: [T]) {
-        let words = values.withUnsafeBufferPointer { ColumnCodec.encodeIntegers($0) }
+    /// Encodes `values` with `encode`, then reads the stream back with `decode`.
+    func roundTrip<T>(_ values: [T], zero: T, _ encode: (UnsafeBufferPointer<T>) -> [UInt64],
+                      _ decode: (ColumnCodec.Stream, Int, UnsafeMutablePointer<T>) throws -> Void) throws -> (ColumnCodec.Stream, [T]) {
+        let words = values.withUnsafeBufferPointer(encode)
         return try words.withUnsafeBytes { raw in
             let s = try ColumnCodec.stream(raw, at: 0, rows: values.count, corrupt: Self.corrupt)
-            var back = [T](repeating: 0, count: values.count)
+            var back = [T](repeating: zero, count: values.count)
             try back.withUnsafeMutableBufferPointer { b in
-                if let p = b.baseAddress { try ColumnCodec.decodeIntegers(s, rows: values.count, into: p, corrupt: Self.corrupt) }
+                if let p = b.baseAddress { try decode(s, values.count, p) }
             }
-            return (s.kind, s.width, back)
+            return (s, back)
         }
+    }
+
+    func roundTrip<T: FixedWidthInteger>(_ values: [T]) throws -> (kind: ColumnCodec.Kind, width: Int, back: [T]) {
+        let (s, back) = try roundTrip(values, zero: 0, ColumnCodec.encodeIntegers) {
+            try ColumnCodec.decodeIntegers($0, rows: $1, into: $2, corrupt: Self.corrupt)
+        }
+        return (s.kind, s.width, back)
     }
 
     func roundTrip(_ values: [Double]) throws -> (kind: ColumnCodec.Kind, width: Int, scale: Int, back: [Double]) {
-        let words = values.withUnsafeBufferPointer { ColumnCodec.encodeNumbers($0) }
-        return try words.withUnsafeBytes { raw in
-            let s = try ColumnCodec.stream(raw, at: 0, rows: values.count, corrupt: Self.corrupt)
-            var back = [Double](repeating: 0, count: values.count)
-            try back.withUnsafeMutableBufferPointer { b in
-                if let p = b.baseAddress { try ColumnCodec.decodeNumbers(s, rows: values.count, into: p, corrupt: Self.corrupt) }
-            }
-            return (s.kind, s.width, s.scale, back)
+        let (s, back) = try roundTrip(values, zero: 0, ColumnCodec.encodeNumbers) {
+            try ColumnCodec.decodeNumbers($0, rows: $1, into: $2, corrupt: Self.corrupt)
         }
+        return (s.kind, s.width, s.scale, back)
     }
 
     func roundTripOrders(_ values: [UInt64]) throws -> (runs: Int, back: [UInt64]) {
-        let words = values.withUnsafeBufferPointer { ColumnCodec.encodeOrders($0) }
-        return try words.withUnsafeBytes { raw in
-            let s = try ColumnCodec.stream(raw, at: 0, rows: values.count, corrupt: Self.corrupt)
-            var back = [UInt64](repeating: 0, count: values.count)
-            try back.withUnsafeMutableBufferPointer { b in
-                if let p = b.baseAddress { try ColumnCodec.decodeOrders(s, rows: values.count, into: p, corrupt: Self.corrupt) }
-            }
-            return (s.runs, back)
+        let (s, back) = try roundTrip(values, zero: 0, ColumnCodec.encodeOrders) {
+            try ColumnCodec.decodeOrders($0, rows: $1, into: $2, corrupt: Self.corrupt)
         }
+        return (s.runs, back)
     }
 
     @Test("integers come back exactly, in the narrowest width of their range")
