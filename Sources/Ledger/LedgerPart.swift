@@ -284,18 +284,10 @@ public final class LedgerPart {
         let corrupt = { (reason: String) in LedgerError.corrupt(path: path, reason: reason) }
         for _ in 0..<chunks {
             let headSize = LedgerFormat.chunkHeadSize
-            guard offset + headSize <= delsOffset else { throw corrupt("a row chunk runs into the dictionary") }
-            let h = try Self.pread(fd, path, headSize, at: offset)
-            if !verified { h.withUnsafeBytes { hasher.update($0) } }
-            func field<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }) }
-            let n = Int(field(4, UInt32.self))
-            let mask = LedgerFormat.Columns(rawValue: field(8, UInt32.self))
-            let payload = Int(truncatingIfNeeded: field(16, UInt64.self))
-            guard field(0, UInt32.self) == LedgerFormat.rowsTag, mask == columns, n <= LedgerFormat.maxChunkRows,
-                  n <= rowsWritten - seenRows else {
-                throw corrupt("row chunk header at byte \(offset) is damaged")
-            }
-            guard payload >= 0, payload <= delsOffset - offset - headSize else { throw corrupt("a row chunk runs past its section") }
+            let head = try chunkHead(at: offset)
+            if !verified { head.bytes.withUnsafeBytes { hasher.update($0) } }
+            let n = head.rows, mask = head.columns, payload = head.payload
+            guard n <= rowsWritten - seenRows else { throw corrupt("row chunk header at byte \(offset) is damaged") }
             let raw = stored.reserve(payload)
             try Self.preadInto(fd, path, raw, payload, at: offset + headSize)
             let chunkBytes = UnsafeRawBufferPointer(start: raw, count: payload)
@@ -340,6 +332,33 @@ public final class LedgerPart {
         verified = true
     }
 
+    /// A chunk's head, as stored (for the checksum) and read.
+    struct ChunkHead {
+        let bytes: [UInt8]
+        let rows: Int
+        let columns: LedgerFormat.Columns
+        let orderRuns: Int
+        let payload: Int
+    }
+
+    /// The head of the chunk at `offset`: its tag, columns and row count checked, and its
+    /// payload inside the rows' section.
+    private func chunkHead(at offset: Int) throws -> ChunkHead {
+        let headSize = LedgerFormat.chunkHeadSize
+        guard offset + headSize <= delsOffset else { throw LedgerError.corrupt(path: path, reason: "a row chunk runs into the dictionary") }
+        let h = try Self.pread(fd, path, headSize, at: offset)
+        func field<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }) }
+        let head = ChunkHead(bytes: h, rows: Int(field(4, UInt32.self)), columns: LedgerFormat.Columns(rawValue: field(8, UInt32.self)),
+                             orderRuns: Int(field(12, UInt32.self)), payload: Int(truncatingIfNeeded: field(16, UInt64.self)))
+        guard field(0, UInt32.self) == LedgerFormat.rowsTag, head.columns == columns, head.rows <= LedgerFormat.maxChunkRows else {
+            throw LedgerError.corrupt(path: path, reason: "row chunk header at byte \(offset) is damaged")
+        }
+        guard head.payload >= 0, head.payload <= delsOffset - offset - headSize else {
+            throw LedgerError.corrupt(path: path, reason: "a row chunk runs past its section")
+        }
+        return head
+    }
+
     /// One chunk's columns decoded, pointing into the decoding buffer.
     struct DecodedColumns {
         let slot: UnsafeMutableBufferPointer<UInt32>
@@ -378,24 +397,17 @@ public final class LedgerPart {
         let numberColumns = numericRoles.map { role in defer { k += 1 }; return (role, column(k, Double.self)) }
         let channel = mask.contains(.channel) ? column(k, UInt16.self) : nil
         // The decoding tasks, in stream order; each writes its own column.
-        let out = UnsafeSendable((slot, day, amount, order, numberColumns.map(\.1), channel))
-        let shared = UnsafeSendable(streams)
+        var tasks: [(ColumnCodec.Stream) throws -> Void] = [
+            { try ColumnCodec.decodeIntegers($0, rows: n, into: slot, corrupt: corrupt) },
+            { try ColumnCodec.decodeIntegers($0, rows: n, into: day, corrupt: corrupt) },
+            { try ColumnCodec.decodeNumbers($0, rows: n, into: amount, corrupt: corrupt) },
+        ]
+        if let order { tasks.append { try ColumnCodec.decodeOrders($0, rows: n, into: order, corrupt: corrupt) } }
+        for (_, c) in numberColumns { tasks.append { try ColumnCodec.decodeNumbers($0, rows: n, into: c, corrupt: corrupt) } }
+        if let channel { tasks.append { try ColumnCodec.decodeIntegers($0, rows: n, into: channel, corrupt: corrupt) } }
         let errors = FirstError()
         let decodeOne = { (t: Int) in
-            let (slot, day, amount, order, nums, channel) = out.value
-            let s = shared.value[t]
-            do {
-                switch t {
-                case 0: try ColumnCodec.decodeIntegers(s, rows: n, into: slot, corrupt: corrupt)
-                case 1: try ColumnCodec.decodeIntegers(s, rows: n, into: day, corrupt: corrupt)
-                case 2: try ColumnCodec.decodeNumbers(s, rows: n, into: amount, corrupt: corrupt)
-                default:
-                    var i = t - 3
-                    if let order { if i == 0 { try ColumnCodec.decodeOrders(s, rows: n, into: order, corrupt: corrupt); return }; i -= 1 }
-                    if i < nums.count { try ColumnCodec.decodeNumbers(s, rows: n, into: nums[i], corrupt: corrupt); return }
-                    if let channel { try ColumnCodec.decodeIntegers(s, rows: n, into: channel, corrupt: corrupt) }
-                }
-            } catch { errors.record(error) }
+            do { try tasks[t](streams[t]) } catch { errors.record(error) }
         }
         if parallel && n >= 1 << 14 { Workers.run(count, decodeOne) } else { for t in 0..<count { decodeOne(t) } }
         if let e = errors.first { throw e }
@@ -414,13 +426,9 @@ public final class LedgerPart {
         guard columns.contains(.order) else { return nil }
         var offset = LedgerFormat.headerSize, runs = 0
         for _ in 0..<chunks {
-            guard offset + LedgerFormat.chunkHeadSize <= delsOffset,
-                  let h = try? Self.pread(fd, path, LedgerFormat.chunkHeadSize, at: offset) else { return nil }
-            let field = { (at: Int) in h.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
-            let payload = Int(truncatingIfNeeded: UInt64(littleEndian: field(16)))
-            guard payload >= 0, payload <= delsOffset - offset - LedgerFormat.chunkHeadSize else { return nil }
-            runs += Int(UInt32(littleEndian: UInt32(truncatingIfNeeded: field(8) >> 32)))
-            offset += LedgerFormat.chunkHeadSize + payload
+            guard let head = try? chunkHead(at: offset) else { return nil }
+            runs += head.orderRuns
+            offset += LedgerFormat.chunkHeadSize + head.payload
         }
         return runs
     }
