@@ -22,9 +22,9 @@
 /// slots to its own dense customer numbers; a slot past its partition's ids is empty.
 ///
 /// The columns are stored compactly (narrowest bit width per chunk, amounts as integer
-/// cents, order ids once per run of lines): a part is about a quarter of its CSV, so a log
-/// of 100 million rows still reads back from the page cache, and a reader's passes move a
-/// quarter of the bytes they moved as plain 8-byte columns.
+/// cents, order ids once per run of lines): a part is under a third of its CSV, so a log
+/// of 100 million rows still reads back from the page cache, and a reader's passes move
+/// a third of the bytes plain 8-byte columns would.
 public enum LedgerFormat {
     public static let version: UInt32 = 3
     static let magic: UInt64 = 0x474C_4E49_4154_4552  // "RETAINLG" little-endian
