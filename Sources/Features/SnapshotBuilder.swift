@@ -129,17 +129,22 @@ public struct SnapshotBuilder: Sendable {
         let cells = UnsafeSendable(acc.cells)
         let ranges = Workers.split(n, grain: 1 << 14)
         let parts = Slots<CustomerBase>(count: ranges.count)
+        let needed = CustomerBase.formulas.reduce(into: Set<CustomerSum>()) { $0.formUnion($1.sums) }
         Workers.run(ranges.count) { r in
             var part = CustomerBase(asOf: a)
-            for cust in ranges[r] {
-                let cell = cells.value[cust * k + s]
-                guard let first = cell.firstDay, let last = cell.lastDay else { continue }
-                let x = max(cell.purchaseDays - 1, 0)
-                part.customers.append(Int32(cust))
-                part.repeatPurchases.append(x)
-                part.repeatSpanDays.append(Double(last - first))
-                part.ageDays.append(Double(a - first))
-                part.repeatMeanSpend.append(x > 0 ? max(cell.repeatNet, 0) / Double(x) : 0)
+            part.customers = ranges[r].filter { cells.value[$0 * k + s].firstDay != nil }.map(Int32.init)
+            var lo = 0
+            while lo < part.customers.count {
+                let hi = min(lo + Self.formulaBlock, part.customers.count)
+                var sums: [CustomerSum: [Double]] = [:]
+                for s_ in needed { sums[s_] = part.customers[lo..<hi].map { Self.sum(s_, cells.value[Int($0) * k + s], asOf: a) } }
+                let block = FormulaBlock(sums: sums, count: hi - lo, asOf: Double(a))
+                let v = CustomerBase.formulas.map(block.evaluate)
+                part.repeatPurchases += v[0].map { Int32($0) }
+                part.repeatSpanDays += v[1]
+                part.ageDays += v[2]
+                part.repeatMeanSpend += v[3]
+                lo = hi
             }
             parts[r] = part
         }
@@ -260,19 +265,32 @@ public struct SnapshotBuilder: Sendable {
             found[r] = mine
         }
         let members = (0..<ranges.count).flatMap { found[$0] ?? [] }
-        // One pass, the workers on ranges of the members: each member's cell is read once
-        // and every feature computed from it, straight into the final arrays (no copy).
+        // The workers on ranges of the members, a block of them at a time: the block's sums
+        // are read from the cells once, then every feature's formula is evaluated over the
+        // block (`FormulaBlock`), straight into the final arrays (no copy).
         let m = members.count
         let labelled = a <= dataEnd - settings.horizonDays
         var churned: [UInt8]? = nil
+        let formulas = features.map { $0.formula }
+        let needed = formulas.reduce(into: Set<CustomerSum>()) { $0.formUnion($1?.sums ?? []) }.sorted { $0.rawValue < $1.rawValue }
         let columns = members.withUnsafeBufferPointer { mem -> [[Double]] in
             let memRef = UnsafeSendable(mem)
             return ColumnBuffers.make(features.count, capacity: m) { out -> Int in
                 let outRef = UnsafeSendable(out)
                 Workers.forEachRange(m, grain: 1 << 12) { rows in
-                    for row in rows {
-                        let cell = cells.value + (Int(memRef.value[row]) * k + s)
-                        for (f, feature) in features.enumerated() { outRef.value[f][row] = value(feature, cell, asOf: a) }
+                    var lo = rows.lowerBound
+                    while lo < rows.upperBound {
+                        let hi = min(lo + Self.formulaBlock, rows.upperBound)
+                        var sums: [CustomerSum: [Double]] = [:]
+                        for s_ in needed {
+                            sums[s_] = (lo..<hi).map { row in Self.sum(s_, cells.value[Int(memRef.value[row]) * k + s], asOf: a) }
+                        }
+                        let block = FormulaBlock(sums: sums, count: hi - lo, asOf: Double(a))
+                        for (f, formula) in formulas.enumerated() {
+                            let values = formula.map(block.evaluate) ?? [Double](repeating: .nan, count: hi - lo)
+                            for i in 0..<(hi - lo) { outRef.value[f][lo + i] = values[i] }
+                        }
+                        lo = hi
                     }
                 }
                 return m
@@ -282,28 +300,29 @@ public struct SnapshotBuilder: Sendable {
         return Snapshot(asOf: a, features: features, customers: members, values: columns, churned: churned)
     }
 
+    /// Customers per formula block: its sums and intermediate values stay in L1/L2.
+    static let formulaBlock = 512
+
+    /// A `CustomerSum` as the cell keeps it (`CustomerSum`'s definitions), as of A.
     @inline(__always)
-    private func value(_ f: Feature, _ p: UnsafeMutablePointer<Cell>, asOf a: Int32) -> Double {
-        let orders = Double(p.pointee.orders)
-        let first = p.pointee.firstDay ?? a, last = p.pointee.lastDay ?? a
-        switch f {
-        case .recencyDays: return Double(a - last)
-        case .frequency: return orders
-        case .monetary: return orders > 0 ? p.pointee.net / orders : .nan
-        case .tenureDays: return Double(a - first)
-        case .meanGapDays: return orders >= 2 ? Double(last - first) / (orders - 1) : .nan
-        case .recencyOverGap:
-            guard orders >= 2, last > first else { return .nan }
-            return Double(a - last) / (Double(last - first) / (orders - 1))
-        case .spendLastWindow: return p.pointee.spendLast
-        case .spendPreviousWindow: return p.pointee.spendPrevious
-        case .ordersLastWindow: return Double(p.pointee.ordersLast)
-        case .ordersPreviousWindow: return Double(p.pointee.ordersPrevious)
-        case .refundRate: return p.pointee.purchased > 0 ? p.pointee.refunded / p.pointee.purchased : 0
-        case .discountShare: return p.pointee.purchased > 0 ? p.pointee.discounted / p.pointee.purchased : 0
-        case .serviceCostPerOrder: return orders > 0 ? p.pointee.service / orders : .nan
-        case .marginRate: return p.pointee.costedAmount != 0 ? (p.pointee.costedAmount - p.pointee.cost) / p.pointee.costedAmount : .nan
-        case .btydPNoPurchase, .btydExpectedPurchases: return .nan  // never summed: see Feature.customerBaseModel
+    static func sum(_ s: CustomerSum, _ c: Cell, asOf a: Int32) -> Double {
+        switch s {
+        case .firstPurchaseDay: return Double(c.firstDay ?? a)
+        case .lastPurchaseDay: return Double(c.lastDay ?? a)
+        case .orders: return Double(c.orders)
+        case .ordersLast: return Double(c.ordersLast)
+        case .ordersPrevious: return Double(c.ordersPrevious)
+        case .net: return c.net
+        case .purchased: return c.purchased
+        case .refunded: return c.refunded
+        case .spendLast: return c.spendLast
+        case .spendPrevious: return c.spendPrevious
+        case .discounted: return c.discounted
+        case .service: return c.service
+        case .cost: return c.cost
+        case .costedAmount: return c.costedAmount
+        case .purchaseDays: return Double(c.purchaseDays)
+        case .repeatNet: return c.repeatNet
         }
     }
 }
