@@ -66,8 +66,11 @@ let package = Package(
         .target(name: "Report", dependencies: ["Charts", .product(name: "Mustache", package: "swift-mustache")]),
         // Synthetic transaction logs (`retain generate`).
         .target(name: "Synth", dependencies: ["RetainIO"]),
+        // The row-level stages on Apache Spark: the SQL generated from the Features
+        // definitions, the submitted job, and its results read back.
+        .target(name: "SparkEngine", dependencies: ["Features", "Ledger", "RetainIO"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
-        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "Plans", "Charts", "Report", "RetainIO", "CSupport"]),
+        .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "Plans", "Charts", "Report", "SparkEngine", "RetainIO", "CSupport"]),
         .executableTarget(name: "retain", dependencies: [
             "Pipeline", "Plans", "Synth", "Ledger", "RetainIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,6 +88,7 @@ let package = Package(
         .testTarget(name: "RetainIOTests", dependencies: ["RetainIO", "RetainTestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Ledger", "RetainIO", "RetainTestSupport"]),
+        .testTarget(name: "SparkEngineTests", dependencies: ["SparkEngine", "Features", "Ledger", "RetainIO", "RetainTestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Ledger", "RetainIO", "RetainTestSupport"]),
         // Runs the built `retain` binary on real files; depends on it so `swift test` builds it.
         .testTarget(name: "EndToEndTests", dependencies: ["retain", "Synth", "Ledger", "RetainIO", "RetainTestSupport"]),

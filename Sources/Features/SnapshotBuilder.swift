@@ -17,6 +17,13 @@ public struct Snapshot: Sendable {
     /// 1 = no purchase in (A, A + H]; nil when the data ends before A + H.
     public let churned: [UInt8]?
 
+    /// A snapshot computed elsewhere (another engine's results read back): `values` one
+    /// column per feature, each one value per customer of `customers`.
+    public init(asOf: Int32, features: [Feature], customers: [Int32], values: [[Double]], churned: [UInt8]?) {
+        precondition(values.count == features.count && values.allSatisfy { $0.count == customers.count }, "Snapshot: columns and customers disagree")
+        self.asOf = asOf; self.features = features; self.customers = customers; self.values = values; self.churned = churned
+    }
+
     /// Adds a column computed outside the ledger's sums (the BG/NBD columns), one value
     /// per customer in `customers` order.
     public mutating func add(_ feature: Feature, _ column: [Double]) {

@@ -15,25 +15,8 @@ public enum SnapshotWriter {
     public struct Written: Sendable {
         public let customers: Int
         public let churned: Int
-    }
 
-    /// Writes the three snapshots of `sums` (taken at a run's `SnapshotDates`), each to its
-    /// `file` where `staging` puts it, one in memory at a time: taken, written, dropped.
-    /// `written` is called after each.
-    /// `amend` adds columns computed outside the sums (the BG/NBD ones) before each is written.
-    public static func writeAll(_ sums: SnapshotSums, customerIDs: [String], staging: (String) throws -> String,
-                                amend: (SnapshotDates.Snapshot, inout Snapshot) throws -> Void = { _, _ in },
-                                written: (SnapshotDates.Snapshot) -> Void = { _ in }) throws -> (training: Written, validation: Written, scoring: Written) {
-        func one(_ named: SnapshotDates.Snapshot) throws -> Written {
-            var snap = sums.snapshot(named)
-            try amend(named, &snap)
-            try AtomicFile.write(try staging(named.file)) { out in try write(snap, customerIDs: customerIDs, to: out) }
-            written(named)
-            return Written(customers: snap.customers.count, churned: snap.churned?.reduce(0) { $0 + Int($1) } ?? 0)
-        }
-        // In `SnapshotDates.Snapshot` order.
-        let training = try one(.training), validation = try one(.validation), scoring = try one(.scoring)
-        return (training, validation, scoring)
+        public init(customers: Int, churned: Int) { self.customers = customers; self.churned = churned }
     }
 
     /// Rows are formatted by every worker (`ParallelRows`).

@@ -191,3 +191,45 @@ public struct DateCache: Sendable {
         self.valid = valid; self.head = head; self.tail = tail; self.count = count; self.day = day
     }
 }
+
+extension DateFormat {
+    /// The pattern as a regular expression (the syntax Java and ICU share) matching the
+    /// whole text where `parse` accepts its shape, with the year, month and day captured in
+    /// the pattern's order (`groups` says which is which). Whether the day exists is left
+    /// to the engine that uses it, as `parse` checks it. For engines that validate dates
+    /// themselves (Spark SQL): one definition of a format, two engines.
+    public var regularExpression: String {
+        var out = "^"
+        for op in ops {
+            switch op {
+            case .year4: out += "([0-9]{4})"
+            case .month2: out += "([0-9]{2})"
+            case .month12: out += "([0-9]{1,2})"
+            case .day2: out += "([0-9]{2})"
+            case .day12: out += "([0-9]{1,2})"
+            case .hour2: out += "(?:[01][0-9]|2[0-3])"
+            case .minute2: out += "[0-5][0-9]"
+            case .second2: out += "(?:[0-5][0-9]|60)"
+            case .fraction: out += "[0-9]+"
+            case .literal(let c): out += "\\x" + (c < 16 ? "0" : "") + String(c, radix: 16)
+            case .isoRest: out += "(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9][0-9:.+Z-]*)?"
+            }
+        }
+        return out + "$"
+    }
+
+    /// The capture group (1-based) of the year, month and day in `regularExpression`.
+    public var groups: (year: Int, month: Int, day: Int) {
+        var order: [Character] = []
+        for op in ops {
+            switch op {
+            case .year4: order.append("y")
+            case .month2, .month12: order.append("m")
+            case .day2, .day12: order.append("d")
+            default: break
+            }
+        }
+        func at(_ c: Character) -> Int { (order.firstIndex(of: c) ?? 0) + 1 }
+        return (at("y"), at("m"), at("d"))
+    }
+}

@@ -67,3 +67,12 @@ public enum DecimalText {
     }
 }
 
+
+extension DecimalText {
+    /// The text `parse` accepts, as a regular expression (the syntax Java and ICU share):
+    /// an optional sign, digits, and at most one decimal mark, with a digit somewhere.
+    public static func regularExpression(mark: UInt8) -> String {
+        let m = "\\x" + (mark < 16 ? "0" : "") + String(mark, radix: 16)
+        return "^[+-]?(?:[0-9]+(?:\(m)[0-9]*)?|\(m)[0-9]+)$"
+    }
+}

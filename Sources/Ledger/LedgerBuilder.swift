@@ -57,6 +57,12 @@ public struct LedgerBuilder {
         public var reused: Bool
         /// True when this path held different content at the previous run.
         public var changedSinceLastRun: Bool
+
+        public init(path: String, bytes: UInt64, hash: String, rowsRead: Int, rowsAccepted: Int, rowsRejected: Int,
+                    reused: Bool, changedSinceLastRun: Bool) {
+            self.path = path; self.bytes = bytes; self.hash = hash; self.rowsRead = rowsRead; self.rowsAccepted = rowsAccepted
+            self.rowsRejected = rowsRejected; self.reused = reused; self.changedSinceLastRun = changedSinceLastRun
+        }
     }
 
     /// The ledger built, reconciled: `rowsRead == rowsAccepted + rowsRejected`.

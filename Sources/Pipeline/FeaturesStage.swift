@@ -3,6 +3,7 @@ import Foundation
 import Ledger
 import Lifetime
 import RetainIO
+import SparkEngine
 
 /// The features stage: snapshots of the active customers as of three dates, from the
 /// ledger. With data ending on day E and horizon H:
@@ -24,15 +25,26 @@ struct FeaturesStage {
     static let summaryFile = SnapshotDates.Snapshot.summaryFile
     static let bgnbdFile = BGNBDFile.fileName
 
+    /// Where the snapshots come from: the ledger's sums, or Spark's results (`engine`).
+    /// `take` gives a snapshot, its customer-base summary and the ids its customer numbers
+    /// index.
+    struct Source {
+        var start: Int32
+        var end: Int32
+        var present: [Feature]
+        var missing: [Feature]
+        var take: (SnapshotDates.Snapshot, SnapshotDates) throws -> (Snapshot, CustomerBase, [String])
+    }
+
+    /// The engine that read the rows (the record of the ingest stage that made them).
+    var engine: RunManifest.EngineRecord? = nil
+
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let steps = StepTimer(.features, reporter: reporter)
-        let view = try folder.ledgerView(for: .features)
-        steps.done("open the ledger")
-        guard let end = view.lastDay, let start = view.firstDay else {
-            throw PipelineError.noCustomers(detail: "the ledger holds no transaction")
-        }
         let s = spec.features
+        let source = try engine?.kind == "spark" ? sparkSource() : ledgerSource(steps: steps)
+        let start = source.start, end = source.end
         let dates = SnapshotDates(dataStart: start, dataEnd: end, horizonDays: s.horizonDays, asOf: asOf)
         guard dates.validation > start else {
             throw PipelineError.invalidOption("\(spec.file): features.horizon_days: the data spans \(end - start + 1) days (\(CivilDate.iso(start)) to \(CivilDate.iso(end))); "
@@ -42,19 +54,28 @@ struct FeaturesStage {
             reporter.warning("features: --as-of \(CivilDate.iso(a)) is after the data's last day \(CivilDate.iso(end)): "
                 + "customers look inactive for want of data, not for want of purchases")
         }
-        let (present, missing) = Feature.available(with: view.columns)
+        let (present, missing) = (source.present, source.missing)
         if !missing.isEmpty {
             reporter.info("features: left out \(missing.map(\.rawValue).joined(separator: ", ")) (the log has no "
                 + "\(Set(missing.map(\.needs.label)).sorted().joined(separator: ", ")) column)")
         }
-        let sums = try SnapshotBuilder(settings: s).sums(view, at: dates)
-        steps.done("sums as of three dates")
         // The three snapshots have columns of about one size: the second and third reuse
         // the first's memory instead of faulting in fresh pages (see ProcessMemory).
         if reuseFreedMemory { ProcessMemory.keepFreedMemory() }
-        let btyd = BTYDColumns(stage: self, sums: sums, customerIDs: view.customerIDs, horizonDays: s.horizonDays)
-        let counts = try SnapshotWriter.writeAll(sums, customerIDs: view.customerIDs, staging: folder.stagedPath, amend: btyd.add) { steps.done($0.file) }
+        let btyd = BTYDColumns(stage: self, horizonDays: s.horizonDays)
+        // One snapshot in memory at a time: taken, amended, written, dropped; in
+        // `SnapshotDates.Snapshot` order (the BG/NBD fits start from the previous one's).
+        var written: [SnapshotDates.Snapshot: SnapshotWriter.Written] = [:]
+        for named in SnapshotDates.Snapshot.allCases {
+            var (snap, base, ids) = try source.take(named, dates)
+            try btyd.add(named, &snap, base: base, customerIDs: ids)
+            try AtomicFile.write(try folder.stagedPath(named.file)) { out in try SnapshotWriter.write(snap, customerIDs: ids, to: out) }
+            written[named] = SnapshotWriter.Written(customers: snap.customers.count, churned: snap.churned?.reduce(0) { $0 + Int($1) } ?? 0)
+            steps.done(named.file)
+        }
         try btyd.writeFits(dates: dates)
+        let none = SnapshotWriter.Written(customers: 0, churned: 0)
+        let counts = (training: written[.training] ?? none, validation: written[.validation] ?? none, scoring: written[.scoring] ?? none)
         let trainN = counts.training.customers, trainChurned = counts.training.churned
         guard trainN > 0 else {
             throw PipelineError.noCustomers(detail: "nobody bought in the \(s.activeWindowDays) days before \(CivilDate.iso(dates.training)) (features.active_window_days)")
@@ -82,6 +103,48 @@ struct FeaturesStage {
             measures: measures)
     }
 
+    /// The snapshots from the ledger: one pass of running sums as of the three dates.
+    private func ledgerSource(steps: StepTimer) throws -> Source {
+        let view = try folder.ledgerView(for: .features)
+        steps.done("open the ledger")
+        guard let end = view.lastDay, let start = view.firstDay else {
+            throw PipelineError.noCustomers(detail: "the ledger holds no transaction")
+        }
+        let (present, missing) = Feature.available(with: view.columns)
+        let settings = spec.features
+        var sums: SnapshotSums? = nil
+        return Source(start: start, end: end, present: present, missing: missing) { named, dates in
+            if sums == nil {
+                sums = try SnapshotBuilder(settings: settings).sums(view, at: dates)
+                steps.done("sums as of three dates")
+            }
+            guard let sums else { throw PipelineError.noCustomers(detail: "the ledger holds no transaction") }
+            return (sums.snapshot(named), sums.customerBase(named), view.customerIDs)
+        }
+    }
+
+    /// The snapshots Spark computed in the ingest stage, for the --as-of it ran with.
+    private func sparkSource() throws -> Source {
+        guard let engine, let root = engine.results else {
+            throw PipelineError.upstreamMissing(stage: Stage.features.rawValue, needs: "ingest", detail: "run.json names no Spark results")
+        }
+        let wanted = asOf.map(CivilDate.iso)
+        guard engine.asOf == wanted else {
+            throw PipelineError.upstreamMissing(stage: Stage.features.rawValue, needs: "ingest",
+                detail: "the Spark results are as of \(engine.asOf ?? "the data's last day"), this run asks for \(wanted ?? "the data's last day") "
+                    + "(with the Spark engine, ingest computes the snapshots)")
+        }
+        let results = SparkResults(root: root)
+        guard let span = try results.span() else { throw PipelineError.noCustomers(detail: "Spark accepted no transaction") }
+        let (present, missing) = Feature.available(with: LedgerFormat.Columns(roles: spec.format.columns.keys))
+        let horizon = spec.features.horizonDays
+        return Source(start: span.first, end: span.last, present: present, missing: missing) { named, dates in
+            let a = dates[named]
+            let read = try results.snapshot(named, asOf: a, labelled: a <= dates.dataEnd - horizon, features: present)
+            return (read.snapshot, read.base, read.customerIDs)
+        }
+    }
+
     /// The snapshot dates the features stage recorded in `record`, for a later stage;
     /// without them that stage cannot name its snapshots, and the features stage must run.
     static func dates(in record: RunManifest.StageRecord?, for stage: Stage) throws -> SnapshotDates {
@@ -98,20 +161,17 @@ struct FeaturesStage {
 /// fits kept in `snapshots/bgnbd.json`.
 private final class BTYDColumns {
     let stage: FeaturesStage
-    let sums: SnapshotSums
-    let customerIDs: [String]
     let horizonDays: Int32
     private(set) var outcomes: [SnapshotDates.Snapshot: SnapshotBTYD.Outcome] = [:]
-    /// The fit of the snapshot written just before (in writeAll's fixed order), where the
+    /// The fit of the snapshot amended just before (in the stage's fixed order), where the
     /// next search starts: the same start, so every digit, run after run.
     private var previousFit: BGNBD? = nil
 
-    init(stage: FeaturesStage, sums: SnapshotSums, customerIDs: [String], horizonDays: Int32) {
-        self.stage = stage; self.sums = sums; self.customerIDs = customerIDs; self.horizonDays = horizonDays
+    init(stage: FeaturesStage, horizonDays: Int32) {
+        self.stage = stage; self.horizonDays = horizonDays
     }
 
-    func add(_ named: SnapshotDates.Snapshot, _ snap: inout Snapshot) throws {
-        let base = sums.customerBase(named)
+    func add(_ named: SnapshotDates.Snapshot, _ snap: inout Snapshot, base: CustomerBase, customerIDs: [String]) throws {
         let folder = stage.folder, reporter = stage.reporter
         if named == .scoring {
             let path = try folder.stagedPath(FeaturesStage.summaryFile)

@@ -45,21 +45,28 @@ struct IngestStage {
         var record = clock.record(counts: counts, dates: dates, notes: built.notes)
         reporter.info("ingest: \(MessageText.grouped(read)) rows from \(files.count) file(s): \(MessageText.grouped(accepted)) accepted, "
             + "\(MessageText.grouped(rejected)) rejected; \(MessageText.grouped(customers)) customers (\(MessageText.seconds(record.seconds)))")
-        var stop: PipelineError? = nil
-        if rejected > 0 {
-            if Double(rejected) / Double(max(read, 1)) > spec.maxRejectShare {
-                stop = .tooManyRejects(rejected: rejected, read: read, limit: spec.maxRejectShare,
-                                       rejectsFile: folder.publishedPath("last-failure/" + LedgerBuilder.rejectsFile))
-            } else {
-                let reasons = built.rejectsByReason.sorted { $0.value > $1.value }.map { "\($0.key) \(MessageText.grouped($0.value))" }.joined(separator: ", ")
-                reporter.warning("ingest: \(MessageText.grouped(rejected)) rows rejected (\(reasons)); see \(folder.publishedPath(LedgerBuilder.rejectsFile))")
-            }
-        }
-        if stop == nil && customers == 0 {
-            stop = .noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
-        }
+        let stop = Self.judge(read: read, rejected: rejected, byReason: built.rejectsByReason.map { ($0.key, $0.value) },
+                              customers: customers, spec: spec, folder: folder, reporter: reporter)
         if stop != nil { record.status = "failed" }
         return Result(inputs: built.inputs, record: record, stop: stop)
+    }
+
+    /// Whether the run stops after reading (rejects over the allowed share, no customer),
+    /// and the warning that names the rejects when it goes on; the same for either engine.
+    static func judge(read: Int, rejected: Int, byReason: [(String, Int)], customers: Int, spec: PipelineSpec,
+                      folder: RunFolder, reporter: Reporter) -> PipelineError? {
+        if rejected > 0 {
+            if Double(rejected) / Double(max(read, 1)) > spec.maxRejectShare {
+                return .tooManyRejects(rejected: rejected, read: read, limit: spec.maxRejectShare,
+                                       rejectsFile: folder.publishedPath("last-failure/" + LedgerBuilder.rejectsFile))
+            }
+            let reasons = byReason.sorted { $0.1 > $1.1 }.map { "\($0.0) \(MessageText.grouped($0.1))" }.joined(separator: ", ")
+            reporter.warning("ingest: \(MessageText.grouped(rejected)) rows rejected (\(reasons)); see \(folder.publishedPath(LedgerBuilder.rejectsFile))")
+        }
+        if customers == 0 {
+            return .noCustomers(detail: "the inputs hold no accepted transaction; check input.paths and the column mapping")
+        }
+        return nil
     }
 }
 

@@ -2,6 +2,7 @@ import Plans
 import ChurnModel
 import Ledger
 import RetainIO
+import SparkEngine
 import Segmentation
 
 /// Exit statuses of docs/CONTRACT.md, in one place.
@@ -125,6 +126,13 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         switch e {
         case .damagedPlan: return .badData
         case .planNotAvailable, .notGenerated: return .badConfig
+        }
+    case let e as SparkError:
+        switch e {
+        case .inputMissing: return .noInput
+        case .submitNotFound: return .badConfig
+        case .noHeader: return .badData
+        case .jobFailed, .badResult: return .failure
         }
     case let e as SegmentationError:
         switch e {

@@ -6,6 +6,20 @@ import Segmentation
 import Foundation
 import Ledger
 import RetainIO
+import SparkEngine
+
+/// Which engine does the row-level work (`[engine]`): retain itself, or Apache Spark.
+public enum Engine: Sendable, Equatable {
+    case retain
+    case spark(SparkSettings)
+
+    public var kind: String {
+        switch self {
+        case .retain: return "retain"
+        case .spark: return "spark"
+        }
+    }
+}
 
 /// A pipeline file, read and checked. Paths in it are relative to the file's folder.
 ///
@@ -34,8 +48,12 @@ public struct PipelineSpec: Sendable {
     public let folder: String
     /// XXH64 of the pipeline file's bytes.
     public let fileHash: String
-    /// Input patterns, absolute.
+    /// Input patterns, absolute (a URI, for the Spark engine, as given).
     public let inputPatterns: [String]
+    /// `input.table`: a table of Spark's catalogue instead of files (Spark engine only).
+    public var inputTable: String? = nil
+    /// `[engine]`: who reads the rows.
+    public var engine: Engine = .retain
     public var format: InputFormat
     /// Share of rows (0...1) that may be rejected before the run fails with exit 65.
     public var maxRejectShare: Double
@@ -54,7 +72,7 @@ public struct PipelineSpec: Sendable {
 
     /// Every key the file may set, for "did you mean" suggestions and the README.
     public static let knownKeys: [String] = [
-        "input.paths", "input.delimiter", "input.header", "input.date_format", "input.decimal_mark",
+        "input.paths", "input.table", "input.delimiter", "input.header", "input.date_format", "input.decimal_mark",
     ] + Role.allCases.map { "input.columns.\($0.rawValue)" } + [
         "validation.max_reject_share", "validation.earliest_date", "validation.latest_date", "validation.max_abs_amount",
         "features.horizon_days", "features.active_window_days", "features.trend_window_days",
@@ -68,12 +86,17 @@ public struct PipelineSpec: Sendable {
     ] + Segment.allCases.map { "segment.target_churn_reduction.\($0.rawValue)" } + [
         "plan.control_share", "plan.reshuffle", "plan.keep", "plan.key", "plan.every",
         "output.dir",
+        "engine.kind", "engine.submit", "engine.master", "engine.scratch", "engine.scratch_mount",
     ]
+
+    /// `[engine.conf]` takes any Spark setting: its keys are not listed.
+    static let engineConfPrefix = "engine.conf."
 
     static let transformKeys: [String] = Feature.allCases.map { "model.transforms.\($0.rawValue)" }
 
     public static let knownTables: Set<String> = ["input", "input.columns", "validation", "features", "model", "model.transforms",
-                                                  "value", "segment", "segment.target_churn_reduction", "plan", "output"]
+                                                  "value", "segment", "segment.target_churn_reduction", "plan", "output",
+                                                  "engine", "engine.conf"]
 
     /// Reads and checks `path`. `today` fixes the default plausible-date limit (tests).
     public static func load(_ path: String, today: Int32? = nil) throws -> PipelineSpec {
@@ -91,7 +114,21 @@ public struct PipelineSpec: Sendable {
         // Unknown keys first: a typo is the cause of whatever would go wrong after it.
         try keys.rejectUnknown()
         // Then each section, in the order the file is usually written.
-        let patterns = try inputPatterns(keys, file: path, folder: folder)
+        let engine = try engineSettings(keys, file: path, folder: folder)
+        let table = try keys.string("input.table")
+        if let (_, line) = table, engine == .retain {
+            throw PipelineError.invalidValue(file: path, key: "input.table", line: line,
+                                             message: "a table of Spark's catalogue needs [engine] kind = \"spark\"; for files, use input.paths")
+        }
+        let patterns: [String]
+        if let (_, line) = table {
+            guard try keys.stringArray("input.paths") == nil else {
+                throw PipelineError.invalidValue(file: path, key: "input.table", line: line, message: "give input.paths or input.table, not both")
+            }
+            patterns = []
+        } else {
+            patterns = try inputPatterns(keys, file: path, folder: folder, uris: engine != .retain)
+        }
         let dates = try dateFormat(keys, file: path)
         let (earliest, latest) = try plausibleDays(keys, file: path, today: today ?? Self.today())
         let format = try inputFormat(keys, file: path, base: InputFormat(dateFormat: dates, earliestDay: earliest, latestDay: latest))
@@ -105,9 +142,64 @@ public struct PipelineSpec: Sendable {
         let value = try Self.valueSettings(keys, file: path)
         let plan = try Self.planSettings(keys, file: path)
         let out = try outputDir(keys, file: path, folder: folder)
-        return PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
-                            inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model,
-                            value: value, segment: segment, plan: plan)
+        if engine != .retain, format.hasHeader, !format.columns.values.contains(where: { if case .name = $0 { return true }; return false }) {
+            throw PipelineError.invalidValue(file: path, key: "input.header", line: (try keys.bool("input.header"))?.1 ?? 0,
+                                             message: "with [engine] kind = \"spark\", a header is found by the column names: name at least one column in [input.columns], or set header = false")
+        }
+        var spec = PipelineSpec(file: path, folder: folder, fileHash: XXH64.hex(XXH64.hash(bytes)),
+                                inputPatterns: patterns, format: format, maxRejectShare: maxShare, outputDir: out, features: features, model: model,
+                                value: value, segment: segment, plan: plan)
+        spec.inputTable = table?.0
+        spec.engine = engine
+        return spec
+    }
+
+    /// `[engine]`: kind (default retain) and, for Spark, how to submit and where results go.
+    static func engineSettings(_ keys: KeyReader, file path: String, folder: String) throws -> Engine {
+        let kind = try keys.string("engine.kind")
+        let sparkKeys = ["engine.submit", "engine.master", "engine.scratch", "engine.scratch_mount"]
+        switch kind?.0 ?? "retain" {
+        case "retain":
+            for k in sparkKeys { if let (_, line) = try keys.string(k) {
+                throw PipelineError.invalidValue(file: path, key: k, line: line, message: "is read only with [engine] kind = \"spark\"")
+            } }
+            if let (k, line) = keys.entries(prefix: engineConfPrefix).first {
+                throw PipelineError.invalidValue(file: path, key: k, line: line, message: "is read only with [engine] kind = \"spark\"")
+            }
+            return .retain
+        case "spark":
+            guard let (scratch, line) = try keys.string("engine.scratch"), !scratch.isEmpty else {
+                throw PipelineError.missingKey(file: path, key: "engine.scratch",
+                                               hint: "name the folder Spark writes its results to (a path, or a URI with engine.scratch_mount)")
+            }
+            let local = !scratch.contains("://") || scratch.hasPrefix("file://")
+            func absolute(_ p: String) -> String {
+                p.hasPrefix("/") ? p : URL(fileURLWithPath: folder).appendingPathComponent(p).standardizedFileURL.path
+            }
+            let mount: String
+            if let (m, _) = try keys.string("engine.scratch_mount") { mount = absolute(m) } else {
+                guard local else {
+                    throw PipelineError.invalidValue(file: path, key: "engine.scratch", line: line,
+                                                     message: "\(scratch) is not a local path: set engine.scratch_mount to where this machine reads the same folder")
+                }
+                mount = absolute(scratch.hasPrefix("file://") ? String(scratch.dropFirst(7)) : scratch)
+            }
+            var settings = SparkSettings(scratch: local ? (scratch.hasPrefix("file://") ? scratch : absolute(scratch)) : scratch, scratchMount: mount)
+            if let (submit, line) = try keys.string("engine.submit") {
+                let words = submit.split(separator: " ").map(String.init)
+                guard !words.isEmpty else { throw PipelineError.invalidValue(file: path, key: "engine.submit", line: line, message: "name the command, e.g. \"spark-sql\"") }
+                settings.submit = words
+            }
+            if let (m, _) = try keys.string("engine.master") { settings.master = m }
+            settings.conf = try keys.entries(prefix: engineConfPrefix).map { key, line in
+                guard let (v, _) = try keys.anyScalar(key) else { return (String(key.dropFirst(engineConfPrefix.count)), "") }
+                _ = line
+                return (String(key.dropFirst(engineConfPrefix.count)), v)
+            }.sorted { $0.0 < $1.0 }
+            return .spark(settings)
+        case let other:
+            throw PipelineError.invalidValue(file: path, key: "engine.kind", line: kind?.1 ?? 0, message: "'\(other)' is not an engine; use \"retain\" or \"spark\"")
+        }
     }
 
     /// `[plan]`.
@@ -162,14 +254,17 @@ public struct PipelineSpec: Sendable {
     }
 
     /// `input.paths`, each made absolute against the pipeline file's folder.
-    static func inputPatterns(_ keys: KeyReader, file path: String, folder: String) throws -> [String] {
+    static func inputPatterns(_ keys: KeyReader, file path: String, folder: String, uris: Bool = false) throws -> [String] {
         guard let (paths, pathsLine) = try keys.stringArray("input.paths") else {
             throw PipelineError.missingKey(file: path, key: "input.paths", hint: "list the transaction log files or globs, e.g. paths = [\"data/*.csv.gz\"]")
         }
         guard !paths.isEmpty else {
             throw PipelineError.invalidValue(file: path, key: "input.paths", line: pathsLine, message: "list at least one file or glob")
         }
-        let patterns = paths.map { p in p.hasPrefix("/") ? p : URL(fileURLWithPath: folder).appendingPathComponent(p).standardizedFileURL.path }
+        // A URI (hdfs://, s3a://) is Spark's to read, as given.
+        let patterns = paths.map { p in
+            p.hasPrefix("/") || (uris && p.contains("://")) ? p : URL(fileURLWithPath: folder).appendingPathComponent(p).standardizedFileURL.path
+        }
         return patterns
     }
 
@@ -403,8 +498,25 @@ struct KeyReader {
     init(file: String, doc: TOMLReader) { self.file = file; self.doc = doc }
 
     private func entry(_ key: String) -> TOMLReader.Entry? {
-        assert(PipelineSpec.knownKeys.contains(key), "\(key) is read but not listed in knownKeys")
+        assert(PipelineSpec.knownKeys.contains(key) || key.hasPrefix(PipelineSpec.engineConfPrefix), "\(key) is read but not listed in knownKeys")
         return doc.entries[key]
+    }
+
+    /// The keys under `prefix` (a table of free-form keys), with their lines, by line.
+    func entries(prefix: String) -> [(String, Int)] {
+        doc.entries.filter { $0.key.hasPrefix(prefix) }.map { ($0.key, $0.value.line) }.sorted { $0.1 < $1.1 }
+    }
+
+    /// A string, number or boolean as text (a Spark setting's value).
+    func anyScalar(_ key: String) throws -> (String, Int)? {
+        guard let e = entry(key) else { return nil }
+        switch e.value {
+        case .string(let s): return (s, e.line)
+        case .integer(let i): return (String(i), e.line)
+        case .float(let d): return (String(d), e.line)
+        case .bool(let b): return (String(b), e.line)
+        case .array: throw wrong(key, e, "a string, number or true/false")
+        }
     }
 
     private func wrong(_ key: String, _ e: TOMLReader.Entry, _ expected: String) -> PipelineError {
@@ -488,7 +600,7 @@ struct KeyReader {
 
     /// Throws for the first (by line) key or table nobody asked for.
     func rejectUnknown() throws {
-        let unknownKeys = doc.entries.filter { !PipelineSpec.knownKeys.contains($0.key) }.sorted { $0.value.line < $1.value.line }
+        let unknownKeys = doc.entries.filter { !PipelineSpec.knownKeys.contains($0.key) && !$0.key.hasPrefix(PipelineSpec.engineConfPrefix) }.sorted { $0.value.line < $1.value.line }
         let unknownTables = doc.tables.filter { !PipelineSpec.knownTables.contains($0.key) }
         if let (table, line) = unknownTables.min(by: { $0.value < $1.value }),
            unknownKeys.first.map({ $0.value.line > line }) ?? true {

@@ -68,6 +68,22 @@ public struct RunManifest: Codable, Sendable {
     /// Worker threads this invocation used (`Workers.count`); outputs do not depend on it.
     public var workers: Int?
     public var failure: Failure?
+    /// Which engine read the rows, as the ingest stage that made the current artifacts ran it.
+    public var engine: EngineRecord? = nil
+
+    /// The engine of a run's row-level stages: `kind` retain or spark, and for Spark the
+    /// command, the master, the XXH64 of the SQL it ran, the application id its log gave,
+    /// where its results are (as retain reads them) and the as-of date they were made for.
+    public struct EngineRecord: Codable, Sendable, Equatable {
+        public var kind: String
+        public var submit: String? = nil
+        public var master: String? = nil
+        public var sqlHash: String? = nil
+        public var applicationId: String? = nil
+        public var results: String? = nil
+        public var asOf: String? = nil
+        public var seconds: Double? = nil
+    }
 
     public static let fileName = "run.json"
 

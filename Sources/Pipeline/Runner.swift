@@ -84,14 +84,19 @@ public struct Runner {
         var manifest = RunManifest(
             retainVersion: version, status: "running", startedAt: iso(started), finishedAt: "", command: options.command,
             pipeline: spec.file, pipelineHash: spec.fileHash, outputDir: out, asOf: options.asOf.map(CivilDate.iso),
-            inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], stagesCompleted: [], workers: Workers.count, failure: nil)
+            inputs: previous?.inputs ?? [], stages: previous?.stages ?? [:], stagesCompleted: [], workers: Workers.count, failure: nil,
+            engine: previous?.engine)
 
         record.set(manifest)
         let stop = StopOnSignal(folder: folder, record: record)
         defer { stop.cancel() }
+        var sparkResults: (group: String, current: String)? = nil
 
         do {
-            if !stages.contains(.ingest) { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
+            if !stages.contains(.ingest) {
+                try checkEngine(spec: spec, manifest: manifest, first: stages.first ?? .features)
+                if spec.engine == .retain { try checkLedger(spec: spec, folder: folder, first: stages.first ?? .features) }
+            }
             // The input files were checked by content just above.
             try Lineage.check(plan: stages, spec: spec, manifest: manifest)
             // The segment stage's retention history, computed on idle cores while train and
@@ -101,7 +106,7 @@ public struct Runner {
             var history: BackgroundHistory? = nil
             defer { history?.stop() }  // never leave while it still reads the ledger
             for stage in stages {
-                if speedUps.historyInBackground, history == nil, stages.contains(.segment), stage > .features, stage < .segment {
+                if speedUps.historyInBackground, spec.engine == .retain, history == nil, stages.contains(.segment), stage > .features, stage < .segment {
                     history = BackgroundHistory(view: try folder.ledgerView(for: .segment, numbering: .dense),
                                                 settings: spec.segment, activeWindowDays: spec.features.activeWindowDays, idle: true)
                 }
@@ -113,13 +118,24 @@ public struct Runner {
                 if speedUps.reuseFreedMemory, stage == .features { ProcessMemory.returnFreedMemory() }
                 switch stage {
                 case .ingest:
-                    let result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()
+                    let result: IngestStage.Result
+                    switch spec.engine {
+                    case .retain:
+                        result = try IngestStage(spec: spec, folder: folder, reporter: reporter).run()
+                        manifest.engine = RunManifest.EngineRecord(kind: "retain")
+                    case .spark(let settings):
+                        let stage = SparkIngestStage(spec: spec, folder: folder, reporter: reporter, settings: settings, asOf: options.asOf)
+                        let ran = try stage.run()
+                        result = ran.result
+                        manifest.engine = ran.engine
+                        sparkResults = (stage.resultsFolder().group, ran.engine.results ?? "")
+                    }
                     manifest.inputs = result.inputs
                     manifest.stages[stage.rawValue] = result.record
                     if let stop = result.stop { record.set(manifest); throw stop }
                 case .features:
                     manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: options.asOf,
-                                                                           reuseFreedMemory: speedUps.reuseFreedMemory).run()
+                                                                           reuseFreedMemory: speedUps.reuseFreedMemory, engine: manifest.engine).run()
                 case .train:
                     manifest.stages[stage.rawValue] = try TrainStage(spec: spec, folder: folder, reporter: reporter,
                                                                      features: manifest.stages[Stage.features.rawValue]).run()
@@ -148,6 +164,7 @@ public struct Runner {
             try AtomicFile.write(try folder.stagedPath(RunManifest.fileName), contents: try manifest.encoded())
             folder.removeOnPublish(RunFolder.failureName)
             try folder.publish()
+            if let r = sparkResults { SparkIngestStage.removeEarlierResults(group: r.group, keeping: r.current) }
             reporter.info("done in \(MessageText.seconds(ResourceUse.now() - t0)); outputs in \(out)")
             return manifest
         } catch {
@@ -159,6 +176,20 @@ public struct Runner {
                 reporter.warning("could not record the failure in \(folder.publishedPath(RunFolder.failureName)): \(publishError)")
             }
             throw failure
+        }
+    }
+
+    /// Before a run that starts after ingest: the rows must have been read by the engine the
+    /// pipeline names now (a switch of engine leaves nothing the later stages can read).
+    static func checkEngine(spec: PipelineSpec, manifest: RunManifest, first: Stage) throws {
+        let recorded = manifest.engine?.kind ?? "retain"
+        guard recorded == spec.engine.kind else {
+            throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest",
+                                                detail: "the rows were read by the \(recorded) engine; the pipeline now names \(spec.engine.kind)")
+        }
+        if case .spark = spec.engine, manifest.engine?.results.map(FilePath.exists) != true {
+            throw PipelineError.upstreamMissing(stage: first.rawValue, needs: "ingest",
+                                                detail: "Spark's results (\(manifest.engine?.results ?? "none recorded")) are gone")
         }
     }
 

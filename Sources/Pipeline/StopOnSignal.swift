@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import RetainIO
+import SparkEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,6 +41,7 @@ final class StopOnSignal: @unchecked Sendable {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
+                ChildProcess.stopAll()  // Spark's processes end with the run
                 let stopped = PipelineError.stopped(signal: name)
                 let published = (try? record.failed(stopped, finishedAt: ISO8601DateFormatter().string(from: Date())).encoded())
                     .map { (try? folder.publishFailure(record: $0)) ?? true }

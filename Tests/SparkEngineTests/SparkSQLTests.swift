@@ -1,0 +1,4 @@
+import Testing
+@testable import SparkEngine
+
+@Suite struct SparkSQLTests {}
