@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Plans
 import RetainIO
+import SparkEngine
 import Segmentation
 
 /// The evaluate stage: each archived plan whose horizon the data now covers, judged
@@ -14,12 +15,29 @@ struct EvaluateStage {
     /// `--plan`: judge only this plan, keeping the other plans' rows of the files.
     let onlyPlan: Int32?
 
+    /// The engine that read the rows: with Spark, the plans' horizons are among its results.
+    var engine: RunManifest.EngineRecord? = nil
+
+    /// The plans' outcomes from Spark's results (each due plan's horizon, read with the rows).
+    static func outcomes(_ plans: [Plan], from results: SparkResults) throws -> [PlanOutcome] {
+        let known = try results.knownCustomers()
+        return try plans.map { plan in
+            guard results.hasOutcome(plan.asOf) else {
+                throw PipelineError.upstreamMissing(stage: Stage.evaluate.rawValue, needs: "ingest",
+                                                    detail: "Spark's results hold no horizon figures for the plan of \(CivilDate.iso(plan.asOf)) (archived after the rows were read)")
+            }
+            let o = try results.outcome(plan.asOf)
+            return Evaluator.outcome(plan, horizonIDs: o.ids, bought: o.bought, revenue: o.revenue, known: known)
+        }
+    }
+
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
         let steps = StepTimer(.evaluate, reporter: reporter)
         // The data's last day, from a view that builds no ids (cheap); the ids only when a
         // plan is to be judged.
-        let lastDay = try folder.ledgerView(for: .evaluate, numbering: .dense).lastDay
+        let spark = engine?.kind == "spark" ? engine?.results.map(SparkResults.init(root:)) : nil
+        let lastDay = try spark.map { try $0.span()?.last } ?? folder.ledgerView(for: .evaluate, numbering: .dense).lastDay
         // The plans as this run will publish them: the one staged now, and the published
         // ones the publish keeps. Their records first; the customers of those to judge only.
         let staged = Set(PlanArchive.list(in: folder.staging))
@@ -67,7 +85,8 @@ struct EvaluateStage {
                 + "\(lastDay.map(CivilDate.iso) ?? "(no data)"); it can be judged once the log reaches \(CivilDate.iso(w.horizonEnd))")
         }
         steps.done("read \(plans.count + waiting.count) archived plans")
-        let outcomes = plans.isEmpty ? [] : try Evaluator.outcomes(plans, view: try folder.ledgerView(for: .evaluate, numbering: .byID))
+        let outcomes = plans.isEmpty ? [] : try spark.map { try Self.outcomes(plans, from: $0) }
+            ?? Evaluator.outcomes(plans, view: try folder.ledgerView(for: .evaluate, numbering: .byID))
         let evaluations = zip(plans, outcomes).map { Evaluator.evaluate($0, $1) }
         steps.done("outcomes of \(plans.count) plans over their horizons")
         try EvaluationOutputs.write(evaluations, keeping: onlyPlan == nil ? [] : Set(archived.map(CivilDate.iso)),

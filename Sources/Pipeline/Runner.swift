@@ -148,10 +148,10 @@ public struct Runner {
                     manifest.stages[stage.rawValue] = try SegmentStage(spec: spec, folder: folder, reporter: reporter,
                                                                        activeWindowDays: spec.features.activeWindowDays,
                                                                        features: manifest.stages[Stage.features.rawValue],
-                                                                       history: history).run()
+                                                                       history: history, engine: manifest.engine).run()
                 case .evaluate:
                     manifest.stages[stage.rawValue] = try EvaluateStage(spec: spec, folder: folder, reporter: reporter,
-                                                                        onlyPlan: options.evaluatePlan).run()
+                                                                        onlyPlan: options.evaluatePlan, engine: manifest.engine).run()
                 case .report:
                     manifest.stages[stage.rawValue] = try ReportStage(spec: spec, folder: folder, reporter: reporter, manifest: manifest).run()
                 }

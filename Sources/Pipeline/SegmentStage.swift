@@ -3,6 +3,7 @@ import Ledger
 import Plans
 import RetainIO
 import Segmentation
+import SparkEngine
 
 /// The segment stage: value, group, arm and reason per scored customer (`customers.csv`;
 /// per group its target arm in `segments/<segment>.csv`, its control arm in
@@ -18,8 +19,21 @@ struct SegmentStage {
     let features: RunManifest.StageRecord?
     /// The retention history, begun earlier in this run; nil: begun here.
     var history: BackgroundHistory? = nil
+    /// The engine that read the rows: with Spark, the history is among its results.
+    var engine: RunManifest.EngineRecord? = nil
 
     static let historyFile = SegmentOutputs.historyFile
+
+    /// The history Spark computed in the ingest stage (nil with retain's own engine).
+    private func sparkHistory() throws -> RetentionHistory? {
+        guard let engine, engine.kind == "spark" else { return nil }
+        guard let root = engine.results else {
+            throw PipelineError.upstreamMissing(stage: Stage.segment.rawValue, needs: "ingest", detail: "run.json names no Spark results")
+        }
+        let rule = RetentionHistory.ProfitRule(hasCost: spec.format.columns[.cost] != nil, hasService: spec.format.columns[.serviceCost] != nil,
+                                               margin: spec.segment.defaultMarginRate)
+        return try SparkResults(root: root).history(basis: rule.basis)
+    }
 
     func run() throws -> RunManifest.StageRecord {
         let clock = StageClock()
@@ -28,10 +42,11 @@ struct SegmentStage {
         // The retention history reads only the ledger: begun earlier in the run, or else
         // here, beside the stage's own work (alone, each left a core idle a third of the
         // time: the ledger's reads between chunks; the writing thread of the customer files).
-        let history = try self.history ?? BackgroundHistory(view: try folder.ledgerView(for: .segment, numbering: .dense),
-                                                             settings: spec.segment, activeWindowDays: activeWindowDays, idle: false)
-        history.hurry()
-        defer { history.stop() }  // never leave while it still reads the ledger
+        let spark = try sparkHistory()
+        let history = try spark == nil ? self.history ?? BackgroundHistory(view: try folder.ledgerView(for: .segment, numbering: .dense),
+                                                                             settings: spec.segment, activeWindowDays: activeWindowDays, idle: false) : nil
+        history?.hurry()
+        defer { history?.stop() }  // never leave while it still reads the ledger
         let valuesPath = try folder.upstream(ValueStage.valuesFile, for: .segment, from: .value)
         let scores = try folder.table(at: scoresPath)
         let values = try folder.table(at: valuesPath)
@@ -63,7 +78,7 @@ struct SegmentStage {
         let kept = try archive(scores, result, arms: arms, draw: draw, asOf: asOf, clv: clv)
         steps.done("kept the plan in \(PlanArchive.relative(asOf))/")
 
-        let retention = try history.result()
+        guard let retention = try spark ?? history?.result() else { throw PipelineError.noCustomers(detail: "no retention history") }
         try SegmentOutputs.writeHistory(retention, staging: folder.stagedPath)
         try SegmentOutputs.writeCohorts(retention, staging: folder.stagedPath)
         steps.done("retention history (waited for what was left of it)")

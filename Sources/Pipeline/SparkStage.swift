@@ -1,6 +1,7 @@
 import Features
 import Foundation
 import Ledger
+import Plans
 import RetainIO
 import SparkEngine
 
@@ -31,7 +32,14 @@ struct SparkIngestStage {
         let clock = StageClock()
         let (uri, mount, _) = resultsFolder()
         let input: SparkInput = spec.inputTable.map { .table($0) } ?? .paths(spec.inputPatterns)
-        let sql = SparkSQL(input: input, format: spec.format, features: spec.features, asOf: asOf, output: uri)
+        // The plans archived so far: their horizons' figures come with this read, for the
+        // evaluate stage (a plan this run makes is not due before its horizon has passed).
+        let plans = PlanArchive.list(in: folder.path).compactMap { day -> (asOf: Int32, horizonEnd: Int32)? in
+            guard let r = try? PlanArchive.loadRecord(folder.publishedPath(PlanArchive.relative(day))) else { return nil }
+            return (r.asOf, r.horizonEnd)
+        }
+        let sql = SparkSQL(input: input, format: spec.format, features: spec.features, segment: spec.segment, asOf: asOf,
+                           plans: plans, output: uri)
         let script = sql.script
         let scriptPath = try folder.stagedPath(Self.scriptFile)
         try AtomicFile.write(scriptPath, contents: script)

@@ -188,3 +188,30 @@ public enum Evaluator {
         return (m, x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(x.count - 1))
     }
 }
+
+extension Evaluator {
+    /// A plan's outcome from another engine's per-customer figures over its horizon:
+    /// `horizonIDs` (customer_id byte order) with `bought` (1 = a purchase) and net
+    /// `revenue`; `known`, also in byte order, the customers the data holds at all (a
+    /// plan customer found in neither is left out, as `outcomes(_:view:)` leaves out one
+    /// the ledger lacks).
+    public static func outcome(_ plan: Plan, horizonIDs: [String], bought: [Double], revenue: [Double], known: [String]) -> PlanOutcome {
+        var outcome = PlanOutcome(bought: [Bool](repeating: false, count: plan.ids.count),
+                                  revenue: [Double](repeating: 0, count: plan.ids.count),
+                                  inLedger: [Bool](repeating: false, count: plan.ids.count))
+        func merge(_ ids: [String], _ found: (Int, Int) -> Void) {
+            var j = 0
+            for (i, id) in plan.ids.enumerated() {
+                while j < ids.count && ids[j].utf8.lexicographicallyPrecedes(id.utf8) { j += 1 }
+                if j < ids.count && ids[j] == id { found(i, j) }
+            }
+        }
+        merge(known) { i, _ in outcome.inLedger[i] = true }
+        merge(horizonIDs) { i, j in
+            outcome.inLedger[i] = true
+            outcome.bought[i] = bought[j] == 1
+            outcome.revenue[i] = revenue[j]
+        }
+        return outcome
+    }
+}

@@ -33,6 +33,8 @@ public struct RetentionHistory: Sendable {
         public var profitRetained = 0.0
         public var profitBase = 0.0
 
+        public init(start: Int32, end: Int32) { self.start = start; self.end = end }
+
         public var retentionRate: Double { customersStart > 0 ? Double(customersEnd - newCustomers) / Double(customersStart) * 100 : .nan }
         public var churnRate: Double { customersStart > 0 ? Double(lost) / Double(customersStart) * 100 : .nan }
         public var salesAdjustedRetention: Double { salesBase != 0 ? salesRetained / salesBase * 100 : .nan }
@@ -50,6 +52,10 @@ public struct RetentionHistory: Sendable {
         /// Of them, active at the end of the period (a purchase in the active window before it).
         public var retained = 0
 
+        public init(cohortStart: Int32, periodStart: Int32, customers: Int, retained: Int) {
+            self.cohortStart = cohortStart; self.periodStart = periodStart; self.customers = customers; self.retained = retained
+        }
+
         public var retentionRate: Double { customers > 0 ? Double(retained) / Double(customers) * 100 : .nan }
     }
 
@@ -59,6 +65,40 @@ public struct RetentionHistory: Sendable {
     public var cohorts: [CohortRow] = []
     /// What profit was computed from, for the report ("cost and service cost", ...).
     public let profitBasis: String
+
+    /// A history computed elsewhere (another engine's results read back).
+    public init(rows: [Row], cohorts: [CohortRow] = [], profitBasis: String) {
+        self.rows = rows; self.cohorts = cohorts; self.profitBasis = profitBasis
+    }
+
+    /// A row's profit, by the columns the log has: amount − cost (where the row has one)
+    /// − service cost (where it has one); without a cost column, amount × the default
+    /// margin rate − service cost. Currency.
+    public struct ProfitRule: Sendable, Equatable {
+        public let hasCost: Bool
+        public let hasService: Bool
+        public let margin: Double
+
+        public init(hasCost: Bool, hasService: Bool, margin: Double) { self.hasCost = hasCost; self.hasService = hasService; self.margin = margin }
+
+        /// The profit of a row with `amount`, `cost` and `service` (NaN = the row has none).
+        @inline(__always) public func profit(amount v: Double, cost: Double, service: Double) -> Double {
+            var profit = v
+            if hasCost { if !cost.isNaN { profit -= cost } } else { profit = v * margin }
+            if hasService, !service.isNaN { profit -= service }
+            return profit
+        }
+
+        /// The basis in words, for the report.
+        public var basis: String {
+            hasCost || hasService
+                ? "amount" + (hasCost ? " − cost" : "") + (hasService ? " − service cost" : "") + (hasCost ? "" : " at the default margin")
+                : "amount × the default margin rate \(margin)"
+        }
+    }
+
+    /// The periods a history holds at most.
+    public static func periodCount(_ settings: SegmentSettings) -> Int { min(max(settings.historyPeriods, 1), 62) }
 
     /// The periods: the last `count` complete ones of `period` ending on or before `lastDay`
     /// and starting on or after `firstDay` (fewer when the data is shorter).
@@ -106,11 +146,10 @@ public struct RetentionHistory: Sendable {
     public static func compute(_ view: LedgerView, settings: SegmentSettings, activeWindowDays window: Int32,
                                stop: (() -> Bool)? = nil) throws -> RetentionHistory {
         let hasCost = view.columns.contains(.cost), hasService = view.columns.contains(.serviceCost)
-        let basis = hasCost || hasService
-            ? "amount" + (hasCost ? " − cost" : "") + (hasService ? " − service cost" : "") + (hasCost ? "" : " at the default margin")
-            : "amount × the default margin rate \(settings.defaultMarginRate)"
+        let rule = ProfitRule(hasCost: hasCost, hasService: hasService, margin: settings.defaultMarginRate)
+        let basis = rule.basis
         guard let first = view.firstDay, let last = view.lastDay else { return RetentionHistory(rows: [], profitBasis: basis) }
-        let count = min(max(settings.historyPeriods, 1), 62)
+        let count = Self.periodCount(settings)
         let periods = Self.periods(settings.historyPeriod, count: count, firstDay: first, lastDay: last)
         guard !periods.isEmpty else { return RetentionHistory(rows: [], profitBasis: basis) }
         // Boundary j: the end of period j - 1 (j = 0: the day before the first period), so
@@ -128,8 +167,7 @@ public struct RetentionHistory: Sendable {
         // Pass 1: the boundaries each customer is active at, and its first purchase.
         try markActive(view, state: state, boundaries: boundaries, window: window, stop: stop)
         // Pass 2: sales and profit of retained customers in each period, and of S in its base.
-        let sums = try salesAndProfit(view, state: state, periods: periods, bases: bases, settings: settings,
-                                      hasCost: hasCost, hasService: hasService, stop: stop)
+        let sums = try salesAndProfit(view, state: state, periods: periods, bases: bases, rule: rule, stop: stop)
         let rows = tally(state, customers: n, periods: periods, sums: sums)
         return RetentionHistory(rows: rows, cohorts: cohorts(state, customers: n, periods: periods), profitBasis: basis)
     }
@@ -192,8 +230,7 @@ extension RetentionHistory {
     /// in (-1: none), and the periods whose base window holds it (a bit each; windows of
     /// unequal periods overlap).
     private static func salesAndProfit(_ view: LedgerView, state: UnsafeMutablePointer<CustomerState>, periods: [(start: Int32, end: Int32)],
-                                       bases: [(Int32, Int32)], settings: SegmentSettings, hasCost: Bool, hasService: Bool,
-                                       stop: (() -> Bool)?) throws -> [Double] {
+                                       bases: [(Int32, Int32)], rule: ProfitRule, stop: (() -> Bool)?) throws -> [Double] {
         let k = periods.count
         let firstDay = bases.map(\.0).min() ?? periods[0].start, lastCovered = periods[k - 1].end
         let span = Int(lastCovered - firstDay) + 1
@@ -204,7 +241,6 @@ extension RetentionHistory {
             for d in bases[p].0...bases[p].1 { baseBits[Int(d - firstDay)] |= 1 << UInt64(p) }
         }
         var sums = [Double](repeating: 0, count: 4 * k)  // per period: sales and profit retained, of the base
-        let margin = settings.defaultMarginRate
         try periodOf.withUnsafeBufferPointer { periodOf in
         try baseBits.withUnsafeBufferPointer { baseBits in
         try sums.withUnsafeMutableBufferPointer { out in
@@ -228,9 +264,7 @@ extension RetentionHistory {
                     var inBase = baseBits[d] & bits
                     guard retained || inBase != 0 else { continue }
                     let v = chunk.amount[i]
-                    var profit = v
-                    if hasCost, let cost = chunk.cost, !cost[i].isNaN { profit -= cost[i] } else if !hasCost { profit = v * margin }
-                    if hasService, let service = chunk.service, !service[i].isNaN { profit -= service[i] }
+                    let profit = rule.profit(amount: v, cost: chunk.cost?[i] ?? .nan, service: chunk.service?[i] ?? .nan)
                     if retained { out[4 * p] += v; out[4 * p + 1] += profit }
                     while inBase != 0 {
                         let q = inBase.trailingZeroBitCount

@@ -2,6 +2,7 @@ import Features
 import Foundation
 import Ledger
 import RetainIO
+import Segmentation
 
 /// What the generated script writes (`SparkSQL`), read back from the scratch folder as
 /// retain sees it: each result a folder of CSV part files with Spark's `_SUCCESS` marker,
@@ -18,10 +19,17 @@ public struct SparkResults: Sendable {
         case snapshot(SnapshotDates.Snapshot)
         /// Every line with its reason and typed values (Parquet; the script's own input).
         case checked
+        /// The retention history, a row per period, and its cohort table.
+        case history, cohorts
+        /// A plan's customers' purchases and revenue in its horizon (the plan's as-of day).
+        case outcome(Int32)
 
         public var rawValue: String {
             switch self {
             case .checked: return "checked"
+            case .history: return "history"
+            case .cohorts: return "cohorts"
+            case .outcome(let day): return "outcome_\(day)"
             case .counts: return "counts"
             case .rejects: return "rejects"
             case .span: return "span"
@@ -146,6 +154,59 @@ public struct SparkResults: Sendable {
         let snap = Snapshot(asOf: asOf, features: features, customers: members.map(Int32.init), values: values, churned: churned)
         return SnapshotRead(snapshot: snap, base: base, customerIDs: t.ids)
     }
+
+    /// The retention history and its cohorts; `basis` says what profit was computed from.
+    public func history(basis: String) throws -> RetentionHistory {
+        let h = try table(.history), c = try table(.cohorts)
+        func column(_ t: (names: [String], ids: [String], columns: [[Double]]), _ name: String, _ folder: Folder) throws -> [Double] {
+            guard let i = t.names.firstIndex(of: name) else { throw SparkError.badResult(path: root + "/" + folder.rawValue, detail: "no \(name) column") }
+            return t.columns[i]
+        }
+        let start = try column(h, "start", .history), end = try column(h, "end", .history)
+        let s = try column(h, "customers_start", .history), e = try column(h, "customers_end", .history)
+        let n = try column(h, "new_customers", .history), kept = try column(h, "retained", .history), lost = try column(h, "lost", .history)
+        let sr = try column(h, "sales_retained", .history), sb = try column(h, "sales_base", .history)
+        let pr = try column(h, "profit_retained", .history), pb = try column(h, "profit_base", .history)
+        var rows: [RetentionHistory.Row] = []
+        for i in 0..<h.ids.count {
+            var r = RetentionHistory.Row(start: Int32(start[i]), end: Int32(end[i]))
+            r.customersStart = Int(s[i]); r.customersEnd = Int(e[i]); r.newCustomers = Int(n[i]); r.retained = Int(kept[i]); r.lost = Int(lost[i])
+            r.salesRetained = sr[i]; r.salesBase = sb[i]; r.profitRetained = pr[i]; r.profitBase = pb[i]
+            rows.append(r)
+        }
+        // Every (cohort, later period) cell, empty cohorts included, as RetentionHistory lists them.
+        let size = try column(c, "customers", .cohorts), retained = try column(c, "retained", .cohorts)
+        var cells: [String: (Int, Int)] = [:]
+        for (i, key) in c.ids.enumerated() { cells[key] = (Int(size[i]), Int(retained[i])) }
+        var cohorts: [RetentionHistory.CohortRow] = []
+        for a in 0..<rows.count {
+            let cohortSize = cells["\(a) \(a)"]?.0 ?? 0
+            for b in a..<rows.count {
+                cohorts.append(RetentionHistory.CohortRow(cohortStart: rows[a].start, periodStart: rows[b].start,
+                                                          customers: cohortSize, retained: cells["\(a) \(b)"]?.1 ?? 0))
+            }
+        }
+        return RetentionHistory(rows: rows, cohorts: cohorts, profitBasis: basis)
+    }
+
+    /// Whether the results hold the horizon figures of the plan made on `asOf`.
+    public func hasOutcome(_ asOf: Int32) -> Bool {
+        FileManager.default.fileExists(atPath: root + "/" + Folder.outcome(asOf).rawValue + "/_SUCCESS")
+    }
+
+    /// The plan made on `asOf`'s horizon: customers with a row in it, whether each bought,
+    /// and its net revenue.
+    public func outcome(_ asOf: Int32) throws -> (ids: [String], bought: [Double], revenue: [Double]) {
+        let t = try table(.outcome(asOf))
+        guard let b = t.names.firstIndex(of: "bought"), let r = t.names.firstIndex(of: "revenue") else {
+            throw SparkError.badResult(path: root + "/" + Folder.outcome(asOf).rawValue, detail: "no bought and revenue columns")
+        }
+        return (t.ids, t.columns[b], t.columns[r])
+    }
+
+    /// The customers with a purchase on or before the scoring date (the scoring snapshot's
+    /// base), in customer_id order.
+    public func knownCustomers() throws -> [String] { try table(.snapshot(.scoring)).ids }
 
     /// Each rejected row: the input it came from, its reason and its text.
     public func forEachReject(_ body: (String, RejectReason, String) throws -> Void) throws {

@@ -1,5 +1,6 @@
 import Features
 import Ledger
+import Segmentation
 
 /// The Spark SQL script of a run, generated from the definitions retain computes with
 /// itself: the column mapping and formats of `InputFormat` (dates by `DateFormat`'s
@@ -18,11 +19,16 @@ public struct SparkSQL: Sendable {
     public let features: FeatureSettings
     /// `--as-of` as a day number.
     public let asOf: Int32?
+    /// The retention history's period, length and default margin.
+    public let segment: SegmentSettings
+    /// The archived plans the evaluate stage may judge: each as-of day and horizon end.
+    public let plans: [(asOf: Int32, horizonEnd: Int32)]
     /// Where the results go: a URI Spark writes, without a trailing slash.
     public let output: String
 
-    public init(input: SparkInput, format: InputFormat, features: FeatureSettings, asOf: Int32?, output: String) {
-        self.input = input; self.format = format; self.features = features; self.asOf = asOf
+    public init(input: SparkInput, format: InputFormat, features: FeatureSettings, segment: SegmentSettings, asOf: Int32?,
+                plans: [(asOf: Int32, horizonEnd: Int32)] = [], output: String) {
+        self.input = input; self.format = format; self.features = features; self.segment = segment; self.asOf = asOf; self.plans = plans
         self.output = output.hasSuffix("/") ? String(output.dropLast()) : output
     }
 
@@ -250,7 +256,104 @@ public struct SparkSQL: Sendable {
         out.append(write(.rejects, "SELECT input, reason, value AS raw FROM retain_checked WHERE reason IS NOT NULL ORDER BY input, reason, raw"))
         out.append(write(.span, "SELECT first_day, last_day FROM retain_span"))
         for snapshot in SnapshotDates.Snapshot.allCases { out.append(write(.snapshot(snapshot), snapshotQuery(snapshot))) }
+        out += history
+        // Per archived plan, what its customers did in its horizon (as-of, horizon end].
+        for plan in plans {
+            out.append(write(.outcome(plan.asOf), """
+                SELECT customer_id, max(CASE WHEN amount > 0 THEN 1 ELSE 0 END) AS bought,
+                       format_string('%.\(Self.decimals)f', sum(amount)) AS revenue
+                FROM retain_rows WHERE day > \(plan.asOf) AND day <= \(plan.horizonEnd) GROUP BY customer_id ORDER BY customer_id
+                """))
+        }
         return out
+    }
+
+    // MARK: Retention history
+
+    /// The first day (a day number) of the period holding day `d` (an SQL expression), as
+    /// `RetentionHistory.periodStart` gives it: weeks from Monday, calendar months,
+    /// quarters and years.
+    private func periodStart(_ d: String) -> String {
+        func truncated(_ unit: String) -> String { "datediff(trunc(date_add(DATE'1970-01-01', \(d)), '\(unit)'), DATE'1970-01-01')" }
+        switch segment.historyPeriod {
+        case .week: return "(\(d) - pmod(\(d) + 3, 7))"
+        case .month: return truncated("MM")
+        case .quarter: return truncated("QUARTER")
+        case .year: return truncated("YEAR")
+        }
+    }
+
+    /// The period start `k` periods before the period start `s`.
+    private func periodsBefore(_ s: String, _ k: String) -> String {
+        func months(_ n: Int) -> String { "datediff(add_months(date_add(DATE'1970-01-01', \(s)), -(\(k)) * \(n)), DATE'1970-01-01')" }
+        switch segment.historyPeriod {
+        case .week: return "(\(s) - 7 * (\(k)))"
+        case .month: return months(1)
+        case .quarter: return months(3)
+        case .year: return months(12)
+        }
+    }
+
+    /// `retention_history.csv` and `retention_cohorts.csv` as `RetentionHistory` defines
+    /// them: the last complete periods (at most `RetentionHistory.periodCount`) within the
+    /// data; boundary j = the day before period 0 (j = 0) or the end of period j - 1;
+    /// "active at b" = a purchase in (b - window, b]; S, E, N, retained and lost per period;
+    /// the sales and profit (`RetentionHistory.ProfitRule`) of the retained in the period
+    /// and of S in the base (the period of the same length before).
+    private var history: [String] {
+        let w = features.activeWindowDays
+        let count = RetentionHistory.periodCount(segment)
+        let rule = RetentionHistory.ProfitRule(hasCost: format.columns[.cost] != nil, hasService: format.columns[.serviceCost] != nil,
+                                               margin: segment.defaultMarginRate)
+        var profit = rule.hasCost ? "r.amount - coalesce(r.cost, 0)" : "r.amount * \(SQLText.number(rule.margin))"
+        if rule.hasService { profit = "(\(profit)) - coalesce(r.service_cost, 0)" }
+        let latest = "CASE WHEN \(periodStart("last_day + 1")) = last_day + 1 THEN \(periodStart("last_day")) ELSE \(periodStart("\(periodStart("last_day")) - 1")) END"
+        let views = """
+            CREATE OR REPLACE TEMPORARY VIEW retain_period_list AS
+              SELECT k, \(periodsBefore("latest", "k")) AS start, \(periodsBefore("latest", "k - 1")) - 1 AS end, first_day
+              FROM (SELECT \(latest) AS latest, first_day FROM retain_span) LATERAL VIEW explode(sequence(0, \(count - 1))) t AS k;
+            CREATE OR REPLACE TEMPORARY VIEW retain_periods AS
+              SELECT CAST(row_number() OVER (ORDER BY start) - 1 AS INT) AS p, start, end, start - (end - start + 1) AS base_start
+              FROM retain_period_list WHERE start >= first_day;
+            CREATE OR REPLACE TEMPORARY VIEW retain_bounds AS
+              SELECT 0 AS j, start - 1 AS b FROM retain_periods WHERE p = 0 UNION ALL SELECT p + 1 AS j, end AS b FROM retain_periods;
+            CACHE TABLE retain_state AS
+              SELECT f.customer_id, f.first_purchase, coalesce(m.mask, 0) AS mask FROM retain_first f LEFT JOIN (
+                SELECT r.customer_id, bit_or(shiftleft(1L, b.j)) AS mask FROM retain_rows r JOIN retain_bounds b
+                  ON r.amount > 0 AND r.day <= b.b AND r.day > b.b - \(w) GROUP BY r.customer_id
+              ) m ON f.customer_id = m.customer_id;
+            """
+        let counts = """
+            SELECT p.p, count(CASE WHEN s.mask & shiftleft(1L, p.p) <> 0 THEN 1 END) AS customers_start,
+                   count(CASE WHEN s.mask & shiftleft(1L, p.p + 1) <> 0 THEN 1 END) AS customers_end,
+                   count(CASE WHEN s.first_purchase >= p.start AND s.first_purchase <= p.end THEN 1 END) AS new_customers,
+                   count(CASE WHEN shiftright(s.mask, p.p) & 3 = 3 THEN 1 END) AS retained,
+                   count(CASE WHEN shiftright(s.mask, p.p) & 3 = 1 THEN 1 END) AS lost
+            FROM retain_state s CROSS JOIN retain_periods p GROUP BY p.p
+            """
+        let money = """
+            SELECT p.p,
+                   coalesce(sum(CASE WHEN r.day >= p.start AND shiftright(s.mask, p.p) & 3 = 3 THEN r.amount END), 0) AS sales_retained,
+                   coalesce(sum(CASE WHEN r.day < p.start AND s.mask & shiftleft(1L, p.p) <> 0 THEN r.amount END), 0) AS sales_base,
+                   coalesce(sum(CASE WHEN r.day >= p.start AND shiftright(s.mask, p.p) & 3 = 3 THEN \(profit) END), 0) AS profit_retained,
+                   coalesce(sum(CASE WHEN r.day < p.start AND s.mask & shiftleft(1L, p.p) <> 0 THEN \(profit) END), 0) AS profit_base
+            FROM retain_rows r JOIN retain_state s ON r.customer_id = s.customer_id
+            JOIN retain_periods p ON r.day >= p.base_start AND r.day <= p.end GROUP BY p.p
+            """
+        func decimalText(_ c: String) -> String { "format_string('%.\(Self.decimals)f', coalesce(m.\(c), 0D)) AS \(c)" }
+        let rows = """
+            SELECT CAST(p.p AS STRING) AS period, p.start, p.end, c.customers_start, c.customers_end, c.new_customers, c.retained, c.lost,
+                   \(["sales_retained", "sales_base", "profit_retained", "profit_base"].map(decimalText).joined(separator: ", "))
+            FROM retain_periods p JOIN (\(counts)) c ON p.p = c.p LEFT JOIN (\(money)) m ON p.p = m.p
+            ORDER BY p.p
+            """
+        let cohorts = """
+            SELECT concat(c.p, ' ', q.p) AS cell, count(*) AS customers,
+                   count(CASE WHEN s.mask & shiftleft(1L, q.p + 1) <> 0 THEN 1 END) AS retained
+            FROM retain_state s JOIN retain_periods c ON s.first_purchase >= c.start AND s.first_purchase <= c.end
+            JOIN retain_periods q ON q.p >= c.p GROUP BY c.p, q.p ORDER BY c.p, q.p
+            """
+        return [views, write(.history, rows), write(.cohorts, cohorts)]
     }
 
     /// A `RowCondition` on a history row of `retain_rows` (alias r) as of the date `a`.
