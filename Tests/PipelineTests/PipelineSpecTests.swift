@@ -81,6 +81,44 @@ struct PipelineSpecTests {
         expectError("[output]\ndir = \"x\"\n", line: nil, contains: ["input.paths"])
     }
 
+    @Test("[engine]: retain by default; Spark's command, master, sorted conf, scratch and its mount")
+    func engine() throws {
+        #expect(try load(Self.valid).engine == .retain)
+        let spark = try load(Self.valid + """
+
+            [engine]
+            kind = "spark"
+            submit = "spark-submit --deploy-mode client"
+            master = "yarn"
+            scratch = "s3a://bucket/scratch"
+            scratch_mount = "/mnt/scratch"
+
+            [engine.conf]
+            "spark.sql.shuffle.partitions" = 400
+            "spark.executor.memory" = "8g"
+            """)
+        guard case .spark(let s) = spark.engine else { Issue.record("not spark"); return }
+        #expect(s.submit == ["spark-submit", "--deploy-mode", "client"] && s.master == "yarn")
+        #expect(s.scratch == "s3a://bucket/scratch" && s.scratchMount == "/mnt/scratch")
+        #expect(s.conf.map(\.key) == ["spark.executor.memory", "spark.sql.shuffle.partitions"] && s.conf.map(\.value) == ["8g", "400"])
+        // A URI input stays as written for Spark; a relative scratch is made absolute.
+        let uri = try load(Self.valid.replacingOccurrences(of: "\"data/*.csv\"", with: "\"s3a://b/logs/*.csv\"") + "\n[engine]\nkind = \"spark\"\nscratch = \"tmp\"\n")
+        #expect(uri.inputPatterns == ["s3a://b/logs/*.csv"])
+        guard case .spark(let local) = uri.engine else { Issue.record("not spark"); return }
+        #expect(local.scratch.hasSuffix("/tmp") && local.scratch.hasPrefix("/") && local.scratchMount == local.scratch)
+    }
+
+    @Test("[engine] mistakes: an unknown kind, Spark keys without Spark, a URI scratch without a mount, a table without Spark")
+    func engineMistakes() {
+        expectError(Self.valid + "\n[engine]\nkind = \"flink\"\n", line: 21, contains: ["engine.kind", "retain", "spark"])
+        expectError(Self.valid + "\n[engine]\nmaster = \"yarn\"\n", line: 21, contains: ["engine.master", "kind = \"spark\""])
+        expectError(Self.valid + "\n[engine]\nkind = \"spark\"\n", line: nil, contains: ["engine.scratch"])
+        expectError(Self.valid + "\n[engine]\nkind = \"spark\"\nscratch = \"s3a://b/s\"\n", line: 22, contains: ["engine.scratch_mount"])
+        expectError(Self.valid.replacingOccurrences(of: "paths = [\"data/*.csv\"]", with: "table = \"sales.t\""), line: 3, contains: ["input.table", "spark"])
+        expectError(Self.valid.replacingOccurrences(of: "paths = [\"data/*.csv\"]", with: "paths = [\"a\"]\ntable = \"t\"")
+            + "\n[engine]\nkind = \"spark\"\nscratch = \"s\"\n", line: 4, contains: ["not both"])
+    }
+
     @Test("bad values: date pattern, delimiter, share, names without a header, syntax")
     func badValues() {
         expectError(Self.valid.replacingOccurrences(of: "dd/MM/yyyy", with: "dd.MMM.yy"), line: 6, contains: ["input.date_format"])
