@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--retain", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--mode", choices=["ingest", "features", "train", "value", "workers", "compare"], default="ingest")
+    ap.add_argument("--mode", choices=["ingest", "features", "train", "value", "workers", "compare", "spark"], default="ingest")
     ap.add_argument("--baseline", help="for --mode compare: another retain binary (an earlier build)")
     a = ap.parse_args()
     log = os.path.abspath(a.log)
@@ -45,6 +45,8 @@ def main():
 
     if a.mode == "train":
         return train(a, log, rows, size_mb, work, pipeline, out)
+    if a.mode == "spark":
+        return spark(a, log, rows, size_mb, work, pipeline, out)
     if a.mode == "value":
         return value(a, log, rows, size_mb, work, pipeline, out)
     if a.mode in ("workers", "compare"):
@@ -184,6 +186,46 @@ def train(a, log, rows, size_mb, work, pipeline, out):
     print(f"\nretain's fit takes {o[0] / p[0]:.2f} of statsmodels' time ({p[0] / o[0]:.1f}x faster). "
           f"retain's stage also reads two snapshots, fits the out-of-time model, and writes the matrix, "
           f"coefficients and model.json; statsmodels' process only loads the CSV and fits.")
+
+
+def spark(a, log, rows, size_mb, work, pipeline, out):
+    """The Spark engine in local mode (`[engine] kind = "spark"`, master local[2], pyspark's
+    spark-sql from scripts/install-deps --spark) against retain's own engine on the same
+    log: the whole run, and ingest + features (the part Spark does). Then the memory the
+    train stage needs per training customer (its peak, less a run's fixed cost), and so the
+    largest training snapshot a 4 GB machine fits."""
+    import json
+    submit = os.path.join(ROOT, ".venv", "bin", "spark-sql")
+    if not os.access(submit, os.X_OK):
+        sys.exit("bench: no .venv/bin/spark-sql: run scripts/install-deps --spark")
+    spark_pipeline = os.path.join(work, "spark.toml")
+    with open(pipeline) as f:
+        text = f.read()
+    with open(spark_pipeline, "w") as f:
+        f.write(text + f'\n[engine]\nkind = "spark"\nsubmit = "{submit}"\nmaster = "local[2]"\n'
+                f'scratch = "{os.path.join(work, "scratch")}"\n\n[engine.conf]\n"spark.ui.enabled" = "false"\n'
+                '"spark.driver.memory" = "4g"\n')
+    med = alternate([("retain, whole run", [a.retain, "run", pipeline, "-q"], None),
+                     ("Spark local[2], whole run", [a.retain, "run", spark_pipeline, "-q"], None),
+                     ("retain, ingest + features", [a.retain, "run", pipeline, "--to", "features", "-q"], None),
+                     ("Spark local[2], ingest + features", [a.retain, "run", spark_pipeline, "--to", "features", "-q"], None)],
+                    a.repeats, out)
+    print(f"Spark engine: {rows:,} rows ({size_mb:,.0f} MB), median of {a.repeats}, on {os.cpu_count()} cores\n")
+    print("| run | wall s | CPU s | peak MB |")
+    print("|---|---:|---:|---:|")
+    for k, (w, c, m) in med.items():
+        print(f"| {k} | {w:.2f} | {c:.2f} | {m:.0f} |")
+    whole = med["Spark local[2], whole run"][0] / med["retain, whole run"][0]
+    part = med["Spark local[2], ingest + features"][0] / med["retain, ingest + features"][0]
+    print(f"\nSpark local[2] takes {whole:.2f}x retain's time for the whole run, {part:.2f}x for ingest + features.")
+    # The train stage alone, after a run of retain's own: its peak against its customers.
+    subprocess.run([a.retain, "run", pipeline, "--to", "features", "-q"], check=True)
+    wall, cpu, mem = measure([a.retain, "run", pipeline, "--only", "train", "-q"])
+    n = json.load(open(os.path.join(out, "run.json")))["stages"]["train"]["counts"]["training_customers"]
+    per = mem * 1e6 / n
+    print(f"\nThe train stage: {n:,} training customers, peak {mem:.0f} MB ({per:.0f} bytes a customer, the process's "
+          f"fixed cost included): 4 GB holds about {4e9 / per / 1e6:.1f} M training customers.")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def value(a, log, rows, size_mb, work, pipeline, out):

@@ -14,9 +14,11 @@
 # - value: the value stage's BG/NBD and Gamma-Gamma fits against lifetimes' on the same summary;
 # - workers: ingest and ingest + features with 1 and 2 workers, DuckDB with 1 and 2 threads;
 # - compare: this build against --baseline BINARY (an earlier build) on the whole run,
-#   ingest, and ingest + features, DuckDB's feature query alongside.
+#   ingest, and ingest + features, DuckDB's feature query alongside;
+# - spark: the Spark engine in local mode (local[2]) against retain's own, whole run and
+#   ingest + features, and the train stage's memory per customer (needs scripts/install-deps --spark).
 #
-#   bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R]
+#   bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R]
 #                [--seed S] [--results DIR] [--baseline BINARY]
 #
 # --sizes (millions of rows) and --results (default bench/results) are for scale and nightly; --customers for the others (default 1,900,000:
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --only) modes="${2//,/ }"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     --baseline) baseline="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
+    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
   esac
 done
 

@@ -1,6 +1,7 @@
 import Ledger
 import RetainIO
 import Segmentation
+import SparkEngine
 
 /// `retain validate`: the pipeline file is already checked by `PipelineSpec.load`; this
 /// resolves the inputs and runs their header and first rows through the ingest parser,
@@ -8,7 +9,18 @@ import Segmentation
 /// on it after an hour of work).
 public enum Validation {
     public static func check(spec: PipelineSpec, rows: Int, reporter: Reporter) throws {
-        let files = try Inputs.resolve(spec.inputPatterns)
+        // With Spark, what Spark reads (a URI, a table) is Spark's to find: only the local
+        // files are previewed here, and the submit command is looked for.
+        var patterns = spec.inputPatterns
+        if case .spark(let settings) = spec.engine {
+            let command = try SparkJob(settings: settings, folder: spec.folder).executable()
+            reporter.info("validate: engine spark: \(command), master \(settings.master)")
+            let remote = patterns.filter { $0.contains("://") }
+            for r in remote { reporter.info("validate: \(r) is read by Spark; not previewed here") }
+            if let t = spec.inputTable { reporter.info("validate: input.table \(t) is read by Spark; not previewed here") }
+            patterns = patterns.filter { !$0.contains("://") }
+        }
+        let files = try Inputs.resolve(patterns)
         reporter.info("validate: \(spec.file) is well formed; \(files.count) input file(s)")
         var checked = 0, rejectedTotal = 0
         for file in files {
