@@ -2,6 +2,9 @@ import Foundation
 import RetainIO
 import RetainTestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The Spark engine against retain's own, on the bundled sample and the real CDNOW log:
 /// the same pipeline with `[engine] kind = "spark"` in local mode. They run where Spark
@@ -203,5 +206,24 @@ struct SparkEngineTests {
         #expect(r.status == 1)
         let errors = r.lines.filter { $0.hasPrefix("retain: error: spark: the job failed") }
         #expect(errors.count == 1 && errors.first?.contains("SparkException: Master must") == true, "\(r.stderr)")
+    }
+
+    @Test("SIGTERM while Spark runs: exit 143, and none of Spark's processes is left")
+    func stopped() throws {
+        let dir = TemporaryFolder("spark-stop")
+        let out = dir.file("out")
+        let run = try RetainBinary.start(["run", try Self.pipeline("sample", in: dir, spark: true, out: out)])
+        // Spark's JVM names the script, which is in the output folder's staging area.
+        func sparkProcesses() -> Int32 { (try? shell("pgrep -f '[s]park.*\(out)/' > /dev/null")) == 0 ? 1 : 0 }
+        var started = false
+        for _ in 0..<300 where !started { usleep(100_000); started = sparkProcesses() == 1 }
+        #expect(started, "Spark did not start")
+        usleep(2_000_000)
+        run.signal(SIGTERM)
+        let r = run.wait()
+        #expect(r.status == 143, "\(r.stderr)")
+        var gone = false
+        for _ in 0..<100 where !gone { usleep(100_000); gone = sparkProcesses() == 0 }
+        #expect(gone, "Spark's processes outlived the run")
     }
 }
