@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "Synth", dependencies: ["RetainIO"]),
         // The row-level stages on Apache Spark: the SQL generated from the Features
         // definitions, the submitted job, and its results read back.
-        .target(name: "SparkEngine", dependencies: ["Features", "Ledger", "Segmentation", "RetainIO"]),
+        .target(name: "SparkEngine", dependencies: ["Features", "Ledger", "Segmentation", "RetainIO", "CSupport"]),
         // Pipeline file, stage graph, run folder, lock, manifest, atomic publish.
         .target(name: "Pipeline", dependencies: ["Ledger", "Features", "ChurnModel", "Lifetime", "Segmentation", "Plans", "Charts", "Report", "SparkEngine", "RetainIO", "CSupport"]),
         .executableTarget(name: "retain", dependencies: [

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
+#include <errno.h>
 #include <sys/resource.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -64,5 +66,14 @@ int retain_run_when_idle(int idle) {
     return sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &p);  /* 0: the calling thread */
 #else
     return setpriority(PRIO_PROCESS, 0, idle ? 20 : 0);
+#endif
+}
+
+int retain_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *directory) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+    return posix_spawn_file_actions_addchdir_np(actions, directory);
+#else
+    (void)actions; (void)directory;
+    return ENOSYS;
 #endif
 }

@@ -44,10 +44,10 @@ struct SparkIngestStage {
         let scriptPath = try folder.stagedPath(Self.scriptFile)
         try AtomicFile.write(scriptPath, contents: script)
         let logPath = try folder.stagedPath(Self.logFile)
-        try FilePath.makeDirectories(settings.scratchMount)
+        try FilePath.makeDirectories(mount)
         reporter.progress("ingest: Spark (\(settings.master))...")
         let job = SparkJob(settings: settings, folder: spec.folder)
-        let outcome = try job.run(script: scriptPath, log: logPath)
+        let outcome = try job.run(script: scriptPath, log: logPath, directory: mount)
         let results = SparkResults(root: mount)
         let counts = try results.counts()
         if let missing = counts.inputs.first(where: { !$0.headerFound }) {

@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 import RetainIO
 #if canImport(Glibc)
@@ -53,12 +54,14 @@ public struct SparkJob: Sendable {
     }
 
     /// Runs `script` (a file) and waits; the command's output goes to `log`. A failure is
-    /// the error Spark printed, as one line.
-    public func run(script: String, log: String) throws -> Outcome {
+    /// the error Spark printed, as one line. `directory` is the command's working folder:
+    /// spark-sql leaves its Hive metastore (`metastore_db/`, `derby.log`) in it, so it must be
+    /// a folder of retain's (the run's results folder), never wherever retain was started.
+    public func run(script: String, log: String, directory: String) throws -> Outcome {
         let command = try executable()
         let started = Self.monotonic()
         let status = try ChildProcess.run(command, arguments: arguments(script: script), output: log,
-                                          pathFirst: URL(fileURLWithPath: command).deletingLastPathComponent().path)
+                                          pathFirst: URL(fileURLWithPath: command).deletingLastPathComponent().path, directory: directory)
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         guard status == 0 else {
             let message = Self.errorLine(text) ?? "no error message in its log"
@@ -114,13 +117,15 @@ public enum ChildProcess {
     /// (created or truncated), `pathFirst` put first on PATH (so a wrapper script finds
     /// its neighbours: pyspark's spark-sql finds its Python); returns the exit status
     /// (128 + the signal for a killed child).
-    public static func run(_ path: String, arguments: [String], output: String, pathFirst: String) throws -> Int32 {
+    public static func run(_ path: String, arguments: [String], output: String, pathFirst: String, directory: String) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let moved = retain_spawn_add_chdir(&actions, directory)
+        guard moved == 0 else { throw IOError.cannotRead(path: directory, reason: "cannot start a process there: \(String(cString: strerror(moved)))") }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

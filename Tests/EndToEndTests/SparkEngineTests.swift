@@ -187,12 +187,16 @@ struct SparkEngineTests {
         #expect(rejects.count == 1 + (counts[1]["rows_rejected"] ?? 0))
     }
 
-    @Test("a missing input is exit 66 with Spark's own message on one line, the full log in last-failure/")
+    @Test("a missing input is exit 66 with Spark's own message on one line, the full log in last-failure/, nothing left in the working folder")
     func missingInput() throws {
         let dir = TemporaryFolder("spark-missing")
         let out = dir.file("out")
-        let r = try RetainBinary.run(["run", try Self.pipeline("sample", in: dir, spark: true, out: out, input: dir.file("no-such.csv"))])
+        let cwd = dir.file("cwd")
+        try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+        let r = try RetainBinary.run(["run", try Self.pipeline("sample", in: dir, spark: true, out: out, input: dir.file("no-such.csv"))], in: cwd)
         #expect(r.status == 66)
+        // Spark's metastore stays in the run's results folder, not where retain was started.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cwd).isEmpty)
         let errors = r.lines.filter { $0.hasPrefix("retain: error:") }
         #expect(errors.count == 1 && errors.first?.contains("PATH_NOT_FOUND") == true, "\(r.stderr)")
         #expect(FileManager.default.fileExists(atPath: out + "/last-failure/spark/spark.log"))

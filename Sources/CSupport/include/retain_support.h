@@ -63,4 +63,10 @@ int retain_run_when_idle(int idle);
 /* Returns memory the process has freed to the kernel (glibc malloc_trim). Elsewhere a
    no-op. */
 void retain_return_freed_memory(void);
+/* Adds "change to `directory`" to a posix_spawn's file actions (glibc's
+   posix_spawn_file_actions_addchdir_np, which Swift's Glibc module does not declare).
+   Returns 0 or an errno value; ENOSYS where the C library has no such action. */
+#include <spawn.h>
+int retain_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *directory);
+
 #endif
