@@ -185,12 +185,15 @@ extension Feature {
 extension CustomerBase {
     /// The summary's columns (`columns` order: x, t_x, T, zbar) as formulas over the sums
     /// as of A (see `CustomerBase` for their meaning).
-    public static let formulas: [Formula] = {
+    ///
+    /// Built per call, not kept in a global: an indirect enum's boxes are referenced through
+    /// tagged pointers, which LeakSanitizer does not follow, so a global tree reads as a leak.
+    public static var formulas: [Formula] {
         let first = Formula.sum(.firstPurchaseDay), last = Formula.sum(.lastPurchaseDay)
         let x = Formula.larger(.difference(.sum(.purchaseDays), .number(1)), .number(0))
         return [x, .difference(last, first), .difference(.asOf, first),
                 .when(.greater(x, .number(0)), then: .ratio(.larger(.sum(.repeatNet), .number(0)), x), otherwise: .number(0))]
-    }()
+    }
 }
 
 /// Evaluates formulas a block of customers at a time: each node is one loop over the

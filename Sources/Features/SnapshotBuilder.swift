@@ -136,7 +136,8 @@ public struct SnapshotBuilder: Sendable {
         let cells = UnsafeSendable(acc.cells)
         let ranges = Workers.split(n, grain: 1 << 14)
         let parts = Slots<CustomerBase>(count: ranges.count)
-        let needed = CustomerBase.formulas.reduce(into: Set<CustomerSum>()) { $0.formUnion($1.sums) }
+        let formulas = CustomerBase.formulas
+        let needed = formulas.reduce(into: Set<CustomerSum>()) { $0.formUnion($1.sums) }
         Workers.run(ranges.count) { r in
             var part = CustomerBase(asOf: a)
             part.customers = ranges[r].filter { cells.value[$0 * k + s].firstDay != nil }.map(Int32.init)
@@ -146,7 +147,7 @@ public struct SnapshotBuilder: Sendable {
                 var sums: [CustomerSum: [Double]] = [:]
                 for s_ in needed { sums[s_] = part.customers[lo..<hi].map { Self.sum(s_, cells.value[Int($0) * k + s], asOf: a) } }
                 let block = FormulaBlock(sums: sums, count: hi - lo, asOf: Double(a))
-                let v = CustomerBase.formulas.map(block.evaluate)
+                let v = formulas.map(block.evaluate)
                 part.repeatPurchases += v[0].map { Int32($0) }
                 part.repeatSpanDays += v[1]
                 part.ageDays += v[2]
