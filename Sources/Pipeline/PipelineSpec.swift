@@ -191,11 +191,9 @@ public struct PipelineSpec: Sendable {
                 settings.submit = words
             }
             if let (m, _) = try keys.string("engine.master") { settings.master = m }
-            settings.conf = try keys.entries(prefix: engineConfPrefix).map { key, line in
-                guard let (v, _) = try keys.anyScalar(key) else { return (String(key.dropFirst(engineConfPrefix.count)), "") }
-                _ = line
-                return (String(key.dropFirst(engineConfPrefix.count)), v)
-            }.sorted { $0.0 < $1.0 }
+            settings.conf = try keys.entries(prefix: engineConfPrefix).compactMap { key, _ in
+                try keys.anyScalar(key).map { SparkSettings.Conf(String(key.dropFirst(engineConfPrefix.count)), $0.0) }
+            }.sorted { $0.key < $1.key }
             return .spark(settings)
         case let other:
             throw PipelineError.invalidValue(file: path, key: "engine.kind", line: kind?.1 ?? 0, message: "'\(other)' is not an engine; use \"retain\" or \"spark\"")

@@ -1,9 +1,4 @@
 import RetainIO
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Times a stage and makes its `run.json` record.
 struct StageClock {
@@ -31,27 +26,5 @@ final class StepTimer {
         let t = ResourceUse.now()
         reporter.detail("\(stage): \(what) in \(MessageText.seconds(t - lap))")
         lap = t
-    }
-}
-
-/// Resource use of this process so far.
-enum ResourceUse {
-    static func cpuSeconds() -> Double {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
-    }
-
-    /// Peak resident memory in MB (Linux reports ru_maxrss in KiB).
-    static func peakMemoryMegabytes() -> Double {
-        var u = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &u)
-        return Double(u.ru_maxrss) / 1024
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

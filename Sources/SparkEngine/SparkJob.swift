@@ -23,7 +23,7 @@ public struct SparkJob: Sendable {
         let rest = Array(settings.submit.dropFirst())
         let isSubmit = (settings.submit.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "") == "spark-submit"
         var args = rest + ["--master", settings.master]
-        for (k, v) in settings.conf { args += ["--conf", "\(k)=\(v)"] }
+        for c in settings.conf { args += ["--conf", "\(c.key)=\(c.value)"] }
         if isSubmit { args += ["--class", Self.cliDriver, "spark-internal"] }
         return args + ["-f", script]
     }
@@ -59,7 +59,7 @@ public struct SparkJob: Sendable {
     /// a folder of retain's (the run's results folder), never wherever retain was started.
     public func run(script: String, log: String, directory: String) throws -> Outcome {
         let command = try executable()
-        let started = Self.monotonic()
+        let started = ResourceUse.now()
         let status = try ChildProcess.run(command, arguments: arguments(script: script), output: log,
                                           pathFirst: URL(fileURLWithPath: command).deletingLastPathComponent().path, directory: directory)
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -68,13 +68,7 @@ public struct SparkJob: Sendable {
             if Self.isMissingInput(message) { throw SparkError.inputMissing(message: message, log: log) }
             throw SparkError.jobFailed(status: status, message: message, log: log)
         }
-        return Outcome(applicationID: Self.applicationID(text), seconds: Self.monotonic() - started)
-    }
-
-    static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        return Outcome(applicationID: Self.applicationID(text), seconds: ResourceUse.now() - started)
     }
 
     /// The application id a Spark log names: "Application Id: ..." (spark-sql), or the

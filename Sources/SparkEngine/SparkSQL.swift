@@ -356,18 +356,19 @@ public struct SparkSQL: Sendable {
         return [views, write(.history, rows), write(.cohorts, cohorts)]
     }
 
-    /// A `RowCondition` on a history row of `retain_rows` (alias r) as of the date `a`.
-    private func condition(_ c: RowCondition, asOf a: String) -> String {
+    /// A `RowCondition` on a row of table alias `t` (a history row of `retain_rows`, or an
+    /// order of `retain_orders`, whose day is its first line's) as of the date `a`.
+    private func condition(_ c: RowCondition, asOf a: String, on t: String = "r") -> String {
         let w = features.trendWindowDays
         switch c {
-        case .purchase: return "r.amount > 0"
-        case .refund: return "r.amount < 0"
-        case .inLastWindow: return "r.day > \(a) - \(w)"
-        case .inPreviousWindow: return "r.day <= \(a) - \(w) AND r.day > \(a) - \(2 * w)"
-        case .discounted: return "r.discount > 0"
-        case .hasServiceCost: return "r.service_cost IS NOT NULL"
-        case .hasCost: return "r.cost IS NOT NULL"
-        case .afterFirstPurchase: return "r.day > r.first_purchase"
+        case .purchase: return "\(t).amount > 0"
+        case .refund: return "\(t).amount < 0"
+        case .inLastWindow: return "\(t).day > \(a) - \(w)"
+        case .inPreviousWindow: return "\(t).day <= \(a) - \(w) AND \(t).day > \(a) - \(2 * w)"
+        case .discounted: return "\(t).discount > 0"
+        case .hasServiceCost: return "\(t).service_cost IS NOT NULL"
+        case .hasCost: return "\(t).cost IS NOT NULL"
+        case .afterFirstPurchase: return "\(t).day > \(t).first_purchase"
         }
     }
 
@@ -377,7 +378,7 @@ public struct SparkSQL: Sendable {
         switch s.aggregate {
         case .distinctOrders:
             // The orders table holds purchases only: its day is the order's first line's.
-            let window = s.filter.filter { $0 != .purchase }.map { condition($0, asOf: a).replacingOccurrences(of: "r.day", with: "o.day") }
+            let window = s.filter.filter { $0 != .purchase }.map { condition($0, asOf: a, on: "o") }
             return ("count(CASE WHEN " + (["o.day <= \(a)"] + window).joined(separator: " AND ") + " THEN 1 END)", true)
         default: break
         }

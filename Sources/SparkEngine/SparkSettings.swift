@@ -17,7 +17,7 @@ public struct SparkSettings: Sendable, Equatable {
     public var master = "local[*]"
     /// `--conf` pairs, in key order (so the command, and the run, do not depend on the
     /// order the file lists them).
-    public var conf: [(key: String, value: String)] = []
+    public var conf: [Conf] = []
     /// Where Spark writes its results: any URI Spark writes.
     public var scratch: String
     /// The same folder as retain reads it: a local or mounted path.
@@ -28,9 +28,11 @@ public struct SparkSettings: Sendable, Equatable {
         self.scratchMount = scratchMount
     }
 
-    public static func == (a: SparkSettings, b: SparkSettings) -> Bool {
-        a.submit == b.submit && a.master == b.master && a.scratch == b.scratch && a.scratchMount == b.scratchMount
-            && a.conf.map(\.key) == b.conf.map(\.key) && a.conf.map(\.value) == b.conf.map(\.value)
+    /// One Spark setting, passed as `--conf key=value`.
+    public struct Conf: Sendable, Equatable {
+        public var key: String
+        public var value: String
+        public init(_ key: String, _ value: String) { self.key = key; self.value = value }
     }
 }
 

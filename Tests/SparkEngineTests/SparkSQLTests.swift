@@ -127,7 +127,7 @@ struct SparkLogTests {
     @Test("spark-submit gets the SQL driver class; spark-sql only the options")
     func arguments() {
         var s = SparkSettings(scratch: "/s", scratchMount: "/s")
-        s.conf = [("spark.a", "1")]
+        s.conf = [.init("spark.a", "1")]
         #expect(SparkJob(settings: s, folder: "/").arguments(script: "/q.sql") == ["--master", "local[*]", "--conf", "spark.a=1", "-f", "/q.sql"])
         s.submit = ["/opt/spark/bin/spark-submit", "--deploy-mode", "client"]
         #expect(SparkJob(settings: s, folder: "/").arguments(script: "/q.sql")
