@@ -31,8 +31,8 @@ def main():
     ap.add_argument("--retain", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--mode", choices=["ingest", "features", "train", "value", "workers", "compare", "spark"], default="ingest")
-    ap.add_argument("--baseline", help="for --mode compare: another retain binary (an earlier build)")
+    ap.add_argument("--mode", choices=["ingest", "features", "train", "fit-memory", "value", "workers", "compare", "spark"], default="ingest")
+    ap.add_argument("--baseline", help="for --mode compare and fit-memory: another retain binary (an earlier build)")
     a = ap.parse_args()
     log = os.path.abspath(a.log)
     rows = sum(1 for _ in open(log, "rb")) - 1
@@ -47,6 +47,8 @@ def main():
         return train(a, log, rows, size_mb, work, pipeline, out)
     if a.mode == "spark":
         return spark(a, log, rows, size_mb, work, pipeline, out)
+    if a.mode == "fit-memory":
+        return fit_memory(a, log, rows, size_mb, work, pipeline, out)
     if a.mode == "value":
         return value(a, log, rows, size_mb, work, pipeline, out)
     if a.mode in ("workers", "compare"):
@@ -191,10 +193,7 @@ def train(a, log, rows, size_mb, work, pipeline, out):
 def spark(a, log, rows, size_mb, work, pipeline, out):
     """The Spark engine in local mode (`[engine] kind = "spark"`, master local[2], pyspark's
     spark-sql from scripts/install-deps --spark) against retain's own engine on the same
-    log: the whole run, and ingest + features (the part Spark does). Then the memory the
-    train stage needs per training customer (its peak, less a run's fixed cost), and so the
-    largest training snapshot a 4 GB machine fits."""
-    import json
+    log: the whole run, and ingest + features (the part Spark does)."""
     submit = os.path.join(ROOT, ".venv", "bin", "spark-sql")
     if not os.access(submit, os.X_OK):
         sys.exit("bench: no .venv/bin/spark-sql: run scripts/install-deps --spark")
@@ -218,14 +217,35 @@ def spark(a, log, rows, size_mb, work, pipeline, out):
     whole = med["Spark local[2], whole run"][0] / med["retain, whole run"][0]
     part = med["Spark local[2], ingest + features"][0] / med["retain, ingest + features"][0]
     print(f"\nSpark local[2] takes {whole:.2f}x retain's time for the whole run, {part:.2f}x for ingest + features.")
-    # The train stage alone, after a run of retain's own: its peak against its customers.
-    subprocess.run([a.retain, "run", pipeline, "--to", "features", "-q"], check=True)
-    wall, cpu, mem = measure([a.retain, "run", pipeline, "--only", "train", "-q"])
-    n = json.load(open(os.path.join(out, "run.json")))["stages"]["train"]["counts"]["training_customers"]
-    per = mem * 1e6 / n
-    print(f"\nThe train stage: {n:,} training customers, peak {mem:.0f} MB ({per:.0f} bytes a customer, the process's "
-          f"fixed cost included): 4 GB holds about {4e9 / per / 1e6:.1f} M training customers.")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def fit_memory(a, log, rows, size_mb, work, pipeline, out):
+    """The train stage alone (`--only train`, after one `--to features` run of the sample's
+    pipeline): wall time and peak memory, taking turns with `--baseline` when given; the
+    peak per training customer (the process's fixed cost included), and so the largest
+    training snapshot 4 GB holds."""
+    import json
+    subprocess.run([a.retain, "run", pipeline, "--to", "features", "-q"], check=True)
+    builds = [("this build", a.retain)] + ([("baseline", a.baseline)] if a.baseline else [])
+    runs = {name: [] for name, _ in builds}
+    for _ in range(a.repeats):
+        for name, binary in builds:
+            runs[name].append(measure([binary, "run", pipeline, "--only", "train", "-q"]))
+    n = json.load(open(os.path.join(out, "run.json")))["stages"]["train"]["counts"]["training_customers"]
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"The train stage: {n:,} training customers ({rows:,}-row log), median of {a.repeats}, on {os.cpu_count()} cores\n")
+    print("| build | wall s | CPU s | peak MB | bytes a training customer | 4 GB holds |")
+    print("|---|---:|---:|---:|---:|---:|")
+    med = {}
+    for name, _ in builds:
+        wall, cpu, mem = (statistics.median(x[i] for x in runs[name]) for i in range(3))
+        med[name] = (wall, mem)
+        per = mem * 1e6 / n
+        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {mem:.0f} | {per:.0f} | {4e9 / per / 1e6:.1f} M |")
+    if a.baseline:
+        (tw, tm), (bw, bm) = med["this build"], med["baseline"]
+        print(f"\nThis build takes {tw / bw:.3f}x the baseline's time and {tm / bm:.3f}x its peak memory.")
 
 
 def value(a, log, rows, size_mb, work, pipeline, out):

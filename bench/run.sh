@@ -11,14 +11,16 @@
 # - features: `retain run --to features` against DuckDB's feature query;
 # - train: the train stage's fit against statsmodels' on the same matrix (2.6 M customers:
 #   1.4 M in the training snapshot);
+# - fit-memory: the train stage alone on the sample pipeline's snapshots, its peak memory per
+#   training customer (and the largest snapshot 4 GB holds), against --baseline BINARY if given;
 # - value: the value stage's BG/NBD and Gamma-Gamma fits against lifetimes' on the same summary;
 # - workers: ingest and ingest + features with 1 and 2 workers, DuckDB with 1 and 2 threads;
 # - compare: this build against --baseline BINARY (an earlier build) on the whole run,
 #   ingest, and ingest + features, DuckDB's feature query alongside;
 # - spark: the Spark engine in local mode (local[2]) against retain's own, whole run and
-#   ingest + features, and the train stage's memory per customer (needs scripts/install-deps --spark).
+#   ingest + features (needs scripts/install-deps --spark).
 #
-#   bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R]
+#   bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R]
 #                [--seed S] [--results DIR] [--baseline BINARY]
 #
 # --sizes (millions of rows) and --results (default bench/results) are for scale and nightly; --customers for the others (default 1,900,000:
@@ -42,7 +44,7 @@ while [ $# -gt 0 ]; do
     --only) modes="${2//,/ }"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     --baseline) baseline="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
+    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
   esac
 done
 

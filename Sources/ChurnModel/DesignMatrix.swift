@@ -4,18 +4,108 @@ import RetainIO
 
 /// The design matrix: one row per customer, one column per term (no intercept), the
 /// values after transforms; the label when the snapshot has one.
+///
+/// Held as the snapshot's columns and each term's steps, not as a matrix of values: cell
+/// (i, j) is `steps[j].apply(sources[j][i])`, made when a pass reads it. The columns are the
+/// snapshot's own arrays (shared, not copied), so a design adds nothing per customer to the
+/// table it is built on, and a fit's passes make each block of rows' cells as they go.
 public struct DesignMatrix: Sendable {
     public let terms: [TermRecipe]
     public let rows: Int
-    /// Row-major, `rows x terms.count`.
-    public var values: [Double]
+    /// Per term, the column its cells come from: the snapshot's, after the log step when the
+    /// term logs (`SnapshotColumns.base`).
+    let sources: [[Double]]
+    /// Per term, the steps after the log (indicator, fill, clip).
+    let steps: [TermRecipe.Steps]
     /// 1 = churned; nil for an unlabelled snapshot.
     public let labels: [Double]?
 
     public var width: Int { terms.count }
 
+    /// The design of `values` (row-major, `rows x terms.count`), taken as they are (the
+    /// terms only name the columns).
+    public init(terms: [TermRecipe], rows: Int, values: [Double], labels: [Double]?) {
+        let q = terms.count
+        self.init(terms: terms, rows: rows, sources: (0..<q).map { j in (0..<rows).map { values[$0 * q + j] } },
+                  steps: Array(repeating: .identity, count: q), labels: labels)
+    }
+
+    init(terms: [TermRecipe], rows: Int, sources: [[Double]], steps: [TermRecipe.Steps], labels: [Double]?) {
+        self.terms = terms; self.rows = rows; self.sources = sources; self.steps = steps; self.labels = labels
+    }
+
+    /// Cell (i, j).
+    public subscript(row i: Int, term j: Int) -> Double { steps[j].apply(sources[j][i]) }
+
+    /// The cells row-major, `rows x terms.count` (a copy, made here: for tests and small designs).
+    public var values: [Double] {
+        let q = width
+        var out = [Double](repeating: 0, count: rows * q)
+        withCells { cells in out.withUnsafeMutableBufferPointer { o in if let b = o.baseAddress { cells.fill(rows: 0, count: rows, into: b, stride: q, offset: 0) } } }
+        return out
+    }
+
+    /// Rows per block a pass makes at a time (`Cells.fill`): a block of a wide design stays
+    /// in the level-2 cache.
+    static let cellBlock = 2048
+
+    /// Pointers to every term's source column and steps, valid inside `body` only: loops on
+    /// the workers read cells through them without copying columns or touching reference
+    /// counts. The design owns the storage; nothing here frees it.
+    func withCells<R>(_ body: (Cells) throws -> R) rethrows -> R {
+        try ColumnBuffers.reading(sources) { columns in
+            try columns.withUnsafeBufferPointer { c in
+                try steps.withUnsafeBufferPointer { s in try body(Cells(sources: c, steps: s)) }
+            }
+        }
+    }
+
+    /// The cell makers `withCells` hands out (pointers, so `Sendable` by fiat: valid only
+    /// inside that call).
+    struct Cells: @unchecked Sendable {
+        let sources: UnsafeBufferPointer<UnsafePointer<Double>>
+        let steps: UnsafeBufferPointer<TermRecipe.Steps>
+
+        /// Writes the cells of rows `lo..<lo + m` into `out`, row-major with `stride` doubles
+        /// a row and term j at `offset + j`.
+        @inline(__always)
+        func fill(rows lo: Int, count m: Int, into out: UnsafeMutablePointer<Double>, stride: Int, offset: Int) {
+            fill(rows: lo, count: m, into: out, stride: stride, offset: offset) { v, _ in v }
+        }
+
+        /// As `fill`, each cell of term j written as `(cell - centre[j]) * scale[j]`: the fit's
+        /// standardised rows in the same pass.
+        @inline(__always)
+        func fill(rows lo: Int, count m: Int, into out: UnsafeMutablePointer<Double>, stride: Int, offset: Int,
+                  centre: UnsafePointer<Double>, scale: UnsafePointer<Double>) {
+            fill(rows: lo, count: m, into: out, stride: stride, offset: offset) { v, j in (v - centre[j]) * scale[j] }
+        }
+
+        @inline(__always)
+        private func fill(rows lo: Int, count m: Int, into out: UnsafeMutablePointer<Double>, stride: Int, offset: Int,
+                          _ map: (Double, Int) -> Double) {
+            // Tiles of 8 rows, column by column within a tile: each column's cache line is
+            // read whole and the tile's rows stay in the level-1 cache while they are written.
+            guard let src = sources.baseAddress, let st = steps.baseAddress else { return }
+            let q = steps.count
+            var t = 0
+            while t < m {
+                let h = Swift.min(8, m - t), base = out + t * stride + offset
+                for j in 0..<q {
+                    let s = st[j], column = src[j] + lo + t, o = base + j
+                    if s.indicator {
+                        for i in 0..<h { o[i * stride] = map(column[i].isNaN ? 1 : 0, j) }
+                    } else {
+                        for i in 0..<h { o[i * stride] = map(s.apply(column[i]), j) }
+                    }
+                }
+                t += h
+            }
+        }
+    }
+
     /// Per column: mean, population standard deviation, minimum and maximum, in two
-    /// row-wise passes (column-wise loops over a row-major matrix miss the cache).
+    /// passes over the cells, made a block of rows at a time.
     /// Sums are taken per chunk (`Workers.chunks`) and added in chunk order, so the result
     /// is the same for any worker count.
     public func moments() -> (mean: [Double], sd: [Double], min: [Double], max: [Double]) {
@@ -24,17 +114,18 @@ public struct DesignMatrix: Sendable {
         struct Part: Sendable { var sum, ss, lo, hi: [Double] }
         let parts = Slots<Part>(count: chunks.count)
         // Pass 1: sums, minima and maxima of each chunk.
-        values.withUnsafeBufferPointer { vb in
-            let v = UnsafeSendable(vb)
+        withCells { cells in
             Workers.run(chunks.count) { k in
                 var part = Part(sum: [Double](repeating: 0, count: q), ss: [Double](repeating: 0, count: q),
                                 lo: [Double](repeating: .infinity, count: q), hi: [Double](repeating: -.infinity, count: q))
-                for i in chunks[k] {
-                    for j in 0..<q {
-                        let x = v.value[i * q + j]
-                        part.sum[j] += x
-                        if x < part.lo[j] { part.lo[j] = x }
-                        if x > part.hi[j] { part.hi[j] = x }
+                Self.blocks(of: chunks[k], width: q, cells) { v, block in
+                    for i in 0..<block.count {
+                        for j in 0..<q {
+                            let x = v[i * q + j]
+                            part.sum[j] += x
+                            if x < part.lo[j] { part.lo[j] = x }
+                            if x > part.hi[j] { part.hi[j] = x }
+                        }
                     }
                 }
                 parts[k] = part
@@ -49,12 +140,13 @@ public struct DesignMatrix: Sendable {
         for j in 0..<q { mean[j] /= Double(Swift.max(n, 1)) }
         // Pass 2: squared deviations from the mean (two passes: no cancellation).
         let means = mean
-        values.withUnsafeBufferPointer { vb in
-            let v = UnsafeSendable(vb)
+        withCells { cells in
             Workers.run(chunks.count) { k in
                 var ss = [Double](repeating: 0, count: q)
-                for i in chunks[k] {
-                    for j in 0..<q { let d = v.value[i * q + j] - means[j]; ss[j] += d * d }
+                Self.blocks(of: chunks[k], width: q, cells) { v, block in
+                    for i in 0..<block.count {
+                        for j in 0..<q { let d = v[i * q + j] - means[j]; ss[j] += d * d }
+                    }
                 }
                 parts[k]?.ss = ss
             }
@@ -64,14 +156,27 @@ public struct DesignMatrix: Sendable {
         return (mean, ss.map { ($0 / Double(Swift.max(n, 1))).squareRoot() }, lo, hi)
     }
 
+    /// Calls `body` with each block of `range`'s rows, its cells made row-major (`width` a
+    /// row) in a buffer of this call's (freed when it returns), and the block's rows.
+    static func blocks(of range: Range<Int>, width q: Int, _ cells: Cells, _ body: (UnsafePointer<Double>, Range<Int>) throws -> Void) rethrows {
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(cellBlock * q, 1))
+        defer { buffer.deallocate() }
+        var lo = range.lowerBound
+        while lo < range.upperBound {
+            let m = Swift.min(cellBlock, range.upperBound - lo)
+            cells.fill(rows: lo, count: m, into: buffer, stride: q, offset: 0)
+            try body(buffer, lo..<(lo + m))
+            lo += m
+        }
+    }
+
     /// Rows per partial sum of a reduction (`Workers.chunks`): a snapshot of fewer
     /// customers is summed in one serial pass.
     public static let reductionRows = 65_536
 
     /// The column of term `j`.
     public func column(_ j: Int) -> [Double] {
-        let q = width
-        return (0..<rows).map { values[$0 * q + j] }
+        (0..<rows).map { self[row: $0, term: j] }
     }
 
     /// Builds the matrix of `table` by `terms`; a term whose feature the table lacks is
@@ -91,37 +196,19 @@ public struct DesignMatrix: Sendable {
             }
             sources.append(col)
         }
-        let steps = terms.map(\.steps)
-        // Blocks of rows over the workers, each filled row by row across its terms: every cell
-        // written once (no zeroing first), each row's cache lines while they are hot.
-        let block = 8_192
+        let cellsOnly = DesignMatrix(terms: terms, rows: n, sources: sources, steps: terms.map(\.steps), labels: nil)
+        // Every cell checked once, a block of rows at a time over the workers: the first bad
+        // one in row order is the error.
+        let block = cellBlock
         let blocks = (n + block - 1) / block
         let bad = Slots<Int>(count: Swift.max(blocks, 1))
-        let values = [Double](unsafeUninitializedCapacity: n * q) { out, initialized in
-            guard let o = out.baseAddress else { return }
-            let op = UnsafeSendable(o)
-            ColumnBuffers.reading(sources) { src in
-                let sp = UnsafeSendable(src)
-                steps.withUnsafeBufferPointer { sb in
-                    guard let s0 = sb.baseAddress else { return }
-                    let stp = UnsafeSendable(s0)
-                    Workers.run(blocks) { b in
-                        let out = op.value, src = sp.value, steps = stp.value
-                        var firstBad = Int.max
-                        let lo = b * block, hi = Swift.min(n, lo + block)
-                        for i in lo..<hi {
-                            let row = out + i * q
-                            for j in 0..<q {
-                                let v = steps[j].apply(src[j][i])
-                                if !v.isFinite && firstBad == Int.max { firstBad = i * q + j }
-                                row[j] = v
-                            }
-                        }
-                        if firstBad != Int.max { bad[b] = firstBad }
-                    }
+        cellsOnly.withCells { cells in
+            Workers.run(blocks) { b in
+                let lo = b * block
+                Self.blocks(of: lo..<Swift.min(n, lo + block), width: q, cells) { v, rows in
+                    for k in 0..<(rows.count * q) where !v[k].isFinite { bad[b] = lo * q + k; return }
                 }
             }
-            initialized = n * q
         }
         if let cell = (0..<blocks).lazy.compactMap({ bad[$0] }).first {
             // The first bad cell in row order; the message names its customer and feature.
@@ -136,7 +223,7 @@ public struct DesignMatrix: Sendable {
             }
             labels = y
         }
-        return DesignMatrix(terms: terms, rows: n, values: values, labels: labels)
+        return DesignMatrix(terms: terms, rows: n, sources: sources, steps: cellsOnly.steps, labels: labels)
     }
 
     /// The recipes for fitting on `table`: one value term per feature (in snapshot order),

@@ -39,9 +39,10 @@ public struct LogisticFit: Sendable {
 /// conditioned and makes one L2 penalty mean the same for every feature; the result is
 /// carried back to the design's own scale, so it equals a fit of the design as is.
 /// Per iteration, one pass over the rows in blocks of `blockRows`, in chunks over the workers:
+/// the block's standardised rows Z made from the snapshot's columns (`DesignMatrix.Cells`),
 /// η = Zθ (`dgemv`), the gradient Zᵀ·c(y - μ) (`dgemv`), and X'WX as (√w·Z)ᵀ(√w·Z) (`dsyrk`);
 /// the step solves (X'WX + λP)δ = g by Cholesky (`dpotrf`/`dpotrs`). Memory beyond the
-/// design is two blocks and p×p per chunk.
+/// snapshot's columns is two blocks and p×p per chunk: no matrix of every customer's cells.
 public enum Logistic {
     public static let blockRows = 2048
 
@@ -188,17 +189,18 @@ public enum Logistic {
     /// Rows over the workers, each written once into the result.
     public static func probabilities(_ beta: [Double], _ x: DesignMatrix) -> [Double] {
         let q = x.width, n = x.rows
-        return x.values.withUnsafeBufferPointer { v in
+        return x.withCells { cells in
             beta.withUnsafeBufferPointer { b in
                 [Double](unsafeUninitializedCapacity: n) { out, count in
                     guard let o = out.baseAddress, let bp = b.baseAddress else { count = 0; return }
-                    // Without terms the design has no values to point at, and none is read.
-                    let op = UnsafeSendable(o), xv = UnsafeSendable(v.baseAddress ?? bp), bv = UnsafeSendable(bp)
+                    let op = UnsafeSendable(o), bv = UnsafeSendable(bp)
                     Workers.forEachRange(n, grain: 32_768) { rows in
-                        for i in rows {
-                            var eta = bv.value[0]
-                            for j in 0..<q { eta += bv.value[j + 1] * xv.value[i * q + j] }
-                            op.value[i] = sigmoid(eta)
+                        DesignMatrix.blocks(of: rows, width: q, cells) { v, block in
+                            for i in 0..<block.count {
+                                var eta = bv.value[0]
+                                for j in 0..<q { eta += bv.value[j + 1] * v[i * q + j] }
+                                op.value[block.lowerBound + i] = sigmoid(eta)
+                            }
                         }
                     }
                     count = n
@@ -236,10 +238,12 @@ struct Pass: Sendable {
         // Partial sums per chunk, added in chunk order: the same for any worker count.
         let chunks = Workers.chunks(n, grain: 4 * Logistic.blockRows)
         let slots = Slots<Result>(count: chunks.count)
-        Workers.run(chunks.count) { k in
-            slots[k] = part(theta, from: chunks[k].lowerBound, to: chunks[k].upperBound)
+        x.withCells { cells in
+            Workers.run(chunks.count) { k in
+                slots[k] = part(theta, cells, from: chunks[k].lowerBound, to: chunks[k].upperBound)
+            }
         }
-        var total = slots[0] ?? part(theta, from: 0, to: 0)
+        var total = slots[0] ?? x.withCells { part(theta, $0, from: 0, to: 0) }
         for k in 1..<chunks.count {
             guard let r = slots[k] else { continue }
             total.logLikelihood += r.logLikelihood
@@ -251,7 +255,7 @@ struct Pass: Sendable {
         return total
     }
 
-    private func part(_ theta: [Double], from lo: Int, to hi: Int) -> Result {
+    private func part(_ theta: [Double], _ cells: DesignMatrix.Cells, from lo: Int, to hi: Int) -> Result {
         let q = x.width, p = q + 1
         let block = Logistic.blockRows
         var z = [Double](repeating: 0, count: block * p)
@@ -262,19 +266,14 @@ struct Pass: Sendable {
         var start = lo
         while start < hi {
             let m = min(block, hi - start)
-            // Standardised rows with a leading 1; the row loops run on raw pointers (bounds
-            // checks here cost as much as the arithmetic).
-            x.values.withUnsafeBufferPointer { v in
-                z.withUnsafeMutableBufferPointer { zb in
-                    means.withUnsafeBufferPointer { mb in
-                        inverseScales.withUnsafeBufferPointer { sb in
-                            guard let vp = v.baseAddress, let zp = zb.baseAddress, let mp = mb.baseAddress, let sp = sb.baseAddress else { return }
-                            for i in 0..<m {
-                                let row = vp + (start + i) * q, out = zp + i * p
-                                out[0] = 1
-                                for j in 0..<q { out[j + 1] = (row[j] - mp[j]) * sp[j] }
-                            }
-                        }
+            // The block's cells, standardised, after a leading 1; the row loops run on raw
+            // pointers (bounds checks here cost as much as the arithmetic).
+            z.withUnsafeMutableBufferPointer { zb in
+                means.withUnsafeBufferPointer { mb in
+                    inverseScales.withUnsafeBufferPointer { sb in
+                        guard let zp = zb.baseAddress, let mp = mb.baseAddress, let sp = sb.baseAddress else { return }
+                        cells.fill(rows: start, count: m, into: zp, stride: p, offset: 1, centre: mp, scale: sp)
+                        for i in 0..<m { zp[i * p] = 1 }
                     }
                 }
             }

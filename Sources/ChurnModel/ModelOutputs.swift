@@ -33,14 +33,18 @@ public enum ModelOutputs {
     static func writeMatrix(_ d: DesignMatrix, keys: CSVTable, to out: OutputBuffer) throws {
         try CSVText.appendHeader(["customer_id"] + d.terms.map(\.name) + ["churned"], to: out)
         let labels = d.labels ?? []
-        try ParallelRows.write(rows: d.rows, bytesPerRow: 12 * (d.width + 2), to: out) { lo, hi, b in
-            let q = d.width
-            for i in lo..<hi {
-                try keys.appendRawKey(i, to: b)
-                for j in 0..<q { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(d.values[i * q + j]) }
-                try b.append(byte: UInt8(ascii: ","))
-                try b.append(byte: labels[i] == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
-                try b.append(byte: 0x0A)
+        let q = d.width
+        try d.withCells { cells in
+            try ParallelRows.write(rows: d.rows, bytesPerRow: 12 * (q + 2), to: out) { lo, hi, b in
+                try DesignMatrix.blocks(of: lo..<hi, width: q, cells) { v, rows in
+                    for (k, i) in rows.enumerated() {
+                        try keys.appendRawKey(i, to: b)
+                        for j in 0..<q { try b.append(byte: UInt8(ascii: ",")); try b.appendExact(v[k * q + j]) }
+                        try b.append(byte: UInt8(ascii: ","))
+                        try b.append(byte: labels[i] == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+                        try b.append(byte: 0x0A)
+                    }
+                }
             }
         }
     }

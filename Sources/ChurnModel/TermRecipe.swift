@@ -53,6 +53,9 @@ public struct TermRecipe: Codable, Sendable, Equatable {
         /// -inf / +inf when not clipped.
         let lower, upper: Double
 
+        /// Every value as it is (an empty value stays empty).
+        static let identity = Steps(indicator: false, fill: .nan, lower: -.infinity, upper: .infinity)
+
         @inline(__always) func apply(_ b: Double) -> Double {
             if indicator { return b.isNaN ? 1 : 0 }
             guard !b.isNaN else { return fill }

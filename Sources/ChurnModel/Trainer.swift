@@ -143,12 +143,10 @@ public enum Trainer {
 }
 
 extension DesignMatrix {
-    /// The design with only columns `keep`, in that order.
+    /// The design with only columns `keep`, in that order (no cell is copied).
     func selecting(_ keep: [Int]) -> DesignMatrix {
         if keep.count == width { return self }
-        let q = width, k = keep.count
-        var values = [Double](repeating: 0, count: rows * k)
-        for i in 0..<rows { for (jj, j) in keep.enumerated() { values[i * k + jj] = self.values[i * q + j] } }
-        return DesignMatrix(terms: keep.map { terms[$0] }, rows: rows, values: values, labels: labels)
+        return DesignMatrix(terms: keep.map { terms[$0] }, rows: rows, sources: keep.map { sources[$0] },
+                            steps: keep.map { steps[$0] }, labels: labels)
     }
 }

@@ -218,7 +218,8 @@ struct DesignTests {
         let d = try DesignMatrix.build(columns, terms: terms)
         let raw = [money, count, money]
         var mismatches = 0
-        for i in 0..<n { for j in 0..<3 where d.values[i * 3 + j] != terms[j].value(raw[j][i]) { mismatches += 1 } }
+        let cells = d.values
+        for i in 0..<n { for j in 0..<3 where cells[i * 3 + j] != terms[j].value(raw[j][i]) || d[row: i, term: j] != cells[i * 3 + j] { mismatches += 1 } }
         #expect(mismatches == 0)
         // The shared logs serve a second build with other bounds exactly as fresh ones do.
         var other = terms

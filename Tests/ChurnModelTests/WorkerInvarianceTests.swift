@@ -38,3 +38,24 @@ struct WorkerInvarianceTests {
         }
     }
 }
+
+@Suite("Design matrix: memory")
+struct DesignMemoryTests {
+    /// The design reads the snapshot's own columns (and `SnapshotColumns`' one logged copy):
+    /// building it, and leaving terms out of it, copies no column.
+    @Test("a design and its selections share the snapshot's columns")
+    func sharesColumns() throws {
+        let n = 10_000
+        let money: [Double] = (0..<n).map { Double($0 % 97) + 0.5 }, count: [Double] = (0..<n).map { Double($0 % 5) }
+        let y: [Double] = (0..<n).map { Double($0 % 2) }
+        let columns = SnapshotColumns(table([("money", money), ("count", count), ("churned", y)]))
+        var s = ModelSettings()
+        s.transforms = ["money": TermTransform(log1p: true)]
+        let (terms, _) = try DesignMatrix.recipes(for: columns, settings: s)
+        let d = try DesignMatrix.build(columns, terms: terms)
+        func address(_ a: [Double]) -> UnsafePointer<Double>? { a.withUnsafeBufferPointer { $0.baseAddress } }
+        let logged = try #require(columns.base("money", log1p: true)), raw = try #require(columns.table.column("count"))
+        #expect(d.sources.map(address) == [address(logged), address(raw)])
+        #expect(d.selecting([1]).sources.map(address) == [address(raw)])
+    }
+}
