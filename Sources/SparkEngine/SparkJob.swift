@@ -102,7 +102,8 @@ public struct SparkJob: Sendable {
 }
 
 /// A child process in a process group of its own, with its output to a file; while it
-/// runs, `stopAll` (a stopped run) ends the whole group.
+/// runs, `stopAll` (a stopped run) ends the whole group, and if retain dies (SIGKILL) the
+/// kernel kills the child (`retain_spawn_tied`).
 public enum ChildProcess {
     private static let lock = Mutex()
     nonisolated(unsafe) private static var groups: Set<pid_t> = []
@@ -112,31 +113,20 @@ public enum ChildProcess {
     /// its neighbours: pyspark's spark-sql finds its Python); returns the exit status
     /// (128 + the signal for a killed child).
     public static func run(_ path: String, arguments: [String], output: String, pathFirst: String, directory: String) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let moved = retain_spawn_add_chdir(&actions, directory)
-        guard moved == 0 else { throw IOError.cannotRead(path: directory, reason: "cannot start a process there: \(String(cString: strerror(moved)))") }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = pathFirst + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         // The C strings live until the spawn returns (freed by the defer below).
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for p in argv { free(p) }; for p in envp { free(p) } }
-        var pid: pid_t = 0
+        var failure: Int32 = 0
         lock.lock()
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        if rc == 0 { groups.insert(pid) }
+        let pid = retain_spawn_tied(path, argv, envp, output, directory, &failure)
+        if pid > 0 { groups.insert(pid) }
         lock.unlock()
-        guard rc == 0 else { throw IOError.cannotRead(path: path, reason: String(cString: strerror(rc))) }
+        guard pid > 0 else {
+            throw IOError.cannotRead(path: path, reason: "cannot start it (in \(directory), output to \(output)): \(String(cString: strerror(failure)))")
+        }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         lock.lock(); groups.remove(pid); lock.unlock()

@@ -230,4 +230,35 @@ struct SparkEngineTests {
         for _ in 0..<100 where !gone { usleep(100_000); gone = sparkProcesses() == 0 }
         #expect(gone, "Spark's processes outlived the run")
     }
+
+    @Test("SIGKILL while Spark runs: the kernel ends Spark's process with retain's")
+    func killed() throws {
+        let dir = TemporaryFolder("spark-kill")
+        let out = dir.file("out")
+        let run = try RetainBinary.start(["run", try Self.pipeline("sample", in: dir, spark: true, out: out)])
+        func sparkRunning() -> Bool { (try? shell("pgrep -f '[s]park.*\(out)/' > /dev/null")) == 0 }
+        var started = false
+        for _ in 0..<300 where !started { usleep(100_000); started = sparkRunning() }
+        #expect(started, "Spark did not start")
+        usleep(2_000_000)
+        // Spark holds none of retain's descriptors (a pipe of retain's held by Spark would
+        // keep the pipe of a cron job that started retain open after retain).
+        func pipes(_ pid: String) -> Set<String> {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return Set(fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+                .filter { $0.hasPrefix("pipe:") || $0.hasSuffix(".retain.lock") })
+        }
+        let jvm = (try? String(contentsOfFile: "/proc/\(run.process.processIdentifier)/task/\(run.process.processIdentifier)/children", encoding: .utf8))?
+            .split(separator: " ").first.map(String.init)
+        #expect(jvm != nil, "no child of retain's")
+        if let jvm { #expect(pipes(jvm).isDisjoint(with: pipes(String(run.process.processIdentifier))), "\(pipes(jvm))") }
+        run.signal(SIGKILL)
+        // Within 10 s of the kill (the sample's Spark job alone runs longer), before the
+        // killed process is waited for.
+        var gone = false
+        for _ in 0..<100 where !gone { usleep(100_000); gone = !sparkRunning() }
+        #expect(gone, "Spark's JVM outlived a retain killed with SIGKILL")
+        if !gone { _ = try? shell("pkill -KILL -f '[s]park.*\(out)/'") }
+        _ = run.wait()
+    }
 }

@@ -63,10 +63,15 @@ int retain_run_when_idle(int idle);
 /* Returns memory the process has freed to the kernel (glibc malloc_trim). Elsewhere a
    no-op. */
 void retain_return_freed_memory(void);
-/* Adds "change to `directory`" to a posix_spawn's file actions (glibc's
-   posix_spawn_file_actions_addchdir_np, which Swift's Glibc module does not declare).
-   Returns 0 or an errno value; ENOSYS where the C library has no such action. */
-#include <spawn.h>
-int retain_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *directory);
+/* Starts `path` (argv, envp: NULL-terminated) as a child in a process group of its own,
+   stdin from /dev/null, stdout and stderr to `output` (created or truncated), in
+   `directory`, tied to this process: the kernel sends it SIGKILL when the thread that
+   started it ends (PR_SET_PDEATHSIG on Linux), so a retain killed with SIGKILL leaves no
+   child behind. The caller waits on the returned pid from that same thread, so the
+   thread outlives the child. Returns the pid, or -1 with `*error` set to the errno of
+   the step that failed (the chdir, the output's open or the exec). */
+#include <sys/types.h>
+pid_t retain_spawn_tied(const char *path, char *const argv[], char *const envp[], const char *output,
+                        const char *directory, int *error);
 
 #endif
