@@ -24,8 +24,13 @@ extension ModelSettings {
     /// The settings of one kind's logistic fit on `table`: without the BG/NBD columns
     /// (`logistic`), or with both of them added (`hybrid`).
     public func variant(_ kind: ModelKind, table: CSVTable) -> ModelSettings {
+        variant(kind, columns: table.names)
+    }
+
+    /// As `variant(_:table:)`, for a snapshot of these column names (the key's left out).
+    public func variant(_ kind: ModelKind, columns names: [String]) -> ModelSettings {
         var s = self
-        let base = (features ?? table.names.filter { $0 != "churned" }).filter { !Self.btydColumns.contains($0) }
+        let base = (features ?? names.filter { $0 != "churned" }).filter { !Self.btydColumns.contains($0) }
         s.features = kind == .hybrid ? base + Self.btydColumns : base
         return s
     }
@@ -49,39 +54,81 @@ public struct ModelComparison: Codable, Sendable {
 
     public func candidate(_ kind: ModelKind) -> Candidate? { candidates.first { $0.model == kind } }
 
-    /// Judges the three kinds: each fitted on the earlier snapshot (`earlier`, BG/NBD on its
-    /// own history) and judged on the training snapshot's labels. A kind without the
-    /// BG/NBD columns in both snapshots (the fit failed) is skipped with the reason.
-    public static func judge(earlier: CSVTable, file: String, asOf: String, training: SnapshotColumns, labels: [Double],
-                             info: ModelFile.SnapshotInfo, settings: ModelSettings,
-                             scoringHasBTYD: Bool) -> (comparison: ModelComparison, logistic: ModelFile.Validation?, logisticFailure: String?) {
-        var candidates: [Candidate] = []
-        var logistic: ModelFile.Validation? = nil, failure: String? = nil
-        let hasBTYD = ModelSettings.btydColumns.allSatisfy { earlier.column($0) != nil && training.table.column($0) != nil }
+    /// The three kinds fitted on the earlier snapshot (`earlier`, BG/NBD on its own history),
+    /// to be judged on the training snapshot (of columns `trainingColumns`) by `judge`. Only
+    /// the models are kept, not `earlier`: the training snapshot is read after it is gone,
+    /// so the stage never holds both. A kind without the BG/NBD columns in both snapshots
+    /// (the fit failed) is skipped with the reason.
+    public static func fit(earlier: CSVTable, file: String, asOf: String, trainingColumns: [String], settings: ModelSettings,
+                           scoringHasBTYD: Bool) -> EarlierFits {
+        let hasBTYD = ModelSettings.btydColumns.allSatisfy { earlier.column($0) != nil && trainingColumns.contains($0) }
         let missing = !hasBTYD ? "the snapshots have no BG/NBD columns (its fit failed; see the features stage's warnings)"
             : !scoringHasBTYD ? "the scoring snapshot has no BG/NBD columns (its fit failed), so this model could not score" : nil
+        var fits = EarlierFits(fittedOn: .init(file: file, asOf: asOf, customers: earlier.count,
+                                               churned: Int(earlier.column("churned")?.reduce(0, +) ?? 0)),
+                               choice: settings.choice)
         for kind in ModelKind.allCases {
-            if kind != .logistic, let missing {
-                candidates.append(Candidate(model: kind, metrics: nil, skipped: missing, warnings: []))
-                continue
-            }
+            if kind != .logistic, let missing { fits.outcomes.append((kind, .skipped(missing))); continue }
             switch kind {
-            case .btyd:
-                let p = training.table.column(ModelSettings.btydColumns[0]) ?? []
-                candidates.append(Candidate(model: .btyd, metrics: Metrics(predicted: p, observed: labels), skipped: nil, warnings: []))
+            case .btyd: fits.outcomes.append((kind, .fromColumn))
             case .logistic, .hybrid:
                 do {
-                    let v = try Trainer.outOfTime(fittedOn: earlier, file: file, asOf: asOf, judgedOn: training, labels: labels, info: info,
-                                                  settings: settings.variant(kind, table: training.table))
-                    if kind == .logistic { logistic = v }
-                    candidates.append(Candidate(model: kind, metrics: v.metrics, skipped: nil, warnings: v.warnings))
+                    let m = try Trainer.train(earlier, settings: settings.variant(kind, columns: trainingColumns))
+                    fits.outcomes.append((kind, .fitted(terms: m.terms, fit: m.fit, warnings: m.warnings)))
                 } catch {
-                    if kind == .logistic { failure = error.description }
-                    candidates.append(Candidate(model: kind, metrics: nil, skipped: error.description, warnings: []))
+                    fits.outcomes.append((kind, .failed(error.description)))
                 }
             }
         }
-        return (choose(candidates, settings.choice), logistic, failure)
+        return fits
+    }
+
+    /// The kinds fitted on the earlier snapshot (`ModelComparison.fit`), each to be judged.
+    public struct EarlierFits: Sendable {
+        enum Outcome: Sendable {
+            /// A logistic fit: its terms and coefficients (no design: none of the earlier
+            /// snapshot's columns is kept).
+            case fitted(terms: [TermRecipe], fit: LogisticFit, warnings: [String])
+            /// BG/NBD: its probability is a column of the judged snapshot.
+            case fromColumn
+            case skipped(String)
+            case failed(String)
+        }
+        let fittedOn: ModelFile.SnapshotInfo
+        let choice: ModelChoice
+        var outcomes: [(ModelKind, Outcome)] = []
+
+        /// Judges each kind on the training snapshot's labels: the comparison, the logistic
+        /// model's validation, and why that one failed.
+        public func judge(on training: SnapshotColumns, labels: [Double],
+                          info: ModelFile.SnapshotInfo) -> (comparison: ModelComparison, logistic: ModelFile.Validation?, logisticFailure: String?) {
+            var candidates: [Candidate] = []
+            var logistic: ModelFile.Validation? = nil, failure: String? = nil
+            for (kind, outcome) in outcomes {
+                switch outcome {
+                case .skipped(let why):
+                    candidates.append(Candidate(model: kind, metrics: nil, skipped: why, warnings: []))
+                case .fromColumn:
+                    let p = training.table.column(ModelSettings.btydColumns[0]) ?? []
+                    candidates.append(Candidate(model: kind, metrics: Metrics(predicted: p, observed: labels), skipped: nil, warnings: []))
+                case .failed(let why):
+                    if kind == .logistic { failure = why }
+                    candidates.append(Candidate(model: kind, metrics: nil, skipped: why, warnings: []))
+                case .fitted(let terms, let fit, let warnings):
+                    do {
+                        let p = fit.probabilities(try DesignMatrix.build(training, terms: terms))
+                        let v = ModelFile.Validation(fittedOn: fittedOn, evaluatedOn: info, metrics: Metrics(predicted: p, observed: labels),
+                                                     warnings: warnings)
+                        if kind == .logistic { logistic = v }
+                        candidates.append(Candidate(model: kind, metrics: v.metrics, skipped: nil, warnings: v.warnings))
+                    } catch {
+                        if kind == .logistic { failure = error.description }
+                        candidates.append(Candidate(model: kind, metrics: nil, skipped: error.description, warnings: []))
+                    }
+                }
+            }
+            return (ModelComparison.choose(candidates, choice), logistic, failure)
+        }
     }
 
     /// Without any out-of-time judgement (no earlier snapshot): logistic, unless forced.

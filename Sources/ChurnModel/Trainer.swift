@@ -34,18 +34,6 @@ public enum Trainer {
         try train(SnapshotColumns(table), settings: settings)
     }
 
-    /// The out-of-time judgement: a model fitted on the earlier snapshot (`file`, as of
-    /// `asOf`), judged on the training snapshot, whose labels lie in the following period.
-    public static func outOfTime(fittedOn earlier: CSVTable, file: String, asOf: String, judgedOn training: SnapshotColumns,
-                                 labels: [Double], info trainingInfo: ModelFile.SnapshotInfo,
-                                 settings: ModelSettings) throws(ChurnModelError) -> ModelFile.Validation {
-        let m = try train(earlier, settings: settings)
-        let p = try m.probabilities(training)
-        return .init(fittedOn: .init(file: file, asOf: asOf, customers: earlier.count,
-                                     churned: Int(earlier.column("churned")?.reduce(0, +) ?? 0)),
-                     evaluatedOn: trainingInfo, metrics: Metrics(predicted: p, observed: labels), warnings: m.warnings)
-    }
-
     /// As `train(_:settings:)`, reading logged columns from `columns` (kept there for
     /// judging or refitting on the same snapshot).
     public static func train(_ columns: SnapshotColumns, settings: ModelSettings) throws(ChurnModelError) -> TrainedModel {

@@ -26,25 +26,32 @@ struct TrainStage {
         let validationPath = folder.latest(FeaturesStage.validationFile)
         let dates = try FeaturesStage.dates(in: features, for: .train)
         let steps = StepTimer(.train, reporter: reporter)
+        let trainingNames = Array(try CSVTable.header(trainingPath).dropFirst())
+        // Out of time first: the three models fitted on the earlier snapshot, which is then
+        // let go before the training snapshot is read (the stage holds one snapshot at a
+        // time), and judged on the training snapshot's customers (a failure is a warning;
+        // the final fit's an error). The BG/NBD model can score only if the scoring snapshot
+        // has its columns.
+        let scoringHasBTYD = Self.hasBTYD(folder.latest(FeaturesStage.scoringFile))
+        var earlierFits: ModelComparison.EarlierFits? = nil
+        if FilePath.exists(validationPath) {
+            let earlier = try CSVTable.read(validationPath)
+            earlierFits = ModelComparison.fit(earlier: earlier, file: FeaturesStage.validationFile, asOf: CivilDate.iso(dates.validation),
+                                              trainingColumns: trainingNames, settings: spec.model, scoringHasBTYD: scoringHasBTYD)
+            steps.done("read \(FeaturesStage.validationFile), out-of-time fits")
+        }
         let training = try CSVTable.read(trainingPath)
-        let trainingColumns = SnapshotColumns(training)  // logged once, for both models
+        let trainingColumns = SnapshotColumns(training)  // logged once, for judging and the final fit
         steps.done("read \(FeaturesStage.trainingFile)")
         guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
         let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: CivilDate.iso(dates.training),
                                                   customers: training.count, churned: Int(labels.reduce(0, +)))
 
-        // Out of time first: the three models judged on the same customers (a failure is a
-        // warning; the final fit's an error). The BG/NBD model can score only if the scoring
-        // snapshot has its columns.
-        let scoringHasBTYD = Self.hasBTYD(folder.latest(FeaturesStage.scoringFile))
         var validation: ModelFile.Validation? = nil
         var skipped: String? = nil
         let comparison: ModelComparison
-        if FilePath.exists(validationPath) {
-            let earlier = try CSVTable.read(validationPath)
-            let judged = ModelComparison.judge(earlier: earlier, file: FeaturesStage.validationFile, asOf: CivilDate.iso(dates.validation),
-                                               training: trainingColumns, labels: labels, info: trainingInfo, settings: spec.model,
-                                               scoringHasBTYD: scoringHasBTYD)
+        if let earlierFits {
+            let judged = earlierFits.judge(on: trainingColumns, labels: labels, info: trainingInfo)
             comparison = judged.comparison
             validation = judged.logistic
             for c in comparison.candidates { for w in c.warnings { reporter.warning("(out-of-time \(c.model.rawValue) model) " + w) } }
@@ -58,7 +65,7 @@ struct TrainStage {
                                                   trainingHasBTYD: ModelSettings.btydColumns.allSatisfy { training.column($0) != nil })
         }
         reporter.info("train: scores with the \(comparison.chosen.rawValue) model (\(comparison.reason))")
-        steps.done("out-of-time models (read, fit, judge)")
+        steps.done("out-of-time judgement")
 
         let fitStart = ResourceUse.now()
         // The logistic fit that coefficients.csv describes: the hybrid when it scores, else
