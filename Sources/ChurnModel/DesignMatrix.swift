@@ -93,6 +93,8 @@ public struct DesignMatrix: Sendable {
                 let h = Swift.min(8, m - t), base = out + t * stride + offset
                 for j in 0..<q {
                     let s = st[j], column = src[j] + lo + t, o = base + j
+                    // `Steps.apply` with its indicator test taken out of the row loop: every
+                    // Newton pass runs this loop over every cell (bench/ fit-memory shows it).
                     if s.indicator {
                         for i in 0..<h { o[i * stride] = map(column[i].isNaN ? 1 : 0, j) }
                     } else {

@@ -105,6 +105,11 @@ public struct ModelComparison: Codable, Sendable {
             var candidates: [Candidate] = []
             var logistic: ModelFile.Validation? = nil, failure: String? = nil
             for (kind, outcome) in outcomes {
+                /// A kind that could not be judged: skipped with the reason (the logistic one's is the stage's warning).
+                func unjudged(_ why: String) {
+                    if kind == .logistic { failure = why }
+                    candidates.append(Candidate(model: kind, metrics: nil, skipped: why, warnings: []))
+                }
                 switch outcome {
                 case .skipped(let why):
                     candidates.append(Candidate(model: kind, metrics: nil, skipped: why, warnings: []))
@@ -112,8 +117,7 @@ public struct ModelComparison: Codable, Sendable {
                     let p = training.table.column(ModelSettings.btydColumns[0]) ?? []
                     candidates.append(Candidate(model: kind, metrics: Metrics(predicted: p, observed: labels), skipped: nil, warnings: []))
                 case .failed(let why):
-                    if kind == .logistic { failure = why }
-                    candidates.append(Candidate(model: kind, metrics: nil, skipped: why, warnings: []))
+                    unjudged(why)
                 case .fitted(let terms, let fit, let warnings):
                     do {
                         let p = fit.probabilities(try DesignMatrix.build(training, terms: terms))
@@ -122,8 +126,7 @@ public struct ModelComparison: Codable, Sendable {
                         if kind == .logistic { logistic = v }
                         candidates.append(Candidate(model: kind, metrics: v.metrics, skipped: nil, warnings: v.warnings))
                     } catch {
-                        if kind == .logistic { failure = error.description }
-                        candidates.append(Candidate(model: kind, metrics: nil, skipped: error.description, warnings: []))
+                        unjudged(error.description)
                     }
                 }
             }
