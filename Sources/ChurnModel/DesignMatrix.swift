@@ -14,11 +14,11 @@ public struct DesignMatrix: Sendable {
     public let rows: Int
     /// Per term, the column its cells come from: the snapshot's, after the log step when the
     /// term logs (`SnapshotColumns.base`).
-    let sources: [[Double]]
+    let sources: [DoubleColumn]
     /// Per term, the steps after the log (indicator, fill, clip).
     let steps: [TermRecipe.Steps]
     /// 1 = churned; nil for an unlabelled snapshot.
-    public let labels: [Double]?
+    public let labels: DoubleColumn?
 
     public var width: Int { terms.count }
 
@@ -26,11 +26,11 @@ public struct DesignMatrix: Sendable {
     /// terms only name the columns).
     public init(terms: [TermRecipe], rows: Int, values: [Double], labels: [Double]?) {
         let q = terms.count
-        self.init(terms: terms, rows: rows, sources: (0..<q).map { j in (0..<rows).map { values[$0 * q + j] } },
-                  steps: Array(repeating: .identity, count: q), labels: labels)
+        self.init(terms: terms, rows: rows, sources: (0..<q).map { j in DoubleColumn((0..<rows).map { values[$0 * q + j] }) },
+                  steps: Array(repeating: .identity, count: q), labels: labels.map(DoubleColumn.init))
     }
 
-    init(terms: [TermRecipe], rows: Int, sources: [[Double]], steps: [TermRecipe.Steps], labels: [Double]?) {
+    init(terms: [TermRecipe], rows: Int, sources: [DoubleColumn], steps: [TermRecipe.Steps], labels: DoubleColumn?) {
         self.terms = terms; self.rows = rows; self.sources = sources; self.steps = steps; self.labels = labels
     }
 
@@ -189,9 +189,9 @@ public struct DesignMatrix: Sendable {
 
     /// As `build(_:terms:)`, reading logged columns from `columns` (computed there once).
     public static func build(_ columns: SnapshotColumns, terms: [TermRecipe]) throws(ChurnModelError) -> DesignMatrix {
-        let table = columns.table
+        let table = columns
         let n = table.count, q = terms.count
-        var sources: [[Double]] = []
+        var sources: [DoubleColumn] = []
         for t in terms {
             guard let f = t.features.first, let col = columns.base(f, log1p: t.log1p) else {
                 throw .missingFeature(term: t.name, feature: t.features.first ?? "?", file: table.path)
@@ -218,7 +218,7 @@ public struct DesignMatrix: Sendable {
             if sources[j][i].isNaN { throw .emptyWithoutFill(feature: terms[j].features[0], customer: table.key(i), file: table.path) }
             throw .nonFinite(feature: terms[j].features[0], customer: table.key(i), file: table.path)
         }
-        var labels: [Double]? = nil
+        var labels: DoubleColumn? = nil
         if let y = table.column("churned") {
             for (i, v) in y.enumerated() where v != 0 && v != 1 {
                 throw .badLabel(customer: table.key(i), value: v, file: table.path)
@@ -237,10 +237,10 @@ public struct DesignMatrix: Sendable {
 
     /// As `recipes(for:settings:)`, reading logged columns from `columns`.
     public static func recipes(for columns: SnapshotColumns, settings: ModelSettings) throws(ChurnModelError) -> (terms: [TermRecipe], leftOut: [(term: String, reason: String)]) {
-        let table = columns.table
+        let table = columns
         let available = table.names.filter { $0 != "churned" }
         let wanted = settings.features ?? available.filter { !ModelSettings.btydColumns.contains($0) }
-        var bases: [[Double]] = []
+        var bases: [DoubleColumn] = []
         for f in wanted {
             let transform = settings.transforms[f] ?? TermTransform()
             guard let base = columns.base(f, log1p: transform.log1p) else { throw .missingFeature(term: f, feature: f, file: table.path) }
@@ -253,11 +253,13 @@ public struct DesignMatrix: Sendable {
         let profiles = Slots<ColumnProfile>(count: wanted.count)
         let columnsToProfile = bases
         Workers.run(wanted.count) { k in
-            profiles[k] = ColumnProfile(columnsToProfile[k], quantiles: [settings.clipLower, settings.clipUpper, 0.5],
-                                        minimumEmptyForMask: minimumEmpty)
+            profiles[k] = ColumnProfile(columnsToProfile[k], quantiles: [settings.clipLower, settings.clipUpper, 0.5])
         }
         var terms: [TermRecipe] = []
-        var indicators: [(mask: [Bool], term: TermRecipe)] = []
+        // Features empty on exactly the same rows share one indicator: each new one is
+        // compared with the first feature of every indicator so far, column to column (no
+        // mask of every row is kept).
+        var indicators: [(column: DoubleColumn, term: TermRecipe)] = []
         var leftOut: [(term: String, reason: String)] = []
         for (k, f) in wanted.enumerated() {
             let transform = settings.transforms[f] ?? TermTransform()
@@ -277,14 +279,14 @@ public struct DesignMatrix: Sendable {
             if let hi = t.clipUpper, fill > hi { fill = hi }
             t.fill = fill
             if missing {
-                guard let mask = profile.emptyMask else {
+                guard profile.empty >= minimumEmpty else {
                     terms.append(t)
                     continue
                 }
-                if let j = indicators.firstIndex(where: { $0.mask == mask }) {
+                if let j = indicators.firstIndex(where: { Self.sameEmptyRows($0.column, bases[k]) }) {
                     indicators[j].term.features.append(f)
                 } else {
-                    indicators.append((mask, TermRecipe(name: f + "_missing", kind: .missingIndicator, features: [f])))
+                    indicators.append((bases[k], TermRecipe(name: f + "_missing", kind: .missingIndicator, features: [f])))
                 }
             }
             terms.append(t)
@@ -294,28 +296,39 @@ public struct DesignMatrix: Sendable {
 }
 
 /// What a recipe needs from one column after its log step: its empty (NaN) values
-/// counted, the first value that is infinite, the requested quantiles of the rest (the
-/// clip bounds and the fill) and, when empties are many enough for an indicator, which
-/// rows are empty.
+/// counted, the first value that is infinite, and the requested quantiles of the rest
+/// (the clip bounds and the fill).
 struct ColumnProfile: Sendable {
     var empty = 0
     var firstNonFinite: Int? = nil
     var quantiles: [Double]? = nil
-    var emptyMask: [Bool]? = nil
 
-    init(_ base: [Double], quantiles qs: [Double], minimumEmptyForMask: Int) {
-        for (i, b) in base.enumerated() {
-            if b.isNaN { empty += 1 } else if !b.isFinite && firstNonFinite == nil { firstNonFinite = i }
+    init(_ base: DoubleColumn, quantiles qs: [Double]) {
+        let n = base.count
+        base.withUnsafeBufferPointer { b in
+            for i in 0..<n {
+                if b[i].isNaN { empty += 1 } else if !b[i].isFinite && firstNonFinite == nil { firstNonFinite = i }
+            }
         }
-        guard firstNonFinite == nil, empty < base.count else { return }
-        var present = empty > 0 ? base.filter { !$0.isNaN } : base
+        guard firstNonFinite == nil, empty < n else { return }
+        // The one copy of the column a profile makes: selection reorders its values.
+        var present = base.withUnsafeBufferPointer { b in empty > 0 ? b.filter { !$0.isNaN } : Array(b) }
         quantiles = Quantile.selecting(&present, qs)
-        if empty >= minimumEmptyForMask { emptyMask = base.map(\.isNaN) }
     }
 }
 
-
 extension DesignMatrix {
+    /// Whether `a` and `b` are empty (NaN) on exactly the same rows.
+    static func sameEmptyRows(_ a: DoubleColumn, _ b: DoubleColumn) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                for i in 0..<x.count where x[i].isNaN != y[i].isNaN { return false }
+                return true
+            }
+        }
+    }
+
     /// An indicator is made only when at least this many rows are empty (10, or 0.1% of
     /// the rows if more): an indicator true for a handful of customers separates them
     /// perfectly and only adds a coefficient that runs off; those rows just get the fill.

@@ -65,9 +65,18 @@ public enum Logistic {
     /// per standard deviation.
     public static let runawayLimit = 15.0
 
-    /// `standardisation`: the columns' means and scales when the caller has them (one
-    /// pass over the design saved), else computed here.
-    public static func fit(_ x: DesignMatrix, labels y: [Double], weights c: [Double]?, l2: Double,
+    /// A weight per class (`ModelSettings.classWeight`): row i weighs `churned` when
+    /// yᵢ = 1, else `stayed`. Per class, not per row: no array the length of the snapshot.
+    public struct ClassWeights: Sendable {
+        public var stayed: Double
+        public var churned: Double
+        public init(stayed: Double, churned: Double) { self.stayed = stayed; self.churned = churned }
+        @inline(__always) func of(_ y: Double) -> Double { y == 1 ? churned : stayed }
+    }
+
+    /// `classWeights`: nil weighs every row 1. `standardisation`: the columns' means and
+    /// scales when the caller has them (one pass over the design saved), else computed here.
+    public static func fit(_ x: DesignMatrix, labels y: DoubleColumn, classWeights c: ClassWeights?, l2: Double,
                            tolerance: Double, maxIterations: Int,
                            standardisation given: (means: [Double], scales: [Double])? = nil) throws(Failure) -> LogisticFit {
         let n = x.rows, q = x.width, p = q + 1
@@ -75,7 +84,7 @@ public enum Logistic {
         let pass = Pass(x: x, y: y, c: c, means: means, scales: scales)
         // Start at the weighted base rate: θ₀ = logit(ȳ), slopes 0.
         var sw = 0.0, swy = 0.0
-        for i in 0..<n { let w = c?[i] ?? 1; sw += w; swy += w * y[i] }
+        for i in 0..<n { let w = c?.of(y[i]) ?? 1; sw += w; swy += w * y[i] }
         let base = swy / sw
         var theta = [Double](repeating: 0, count: p)
         theta[0] = log(base / (1 - base))
@@ -219,8 +228,8 @@ public enum Logistic {
 /// One pass over the rows at θ: log-likelihood, gradient and X'WX (standardised).
 struct Pass: Sendable {
     let x: DesignMatrix
-    let y: [Double]
-    let c: [Double]?
+    let y: DoubleColumn
+    let c: Logistic.ClassWeights?
     let means: [Double]
     let scales: [Double]
 
@@ -284,7 +293,7 @@ struct Pass: Sendable {
                     r.withUnsafeMutableBufferPointer { rb in
                         if let c {
                             for i in 0..<m {
-                                let e = eb[i], yi = yb[start + i], ci = c[start + i]
+                                let e = eb[i], yi = yb[start + i], ci = c.of(yi)
                                 // One exponential serves both: t = e^-|η|, μ = 1/(1+t) or t/(1+t),
                                 // log(1 + e^η) = max(η, 0) + log1p(t).
                                 let t = exp(-abs(e))

@@ -30,9 +30,26 @@ public struct Metrics: Codable, Sendable, Equatable {
 
     /// Metrics of `predicted` against `observed` (1 = churned); both the same length, not empty.
     public init(predicted: [Double], observed: [Double]) {
+        self = predicted.withUnsafeBufferPointer { p in observed.withUnsafeBufferPointer { y in Metrics(p, y) } }
+    }
+
+    /// As `init(predicted:observed:)`, the labels a snapshot's column (in memory or mapped).
+    public init(predicted: [Double], observed: DoubleColumn) {
+        self = predicted.withUnsafeBufferPointer { p in observed.withUnsafeBufferPointer { y in Metrics(p, y) } }
+    }
+
+    /// As `init(predicted:observed:)`, both columns of a snapshot.
+    public init(predicted: DoubleColumn, observed: DoubleColumn) {
+        self = predicted.withUnsafeBufferPointer { p in observed.withUnsafeBufferPointer { y in Metrics(p, y) } }
+    }
+
+    /// Beyond the two inputs, memory is the sorted order (two arrays of 16 bytes a customer
+    /// while it is sorted): no copy of the predictions or labels in that order.
+    private init(_ predicted: UnsafeBufferPointer<Double>, _ observed: UnsafeBufferPointer<Double>) {
         let n = predicted.count
         customers = n
-        let positives = observed.reduce(0, +)
+        var positives = 0.0
+        for i in 0..<n { positives += observed[i] }
         baseRate = n > 0 ? positives / Double(n) : .nan
         var ll = 0.0, brierSum = 0.0
         for i in 0..<n {
@@ -45,27 +62,29 @@ public struct Metrics: Codable, Sendable, Equatable {
         // Ascending by prediction, ties in their given order (a stable radix sort, as the
         // stable comparison sort before it: the same order, in a tenth of the time); ties
         // get the average of their ranks.
-        let pairs = RadixSort.sorted(predicted.map(RadixSort.key)).map { (p: predicted[Int($0.index)], y: observed[Int($0.index)]) }
+        let order = RadixSort.sorted(count: n) { RadixSort.key(predicted[$0]) }
+        @inline(__always) func p(_ k: Int) -> Double { predicted[Int(order[k].index)] }
+        @inline(__always) func y(_ k: Int) -> Double { observed[Int(order[k].index)] }
         var rankSum = 0.0
         var i = 0
         while i < n {
             var j = i
-            while j + 1 < n && pairs[j + 1].p == pairs[i].p { j += 1 }
+            while j + 1 < n && p(j + 1) == p(i) { j += 1 }
             let averageRank = Double(i + j) / 2 + 1
-            for k in i...j where pairs[k].y == 1 { rankSum += averageRank }
+            for k in i...j where y(k) == 1 { rankSum += averageRank }
             i = j + 1
         }
         let negatives = Double(n) - positives
         auc = positives > 0 && negatives > 0 ? (rankSum - positives * (positives + 1) / 2) / (positives * negatives) : .nan
         let top = max(1, Int((Double(n) / 10).rounded(.up)))
         var topChurn = 0.0
-        for k in (n - top)..<n { topChurn += pairs[k].y }
+        for k in (n - top)..<n { topChurn += y(k) }
         topDecileLift = baseRate > 0 ? (topChurn / Double(top)) / baseRate : .nan
         calibration = (0..<10).compactMap { d in
             let lo = n * d / 10, hi = n * (d + 1) / 10
             guard hi > lo else { return nil }
             var sp = 0.0, sy = 0.0
-            for k in lo..<hi { sp += pairs[k].p; sy += pairs[k].y }
+            for k in lo..<hi { sp += p(k); sy += y(k) }
             return CalibrationBin(decile: d + 1, customers: hi - lo, meanPredicted: sp / Double(hi - lo), observedRate: sy / Double(hi - lo))
         }
     }

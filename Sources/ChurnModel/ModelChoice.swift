@@ -59,7 +59,7 @@ public struct ModelComparison: Codable, Sendable {
     /// the models are kept, not `earlier`: the training snapshot is read after it is gone,
     /// so the stage never holds both. A kind without the BG/NBD columns in both snapshots
     /// (the fit failed) is skipped with the reason.
-    public static func fit(earlier: CSVTable, file: String, asOf: String, trainingColumns: [String], settings: ModelSettings,
+    public static func fit(earlier: SnapshotColumns, file: String, asOf: String, trainingColumns: [String], settings: ModelSettings,
                            scoringHasBTYD: Bool) -> EarlierFits {
         let hasBTYD = ModelSettings.btydColumns.allSatisfy { earlier.column($0) != nil && trainingColumns.contains($0) }
         let missing = !hasBTYD ? "the snapshots have no BG/NBD columns (its fit failed; see the features stage's warnings)"
@@ -100,7 +100,7 @@ public struct ModelComparison: Codable, Sendable {
 
         /// Judges each kind on the training snapshot's labels: the comparison, the logistic
         /// model's validation, and why that one failed.
-        public func judge(on training: SnapshotColumns, labels: [Double],
+        public func judge(on training: SnapshotColumns, labels: DoubleColumn,
                           info: ModelFile.SnapshotInfo) -> (comparison: ModelComparison, logistic: ModelFile.Validation?, logisticFailure: String?) {
             var candidates: [Candidate] = []
             var logistic: ModelFile.Validation? = nil, failure: String? = nil
@@ -114,7 +114,7 @@ public struct ModelComparison: Codable, Sendable {
                 case .skipped(let why):
                     candidates.append(Candidate(model: kind, metrics: nil, skipped: why, warnings: []))
                 case .fromColumn:
-                    let p = training.table.column(ModelSettings.btydColumns[0]) ?? []
+                    let p = training.column(ModelSettings.btydColumns[0]).map(\.array) ?? []
                     candidates.append(Candidate(model: kind, metrics: Metrics(predicted: p, observed: labels), skipped: nil, warnings: []))
                 case .failed(let why):
                     unjudged(why)

@@ -13,7 +13,7 @@ public enum ModelOutputs {
 
     /// Writes `coefficients.csv`, `training_matrix.csv` (rows of `design`, keys from `keys`)
     /// and `model.json`, each where `staging` puts that name.
-    public static func write(_ file: ModelFile, design: DesignMatrix, keys: CSVTable, staging: (String) throws -> String) throws {
+    public static func write(_ file: ModelFile, design: DesignMatrix, keys: SnapshotColumns.Keys, staging: (String) throws -> String) throws {
         try AtomicFile.write(try staging(coefficientsFile)) { out in
             try CSVText.appendHeader(["term", "coefficient", "std_error", "z", "p_value"], to: out)
             for c in file.coefficients {
@@ -30,9 +30,9 @@ public enum ModelOutputs {
 
     /// `training_matrix.csv`: customer_id, one column per term (after transforms), churned;
     /// every value written so that it reads back as the double the fit used.
-    static func writeMatrix(_ d: DesignMatrix, keys: CSVTable, to out: OutputBuffer) throws {
+    static func writeMatrix(_ d: DesignMatrix, keys: SnapshotColumns.Keys, to out: OutputBuffer) throws {
         try CSVText.appendHeader(["customer_id"] + d.terms.map(\.name) + ["churned"], to: out)
-        let labels = d.labels ?? []
+        let labels = d.labels ?? DoubleColumn([])
         let q = d.width
         try d.withCells { cells in
             try ParallelRows.write(rows: d.rows, bytesPerRow: 12 * (q + 2), to: out) { lo, hi, b in

@@ -37,7 +37,7 @@ public enum Trainer {
     /// As `train(_:settings:)`, reading logged columns from `columns` (kept there for
     /// judging or refitting on the same snapshot).
     public static func train(_ columns: SnapshotColumns, settings: ModelSettings) throws(ChurnModelError) -> TrainedModel {
-        let table = columns.table
+        let table = columns
         let (recipes, leftOut) = try DesignMatrix.recipes(for: columns, settings: settings)
         var dropped = leftOut
         var design = try DesignMatrix.build(columns, terms: recipes)
@@ -65,10 +65,9 @@ public enum Trainer {
         var origin = keep  // design column -> column of `range`
         guard design.width > 0 else { throw .noTerms(file: table.path) }
 
-        var weights: [Double]? = nil
+        var weights: Logistic.ClassWeights? = nil
         if settings.classWeight == .balanced {
-            let w1 = Double(n) / (2 * Double(churned)), w0 = Double(n) / (2 * Double(n - churned))
-            weights = y.map { $0 == 1 ? w1 : w0 }
+            weights = .init(stayed: Double(n) / (2 * Double(n - churned)), churned: Double(n) / (2 * Double(churned)))
         }
         // Fit; collinear columns are dropped and the fit restarted; separation or a singular
         // X'WX of an unpenalised fit switch to the ridge once.
@@ -89,7 +88,7 @@ public enum Trainer {
         while fitted == nil {
             guard n > design.width + 1 else { throw .tooFewRows(customers: n, terms: design.width + 1, file: table.path) }
             let attempt = Result { () throws(Logistic.Failure) -> LogisticFit in
-                try Logistic.fit(design, labels: y, weights: weights, l2: l2, tolerance: settings.tolerance,
+                try Logistic.fit(design, labels: y, classWeights: weights, l2: l2, tolerance: settings.tolerance,
                                  maxIterations: settings.maxIterations, standardisation: (means, scales))
             }
             switch attempt {

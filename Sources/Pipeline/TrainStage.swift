@@ -35,13 +35,14 @@ struct TrainStage {
         let scoringHasBTYD = Self.hasBTYD(folder.latest(FeaturesStage.scoringFile))
         var earlierFits: ModelComparison.EarlierFits? = nil
         if FilePath.exists(validationPath) {
-            let earlier = try CSVTable.read(validationPath)
+            let earlier = try SnapshotColumns.mapping(validationPath, scratch: folder.staging, settings: spec.model)
             earlierFits = ModelComparison.fit(earlier: earlier, file: FeaturesStage.validationFile, asOf: CivilDate.iso(dates.validation),
                                               trainingColumns: trainingNames, settings: spec.model, scoringHasBTYD: scoringHasBTYD)
             steps.done("read \(FeaturesStage.validationFile), out-of-time fits")
         }
-        let training = try CSVTable.read(trainingPath)
-        let trainingColumns = SnapshotColumns(training)  // logged once, for judging and the final fit
+        // Read a block at a time into mapped scratch columns, logged once for judging and the
+        // final fit: what the fit's passes read is the kernel's to keep or drop, not the stage's.
+        let training = try SnapshotColumns.mapping(trainingPath, scratch: folder.staging, settings: spec.model)
         steps.done("read \(FeaturesStage.trainingFile)")
         guard let labels = training.column("churned") else { throw ChurnModelError.noLabels(file: trainingPath) }
         let trainingInfo = ModelFile.SnapshotInfo(file: FeaturesStage.trainingFile, asOf: CivilDate.iso(dates.training),
@@ -51,7 +52,7 @@ struct TrainStage {
         var skipped: String? = nil
         let comparison: ModelComparison
         if let earlierFits {
-            let judged = earlierFits.judge(on: trainingColumns, labels: labels, info: trainingInfo)
+            let judged = earlierFits.judge(on: training, labels: labels, info: trainingInfo)
             comparison = judged.comparison
             validation = judged.logistic
             for c in comparison.candidates { for w in c.warnings { reporter.warning("(out-of-time \(c.model.rawValue) model) " + w) } }
@@ -71,7 +72,7 @@ struct TrainStage {
         // The logistic fit that coefficients.csv describes: the hybrid when it scores, else
         // the plain one (BG/NBD alone has no coefficients; it scores from its column).
         let finalKind: ModelKind = comparison.chosen == .hybrid ? .hybrid : .logistic
-        let model = try Trainer.train(trainingColumns, settings: spec.model.variant(finalKind, table: training))
+        let model = try Trainer.train(training, settings: spec.model.variant(finalKind, columns: training.names))
         let fitSeconds = ResourceUse.now() - fitStart
         for w in model.warnings { reporter.warning(w) }
         steps.done("final fit")
@@ -80,7 +81,7 @@ struct TrainStage {
                              trainingSnapshot: trainingInfo, tolerance: spec.model.tolerance, trainingMetrics: inSample,
                              validation: validation, validationSkipped: skipped, comparison: comparison)
 
-        try ModelOutputs.write(file, design: model.design, keys: training, staging: folder.stagedPath)
+        try ModelOutputs.write(file, design: model.design, keys: training.keys, staging: folder.stagedPath)
         steps.done("metrics, coefficients.csv, training_matrix.csv, model.json")
 
         let f = model.fit

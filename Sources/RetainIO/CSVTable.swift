@@ -131,7 +131,15 @@ public struct CSVTable: Sendable {
         let header = String(decoding: UnsafeRawBufferPointer(rebasing: b[0..<headerEnd]), as: UTF8.self)
             .split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard header.count >= 1 else { throw IOError.malformed(path: path, line: 1, message: "empty header") }
-        let body = i + 1
+        return try parseRecords(b, from: i + 1, path: path, header: header, linesBefore: 1, keepingRows: keepingRows)
+    }
+
+    /// The records of `b[from...]` (whole records only), under `header`; `linesBefore`: the
+    /// file's lines before `from`, for the line numbers of messages. With `keepingRows`, the
+    /// row spans are offsets in `b`.
+    static func parseRecords(_ b: UnsafeRawBufferPointer, from body: Int, path: String, header: [String], linesBefore: Int,
+                             keepingRows: Bool = false) throws -> CSVTable {
+        let n = b.count
         // One range per worker, cut at record boundaries (a quoted id may hold a line break:
         // a cut newline must be outside quotes, judged by quote parity from the body's start).
         let ranges = b.baseAddress.map { recordRanges($0, from: body, to: n) } ?? [(body, n)]
@@ -161,8 +169,8 @@ public struct CSVTable: Sendable {
                 case .success(let keys): parsed[w] = keys.ends.count
                 case .failure(let e):
                     // Line numbers are local to the range: add the lines before it.
-                    var before = 1
-                    for k in 0..<r.0 where b[k] == 0x0A { before += 1 }
+                    var before = linesBefore + 1
+                    for k in body..<r.0 where b[k] == 0x0A { before += 1 }
                     throw IOError.malformed(path: path, line: before + e.line - 1, message: e.message)
                 }
                 // Close up the rows a range's over-estimate left empty.

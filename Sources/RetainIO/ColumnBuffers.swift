@@ -31,11 +31,11 @@ public enum ColumnBuffers {
         return try nest(0)
     }
 
-    /// Read-only pointers to the storage of every column in `columns`, valid inside `body`
+    /// Read-only pointers to the storage of every column in `columns` (in memory or mapped), valid inside `body`
     /// (nested scopes: an array's address is only guaranteed within its own closure), so a
     /// concurrent loop reads many columns without copying them or touching their
     /// reference counts. An empty column gets a pointer that must not be read.
-    public static func reading<R>(_ columns: [[Double]], _ body: ([UnsafePointer<Double>]) throws -> R) rethrows -> R {
+    public static func reading<R>(_ columns: [DoubleColumn], _ body: ([UnsafePointer<Double>]) throws -> R) rethrows -> R {
         var pointers: [UnsafePointer<Double>] = []
         pointers.reserveCapacity(columns.count)
         func nest(_ c: Int) throws -> R {

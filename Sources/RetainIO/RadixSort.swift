@@ -9,13 +9,18 @@
 public enum RadixSort {
     /// The keys, ascending, each with the index it had; equal keys keep their order.
     public static func sorted(_ keys: [UInt64]) -> [(key: UInt64, index: Int32)] {
-        let n = keys.count
+        keys.withUnsafeBufferPointer { k in sorted(count: k.count) { k[$0] } }
+    }
+
+    /// As `sorted(_:)`, key i given by `key(i)` for i in 0..<count (no array of the keys
+    /// is made first).
+    public static func sorted(count n: Int, key keyOf: (Int) -> UInt64) -> [(key: UInt64, index: Int32)] {
         var a = [(key: UInt64, index: Int32)](repeating: (0, 0), count: n)
-        guard n > 1 else { return n == 1 ? [(key: keys[0], index: Int32(0))] : [] }
+        guard n > 1 else { return n == 1 ? [(key: keyOf(0), index: Int32(0))] : [] }
         var counts = [Int](repeating: 0, count: 8 * 256)
         counts.withUnsafeMutableBufferPointer { counts in
             for k in 0..<n {
-                let key = keys[k]
+                let key = keyOf(k)
                 a[k] = (key, Int32(k))
                 for byte in 0..<8 { counts[byte << 8 | Int((key >> UInt64(8 * byte)) & 0xFF)] += 1 }
             }

@@ -31,7 +31,7 @@ struct WorkerInvarianceTests {
         for n in [1, 2, 3, 5, 8] {
             Workers.use(n)
             let m = x.moments()
-            let fit = try Logistic.fit(x, labels: y, weights: nil, l2: 0, tolerance: 1e-10, maxIterations: 50)
+            let fit = try Logistic.fit(x, labels: DoubleColumn(y), classWeights: nil, l2: 0, tolerance: 1e-10, maxIterations: 50)
             let p = Logistic.probabilities(fit.coefficients, x)
             let bits = (m.mean + m.sd + fit.coefficients + fit.standardErrors + [p.reduce(0, +)]).map(\.bitPattern)
             if let reference { #expect(bits == reference, "\(n) workers") } else { reference = bits }
@@ -53,8 +53,8 @@ struct DesignMemoryTests {
         s.transforms = ["money": TermTransform(log1p: true)]
         let (terms, _) = try DesignMatrix.recipes(for: columns, settings: s)
         let d = try DesignMatrix.build(columns, terms: terms)
-        func address(_ a: [Double]) -> UnsafePointer<Double>? { a.withUnsafeBufferPointer { $0.baseAddress } }
-        let logged = try #require(columns.base("money", log1p: true)), raw = try #require(columns.table.column("count"))
+        func address(_ a: DoubleColumn) -> UnsafePointer<Double>? { a.withUnsafeBufferPointer { $0.baseAddress } }
+        let logged = try #require(columns.base("money", log1p: true)), raw = try #require(columns.column("count"))
         #expect(d.sources.map(address) == [address(logged), address(raw)])
         #expect(d.selecting([1]).sources.map(address) == [address(raw)])
     }
