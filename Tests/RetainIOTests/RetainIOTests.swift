@@ -346,6 +346,80 @@ struct CSVTableTests {
     }
 }
 
+/// `MappedColumns` reads what `CSVTable.read` reads, block by block: the same keys, the
+/// same bits in every column, the same messages, whatever the block size.
+@Suite("Mapped snapshot columns")
+struct MappedColumnsTests {
+    /// True when both tables hold the same names, keys and bit patterns (NaN included).
+    func same(_ m: MappedColumns, _ t: CSVTable) -> Bool {
+        guard m.count == t.count, m.names == t.names, m.keyName == t.keyName else { return false }
+        for i in 0..<t.count where !m.rawKey(i).elementsEqual(t.rawKey(i)) { return false }
+        for (c, name) in t.names.enumerated() {
+            guard let column = m.column(name) else { return false }
+            for i in 0..<t.count where column[i].bitPattern != t.columns[c][i].bitPattern { return false }
+        }
+        return true
+    }
+
+    /// Blocks far smaller than the file (4096 is the floor, 5000 cuts records mid-line at odd
+    /// places) and larger, with LF and CRLF; quoted keys span lines and hold commas.
+    @Test("any block size reads back what CSVTable reads, bit for bit, with a derived column beside its source")
+    func blocks() throws {
+        let dir = TemporaryFolder()
+        let (lf, _, _) = CSVTableTests().text(rows: 20_000)
+        for (name, csv) in [("lf.csv", lf), ("crlf.csv", lf.replacingOccurrences(of: "\n", with: "\r\n"))] {
+            let path = try dir.write(name, csv)
+            let table = try CSVTable.read(path)
+            for blockBytes in [4096, 5000, 1 << 16, 1 << 25] {
+                let scratch = dir.file("scratch-\(blockBytes)")
+                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                let m = try MappedColumns.read(path, scratch: scratch, deriving: ["a": { log1p($0) }], blockBytes: blockBytes)
+                #expect(same(m, table), "\(name), blocks of \(blockBytes)")
+                let derived = try #require(m.derived("a"))
+                #expect(derived.indices.allSatisfy { derived[$0].bitPattern == log1p(table.columns[0][$0]).bitPattern })
+                #expect(m.derived("b") == nil && m.column("zz") == nil)
+                #expect(m.key(97) == "id,\"97\"\nx" || name == "crlf.csv")
+                // Unlinked at creation: nothing in the folder, during the read's life or after.
+                #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).isEmpty)
+            }
+        }
+    }
+
+    @Test("a header without rows, a last row without a newline, a record longer than a block")
+    func edges() throws {
+        let dir = TemporaryFolder()
+        let empty = try MappedColumns.read(try dir.write("e.csv", "customer_id,a,b\n"), scratch: dir.path, blockBytes: 4096)
+        #expect(empty.count == 0 && empty.names == ["a", "b"] && empty.column("a")?.isEmpty == true)
+        let one = try MappedColumns.read(try dir.write("o.csv", "customer_id,a,b\nx,1.5,"), scratch: dir.path, blockBytes: 4096)
+        #expect(one.count == 1 && one.column("a")?[0] == 1.5 && one.column("b")?[0].isNaN == true && one.key(0) == "x")
+        let long = "\"" + String(repeating: "k,\n", count: 5000) + "\""
+        let csv = "customer_id,a\nfirst,1\n" + long + ",2\nlast,3\n"
+        let path = try dir.write("l.csv", csv)
+        let m = try MappedColumns.read(path, scratch: dir.path, blockBytes: 4096)
+        #expect(same(m, try CSVTable.read(path)) && m.count == 3 && m.column("a")?.array == [1, 2, 3])
+        #expect(throws: IOError.self) { try MappedColumns.read(try dir.write("n.csv", ""), scratch: dir.path) }
+        #expect(throws: IOError.self) { try MappedColumns.read(dir.file("missing.csv"), scratch: dir.path) }
+        #expect(throws: IOError.self) { try MappedColumns.read(path, scratch: dir.file("no-such-folder")) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { $0.hasSuffix(".csv") })
+    }
+
+    @Test("a malformed field many blocks in is reported with its line in the file")
+    func errorLine() throws {
+        let dir = TemporaryFolder()
+        var (csv, _, _) = CSVTableTests().text(rows: 20_000)
+        csv += "late,1,2,x3\n"
+        let lines = csv.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        let path = try dir.write("t.csv", csv)
+        for blockBytes in [4096, 5000] {
+            #expect {
+                _ = try MappedColumns.read(path, scratch: dir.path, blockBytes: blockBytes)
+            } throws: { error in
+                String(describing: error).contains("t.csv:\(lines):") && String(describing: error).contains("x3")
+            }
+        }
+    }
+}
+
 @Suite("Radix sort")
 struct RadixSortTests {
     /// The reference: Swift's stable sort of (key, index) by key.
