@@ -46,34 +46,6 @@ public enum SnapshotWriter {
         }
     }
 
-    /// The table `snapshots/summary.csv` reads back as (keys escaped as written, zbar
-    /// rounded to the 9 decimals written), for the value stage of the same run.
-    public static func table(_ base: CustomerBase, customerIDs: [String], path: String) -> CSVTable {
-        let ranges = Workers.split(base.count, grain: 1 << 14)
-        let parts = Slots<([UInt8], [Int])>(count: ranges.count)
-        Workers.run(ranges.count) { r in
-            var bytes: [UInt8] = [], ends: [Int] = []
-            ends.reserveCapacity(ranges[r].count)
-            for i in ranges[r] {
-                var id = customerIDs[Int(base.customers[i])]
-                id.withUTF8 { u in CSVText.escape(UnsafeRawBufferPointer(u), neutralise: true) { bytes.append(contentsOf: $0) } }
-                ends.append(bytes.count)
-            }
-            parts[r] = (bytes, ends)
-        }
-        var keyBytes: [UInt8] = [], keyEnds: [Int] = []
-        keyEnds.reserveCapacity(base.count)
-        for r in 0..<ranges.count {
-            guard let (b, e) = parts[r] else { continue }
-            let shift = keyBytes.count
-            keyBytes += b
-            keyEnds += e.map { $0 + shift }
-        }
-        let columns = [base.repeatPurchases.map(Double.init), base.repeatSpanDays, base.ageDays,
-                       base.repeatMeanSpend.map { FixedPoint.rounded($0, decimals: 9) }]
-        return CSVTable(path: path, keyName: "customer_id", names: CustomerBase.columns, columns: columns, keyBytes: keyBytes, keyEnds: keyEnds)
-    }
-
     private static func formatRows(_ s: Snapshot, customerIDs: [String], from lo: Int, to hi: Int, into out: OutputBuffer) throws {
         let integer = s.features.map { integerFeatures.contains($0) }
         for row in lo..<hi {

@@ -1,4 +1,5 @@
 import Foundation
+import RetainIO
 
 /// P(alive) by frequency and recency for a customer of the base's longest age: the matrix
 /// lifetimes draws with `plot_probability_alive_matrix` (its `T` is the largest recency
@@ -18,10 +19,24 @@ public struct AliveMatrix: Codable, Sendable, Equatable {
     /// at most 40, so one heavy buyer does not stretch the rows), `columns` recencies
     /// from 0 to the largest T. Nil when there are no customers.
     public static func make(_ model: BGNBD, x: [Double], T: [Double], columns: Int = 24) -> AliveMatrix? {
-        let ages = T.filter(\.isFinite), counts = x.filter(\.isFinite)
-        guard let age = ages.max(), age > 0, !counts.isEmpty else { return nil }
-        let sorted = counts.sorted()
-        let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * 0.99).rounded(.up)))]
+        make(model, x: DoubleColumn(x), T: DoubleColumn(T), columns: columns)
+    }
+
+    /// As `make` on columns in memory; here the columns can be a mapped snapshot: the 99th
+    /// percentile is read off a count per distinct x, not a sorted copy.
+    public static func make(_ model: BGNBD, x: DoubleColumn, T: DoubleColumn, columns: Int = 24) -> AliveMatrix? {
+        var age = -Double.infinity
+        for t in T where t.isFinite { age = max(age, t) }
+        var perValue: [Double: Int] = [:], counted = 0
+        for v in x where v.isFinite { perValue[v, default: 0] += 1; counted += 1 }
+        guard age > 0, counted > 0 else { return nil }
+        // The value at rank ⌈0.99 (n − 1)⌉ of the sorted x.
+        let rank = min(counted - 1, Int((Double(counted - 1) * 0.99).rounded(.up)))
+        var p99 = 0.0, below = 0
+        for v in perValue.keys.sorted() {
+            below += perValue[v] ?? 0
+            if below > rank { p99 = v; break }
+        }
         let top = min(40, max(5, Int(p99.rounded(.up))))
         let recency = (0...columns).map { age * Double($0) / Double(columns) }
         let rows = Array(0...top)

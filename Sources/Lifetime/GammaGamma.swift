@@ -1,4 +1,5 @@
 import Foundation
+import RetainIO
 
 /// The Gamma-Gamma model of spend per purchase (Fader, Hardie & Lee, "RFM and CLV: Using
 /// Iso-Value Curves for Customer Base Analysis", 2005; the note "The Gamma-Gamma Model of
@@ -28,20 +29,31 @@ public struct GammaGamma: Sendable, Equatable, Codable {
 
     /// Repeat customers grouped by x (the terms of x alone are then taken once per group),
     /// with log z̄ summed per group once: the data of `logLikelihood`.
+    ///
+    /// Made in two passes over the columns (count per distinct x, then place), so that the
+    /// only memory a customer costs is its x·z̄: the columns can be a mapped snapshot.
     struct Data {
         var groups: [(x: Double, count: Double, sumLogSpend: Double, rows: Range<Int>)] = []
-        /// x·z̄ per customer, in group order.
+        /// x·z̄ per customer, in group order (ascending x, then the columns' order).
         var xz: [Double] = []
 
-        init(x: [Double], meanSpend z: [Double]) {
-            let order = x.indices.sorted { x[$0] < x[$1] || (x[$0] == x[$1] && $0 < $1) }
-            var i = 0
-            while i < order.count {
-                var j = i, sumLog = 0.0
-                while j < order.count && x[order[j]] == x[order[i]] { sumLog += log(z[order[j]]); xz.append(x[order[j]] * z[order[j]]); j += 1 }
-                groups.append((x[order[i]], Double(j - i), sumLog, i..<j))
-                i = j
+        init(x: UnsafeBufferPointer<Double>, meanSpend z: UnsafeBufferPointer<Double>) {
+            var slot: [Double: Int] = [:], distinct: [Double] = [], counts: [Int] = []
+            for i in 0..<x.count where isRepeatCustomer(x: x[i], meanSpend: z[i]) {
+                if let g = slot[x[i]] { counts[g] += 1 } else { slot[x[i]] = distinct.count; distinct.append(x[i]); counts.append(1) }
             }
+            let order = distinct.indices.sorted { distinct[$0] < distinct[$1] }
+            var start = [Int](repeating: 0, count: distinct.count), total = 0
+            for g in order { start[g] = total; total += counts[g] }
+            var next = start, sumLog = [Double](repeating: 0, count: distinct.count)
+            xz = [Double](repeating: 0, count: total)
+            for i in 0..<x.count where isRepeatCustomer(x: x[i], meanSpend: z[i]) {
+                guard let g = slot[x[i]] else { continue }
+                xz[next[g]] = x[i] * z[i]
+                next[g] += 1
+                sumLog[g] += log(z[i])
+            }
+            groups = order.map { g in (distinct[g], Double(counts[g]), sumLog[g], start[g]..<(start[g] + counts[g])) }
         }
     }
 
@@ -96,31 +108,55 @@ public struct GammaGamma: Sendable, Equatable, Codable {
         public var warnings: [String]
     }
 
-    /// Gamma-Gamma's data from per-customer columns (x repeat purchases, z̄ mean spend): the
-    /// customers with x > 0 and z̄ > 0 (a customer whose refunds cancel their repeat
-    /// purchases has no spend to model).
-    public static func repeatBuyers(x: [Double], meanSpend z: [Double]) -> (x: [Double], meanSpend: [Double]) {
-        let keep = x.indices.filter { x[$0] > 0 && z[$0] > 0 }
-        return (keep.map { x[$0] }, keep.map { z[$0] })
+    /// The customers Gamma-Gamma models: x > 0 repeat purchases and a mean spend z̄ > 0 (a
+    /// customer whose refunds cancel their repeat purchases has no spend to model).
+    @inline(__always) public static func isRepeatCustomer(x: Double, meanSpend z: Double) -> Bool { x > 0 && z > 0 }
+
+    /// How many of the customers of the columns Gamma-Gamma models (`isRepeatCustomer`).
+    public static func repeatCustomers(x: DoubleColumn, meanSpend z: DoubleColumn) -> Int {
+        x.withUnsafeBufferPointer { xs in z.withUnsafeBufferPointer { zs in
+            var n = 0
+            for i in 0..<min(xs.count, zs.count) where isRepeatCustomer(x: xs[i], meanSpend: zs[i]) { n += 1 }
+            return n
+        } }
     }
 
     /// Fewer repeat customers than this and the three parameters are not worth fitting.
     public static let minimumCustomers = 50
 
+    /// As `fit(x:meanSpend:)` on columns in memory.
     public static func fit(x: [Double], meanSpend z: [Double]) throws(LifetimeError) -> Fit {
-        guard x.count >= minimumCustomers else {
-            throw .tooFewCustomers(model: "Gamma-Gamma", what: "repeat customers with a positive spend", found: x.count, needed: minimumCustomers)
+        try fit(x: DoubleColumn(x), meanSpend: DoubleColumn(z))
+    }
+
+    /// Fitted by maximum likelihood on the repeat customers (`isRepeatCustomer`) of the
+    /// columns x and z̄ (one row per customer, the same length; in memory or mapped).
+    public static func fit(x: DoubleColumn, meanSpend z: DoubleColumn) throws(LifetimeError) -> Fit {
+        let result = x.withUnsafeBufferPointer { xs in
+            z.withUnsafeBufferPointer { zs in fitted(x: UnsafeBufferPointer(rebasing: xs[..<min(xs.count, zs.count)]), meanSpend: zs) }
         }
-        let n = Double(x.count)
-        let meanZ = z.reduce(0, +) / n, meanX = x.reduce(0, +) / n
+        return try result.get()
+    }
+
+    private static func fitted(x: UnsafeBufferPointer<Double>, meanSpend z: UnsafeBufferPointer<Double>) -> Result<Fit, LifetimeError> {
+        var count = 0, sumX = 0.0, sumZ = 0.0
+        for i in 0..<x.count where isRepeatCustomer(x: x[i], meanSpend: z[i]) { count += 1; sumX += x[i]; sumZ += z[i] }
+        guard count >= minimumCustomers else {
+            return .failure(.tooFewCustomers(model: "Gamma-Gamma", what: "repeat customers with a positive spend", found: count, needed: minimumCustomers))
+        }
+        let n = Double(count)
+        let meanZ = sumZ / n, meanX = sumX / n
         var sxx = 0.0, szz = 0.0, sxz = 0.0
-        for i in 0..<x.count { let dx = x[i] - meanX, dz = z[i] - meanZ; sxx += dx * dx; szz += dz * dz; sxz += dx * dz }
+        for i in 0..<x.count where isRepeatCustomer(x: x[i], meanSpend: z[i]) {
+            let dx = x[i] - meanX, dz = z[i] - meanZ
+            sxx += dx * dx; szz += dz * dz; sxz += dx * dz
+        }
         let corr = sxx > 0 && szz > 0 ? sxz / (sxx * szz).squareRoot() : 0
         // Start: p = q = 2 and γ = the mean spend (the population mean pγ/(q − 1) is then 2 z̄).
         let start = [log(2.0), log(2.0), log(max(meanZ, 1e-6))]
         let data = Data(x: x, meanSpend: z)
         let first = logLikelihood(data, theta: start)
-        guard first.value.isFinite else { throw .notFinite(model: "Gamma-Gamma") }
+        guard first.value.isFinite else { return .failure(.notFinite(model: "Gamma-Gamma")) }
         let m = MaximumLikelihood.maximise({ logLikelihood(data, theta: $0) }, start: start, initial: first, weight: n)
         let p = m.theta.map(exp)
         var warnings = m.warnings("Gamma-Gamma", names: names)
@@ -130,7 +166,7 @@ public struct GammaGamma: Sendable, Equatable, Codable {
         if p[1] <= 1 {
             warnings.append("Gamma-Gamma: q = \(String(format: "%.3g", p[1])) ≤ 1, so the population mean spend is unbounded; customers without a repeat purchase use the mean observed spend")
         }
-        return Fit(model: GammaGamma(p: p[0], q: p[1], gamma: p[2]), logLikelihood: m.logLikelihood, standardErrors: m.standardErrors,
-                   iterations: m.iterations, converged: m.converged, customers: x.count, frequencySpendCorrelation: corr, warnings: warnings)
+        return .success(Fit(model: GammaGamma(p: p[0], q: p[1], gamma: p[2]), logLikelihood: m.logLikelihood, standardErrors: m.standardErrors,
+                            iterations: m.iterations, converged: m.converged, customers: count, frequencySpendCorrelation: corr, warnings: warnings))
     }
 }

@@ -119,24 +119,30 @@ public enum ValueOutputs {
     public static let modelFile = "value.json"
     public static let columns = ["p_alive", "expected_purchases", "expected_spend", "clv"]
 
-    /// Writes both files; returns `value.csv` as it reads back (for the segment stage of the same run).
-    @discardableResult
-    public static func write(_ values: [CustomerLifetimeValue], keys: CSVTable, file: ValueFile, staging: (String) throws -> String) throws -> CSVTable {
+    /// Writes both files, `value.csv` a block of customers at a time: `values(range)` gives
+    /// the figures of scored customers `range` (asked in order, each once), `keys` the
+    /// customers' ids; `file()` is asked once every block is written, so it can say what
+    /// the blocks found. The stage then holds one block of customers, never all of them.
+    public static func write(customers n: Int, keys: MappedColumns, values: (Range<Int>) throws -> [CustomerLifetimeValue],
+                             file: () -> ValueFile, staging: (String) throws -> String, block: Int = 1 << 18) throws {
         let path = try staging(valuesFile)
         try AtomicFile.write(path) { out in
             try CSVText.appendHeader(["customer_id"] + columns, to: out)
-            try ParallelRows.write(rows: values.count, bytesPerRow: 48, to: out) { lo, hi, b in
-                for i in lo..<hi {
-                    try keys.appendRawKey(i, to: b)
-                    let v = values[i]
-                    for x in [v.pAlive, v.expectedPurchases, v.expectedSpend, v.clv] { try b.append(byte: UInt8(ascii: ",")); try b.appendDecimal(x) }
-                    try b.append(byte: 0x0A)
+            var lo = 0
+            while lo < n {
+                let range = lo..<min(n, lo + max(block, 1))
+                let figures = try values(range)
+                try ParallelRows.write(rows: figures.count, bytesPerRow: 48, to: out) { a, b, buffer in
+                    for k in a..<b {
+                        try keys.appendRawKey(range.lowerBound + k, to: buffer)
+                        let v = figures[k]
+                        for x in [v.pAlive, v.expectedPurchases, v.expectedSpend, v.clv] { try buffer.append(byte: UInt8(ascii: ",")); try buffer.appendDecimal(x) }
+                        try buffer.append(byte: 0x0A)
+                    }
                 }
+                lo = range.upperBound
             }
         }
-        try AtomicFile.write(try staging(modelFile), contents: String(decoding: try file.encoded(), as: UTF8.self) + "\n")
-        let written = [values.map(\.pAlive), values.map(\.expectedPurchases), values.map(\.expectedSpend), values.map(\.clv)]
-        return CSVTable(path: path, keyName: "customer_id", names: Self.columns,
-                        columns: written.map { $0.map { FixedPoint.rounded($0, decimals: 9) } }, keyBytes: keys.keyBytes, keyEnds: keys.keyEnds)
+        try AtomicFile.write(try staging(modelFile), contents: String(decoding: try file().encoded(), as: UTF8.self) + "\n")
     }
 }

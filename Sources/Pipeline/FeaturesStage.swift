@@ -176,8 +176,6 @@ private final class BTYDColumns {
         if named == .scoring {
             let path = try folder.stagedPath(FeaturesStage.summaryFile)
             try AtomicFile.write(path) { out in try SnapshotWriter.write(base, customerIDs: customerIDs, to: out) }
-            // The value stage of this run takes the table as it reads back (RunFolder.table(at:)).
-            if folder.handsOverTables { folder.remember(SnapshotWriter.table(base, customerIDs: customerIDs, path: path), writtenAt: path) }
         }
         let outcome = SnapshotBTYD.add(to: &snap, base: base, horizonDays: horizonDays, start: previousFit)
         outcomes[named] = outcome

@@ -26,10 +26,12 @@ struct ValueStage {
         let fitsPath = try folder.upstream(FeaturesStage.bgnbdFile, for: .value, from: .features)
         let dates = try FeaturesStage.dates(in: features, for: .value)
         let steps = StepTimer(.value, reporter: reporter)
-        let scores = try folder.table(at: scoresPath)
-        let summary = try folder.table(at: summaryPath)
+        // Both read a block at a time into mapped scratch columns: the fits and the values
+        // pass over them without the stage holding a row per customer.
+        let scores = try MappedColumns.read(scoresPath, scratch: folder.staging)
+        let summary = try MappedColumns.read(summaryPath, scratch: folder.staging)
         steps.done("read \(ScoreStage.scoresFile) and \(FeaturesStage.summaryFile)")
-        func column(_ t: CSVTable, _ name: String, _ file: String) throws -> [Double] {
+        func column(_ t: MappedColumns, _ name: String, _ file: String) throws -> DoubleColumn {
             guard let c = t.column(name) else {
                 throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue, detail: "\(file) has no \(name) column")
             }
@@ -40,39 +42,41 @@ struct ValueStage {
 
         var warnings: [String] = [], fallbacks: [String] = []
         let (scoringFit, bgnbd) = try purchases(fitsPath, warnings: &warnings, fallbacks: &fallbacks)
-        let buyers = GammaGamma.repeatBuyers(x: x, meanSpend: zbar)
-        let (gammaGamma, fitSeconds) = spend(buyers, warnings: &warnings, fallbacks: &fallbacks)
+        let (gammaGamma, fitSeconds) = spend(x: x, meanSpend: zbar, warnings: &warnings, fallbacks: &fallbacks)
         steps.done("Gamma-Gamma fit")
         for line in fallbacks { reporter.warning("value: " + line) }
         for line in warnings { reporter.warning("value: " + line) }
 
-        let inputs = try self.inputs(scores, summary: summary, x: x, tx: tx, T: T, zbar: zbar)
+        var inputs = try Inputs(scores: scores, summary: summary, x: x, tx: tx, T: T, zbar: zbar, segment: spec.segment)
         let model = LifetimeValue(purchases: bgnbd, spend: gammaGamma?.model, settings: spec.value,
                                   targetDays: Double(spec.segment.targetDays), minimumTenureDays: Double(spec.segment.minimumTenureDays))
-        var values = model.values(inputs)
         // A figure the series could not give (far outside the fitted data) falls back too.
         let fallback = LifetimeValue(purchases: nil, spend: nil, settings: spec.value, targetDays: model.targetDays, minimumTenureDays: model.minimumTenureDays)
-        let bad = values.indices.filter { ![values[$0].pAlive, values[$0].expectedPurchases, values[$0].expectedSpend, values[$0].clv].allSatisfy(\.isFinite) }
-        let redone = fallback.values(bad.map { inputs[$0] })
-        for (k, i) in bad.enumerated() { values[i] = redone[k] }
-        let replaced = bad.count
-        if replaced > 0 {
-            let line = "\(replaced) customers' figures were not finite under the fitted models: the fallback gives theirs"
-            warnings.append(line); reporter.warning("value: " + line)
-        }
-        steps.done("values of \(MessageText.grouped(values.count)) customers")
-
-        let file = ValueFile(asOf: CivilDate.iso(dates.scoring), settings: spec.value, targetDays: Int(spec.segment.targetDays),
+        var replaced = 0, totalCLV = 0.0, totalAlive = 0.0
+        let aliveMatrix = bgnbd.flatMap { AliveMatrix.make($0, x: x, T: T) }
+        try ValueOutputs.write(customers: scores.count, keys: scores, values: { range in
+            let block = try inputs.next(range)
+            var values = model.values(block)
+            let bad = values.indices.filter { ![values[$0].pAlive, values[$0].expectedPurchases, values[$0].expectedSpend, values[$0].clv].allSatisfy(\.isFinite) }
+            let redone = fallback.values(bad.map { block[$0] })
+            for (k, i) in bad.enumerated() { values[i] = redone[k] }
+            replaced += bad.count
+            for v in values { totalCLV += v.clv; totalAlive += v.pAlive }
+            return values
+        }, file: {
+            if replaced > 0 {
+                let line = "\(replaced) customers' figures were not finite under the fitted models: the fallback gives theirs"
+                warnings.append(line); reporter.warning("value: " + line)
+            }
+            return ValueFile(asOf: CivilDate.iso(dates.scoring), settings: spec.value, targetDays: Int(spec.segment.targetDays),
                              bgnbd: bgnbd == nil ? nil : scoringFit?.fit, gammaGamma: gammaGamma, fallbacks: fallbacks, warnings: warnings,
-                             aliveMatrix: bgnbd.flatMap { AliveMatrix.make($0, x: x, T: T) })
-        let written = try ValueOutputs.write(values, keys: scores, file: file, staging: folder.stagedPath)
-        // The segment stage of this run takes the table as it reads back.
-        folder.remember(written, writtenAt: written.path)
-        steps.done("wrote \(Self.valuesFile) and \(Self.modelFile)")
+                             aliveMatrix: aliveMatrix)
+        }, staging: folder.stagedPath)
+        let customers = scores.count
+        steps.done("values of \(MessageText.grouped(customers)) customers; wrote \(Self.valuesFile) and \(Self.modelFile)")
 
-        let totalCLV = values.reduce(0) { $0 + $1.clv }
-        reporter.info("value: \(MessageText.grouped(values.count)) customers, CLV over \(spec.value.horizonMonths) months "
-            + "\(MessageText.fixed(totalCLV, 2)) in all; mean P(alive) \(MessageText.fixed(values.reduce(0) { $0 + $1.pAlive } / Double(max(values.count, 1)), 3))"
+        reporter.info("value: \(MessageText.grouped(customers)) customers, CLV over \(spec.value.horizonMonths) months "
+            + "\(MessageText.fixed(totalCLV, 2)) in all; mean P(alive) \(MessageText.fixed(totalAlive / Double(max(customers, 1)), 3))"
             + (bgnbd.map { " (BG/NBD r \(MessageText.fixed($0.r, 4)), alpha \(MessageText.fixed($0.alpha, 2)) days, a \(MessageText.fixed($0.a, 4)), b \(MessageText.fixed($0.b, 4)))" } ?? ""))
         var measures: [String: Double] = ["clv_total": totalCLV, "gamma_gamma_fit_seconds": fitSeconds]
         if let m = bgnbd { for (n, v) in zip(BGNBD.names, m.parameters) { measures["bgnbd_\(n)"] = v } }
@@ -80,7 +84,8 @@ struct ValueStage {
             for (n, v) in zip(GammaGamma.names, g.model.parameters) { measures["gamma_gamma_\(n)"] = v }
             measures["frequency_spend_correlation"] = g.frequencySpendCorrelation
         }
-        return clock.record(counts: ["customers": values.count, "summary_customers": summary.count, "repeat_buyers": buyers.x.count],
+        return clock.record(counts: ["customers": customers, "summary_customers": summary.count,
+                                     "repeat_buyers": GammaGamma.repeatCustomers(x: x, meanSpend: zbar)],
                             dates: ["as_of": CivilDate.iso(dates.scoring)], notes: fallbacks.map { "fallback: \($0)" } + warnings, measures: measures)
     }
 
@@ -100,11 +105,11 @@ struct ValueStage {
         return (entry, model)
     }
 
-    /// Gamma-Gamma on the repeat buyers, or the fallback's reason; and the fit's wall time.
-    func spend(_ buyers: (x: [Double], meanSpend: [Double]), warnings: inout [String], fallbacks: inout [String]) -> (GammaGamma.Fit?, Double) {
+    /// Gamma-Gamma on the repeat customers, or the fallback's reason; and the fit's wall time.
+    func spend(x: DoubleColumn, meanSpend: DoubleColumn, warnings: inout [String], fallbacks: inout [String]) -> (GammaGamma.Fit?, Double) {
         let start = Date()
         do {
-            let g = try GammaGamma.fit(x: buyers.x, meanSpend: buyers.meanSpend)
+            let g = try GammaGamma.fit(x: x, meanSpend: meanSpend)
             warnings += g.warnings
             guard g.model.parameters.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                 fallbacks.append("Gamma-Gamma: its parameters are not usable: each customer's observed mean spend per purchase day instead")
@@ -117,34 +122,49 @@ struct ValueStage {
         }
     }
 
-    /// Each scored customer's inputs: the summary's row of the same customer (both files
-    /// list customers in the ledger's order, the scored ones a subset), the churn
-    /// probability, and the margin and cost to serve as the segment stage takes them.
-    func inputs(_ scores: CSVTable, summary: CSVTable, x: [Double], tx: [Double], T: [Double], zbar: [Double]) throws -> [ValueInput] {
-        func need(_ name: String) throws -> [Double] {
-            guard let c = scores.column(name) else {
-                throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.score.rawValue, detail: "\(ScoreStage.scoresFile) has no \(name) column")
+    /// Each scored customer's inputs, a block at a time: the summary's row of the same
+    /// customer (both files list customers in the ledger's order, the scored ones a subset),
+    /// the churn probability, and the margin and cost to serve as the segment stage takes them.
+    struct Inputs {
+        let scores: MappedColumns, summary: MappedColumns
+        let x: DoubleColumn, tx: DoubleColumn, T: DoubleColumn, zbar: DoubleColumn
+        let p: DoubleColumn, frequency: DoubleColumn, monetary: DoubleColumn
+        let margin: DoubleColumn?, service: DoubleColumn?
+        let segment: SegmentSettings
+        /// The summary row the next scored customer is looked for from.
+        private var j = 0
+
+        init(scores: MappedColumns, summary: MappedColumns, x: DoubleColumn, tx: DoubleColumn, T: DoubleColumn, zbar: DoubleColumn,
+             segment: SegmentSettings) throws {
+            func need(_ name: String) throws -> DoubleColumn {
+                guard let c = scores.column(name) else {
+                    throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.score.rawValue, detail: "\(ScoreStage.scoresFile) has no \(name) column")
+                }
+                return c
             }
-            return c
+            self.scores = scores; self.summary = summary; self.x = x; self.tx = tx; self.T = T; self.zbar = zbar; self.segment = segment
+            p = try need("churn_probability"); frequency = try need("frequency"); monetary = try need("monetary")
+            margin = scores.column("margin_rate"); service = scores.column("service_cost_per_order")
         }
-        let p = try need("churn_probability"), frequency = try need("frequency"), monetary = try need("monetary")
-        let margin = scores.column("margin_rate"), service = scores.column("service_cost_per_order")
-        var out: [ValueInput] = []
-        out.reserveCapacity(scores.count)
-        var j = 0
-        for i in 0..<scores.count {
-            while j < summary.count && !scores.sameKey(i, as: summary, j) { j += 1 }
-            guard j < summary.count else {
-                throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue,
-                                                    detail: "customer \(MessageText.excerpt(scores.key(i), limit: 60)) of \(ScoreStage.scoresFile) is not in \(FeaturesStage.summaryFile) (in its order)")
+
+        /// The inputs of scored customers `range`, the ranges asked in order.
+        mutating func next(_ range: Range<Int>) throws -> [ValueInput] {
+            var out: [ValueInput] = []
+            out.reserveCapacity(range.count)
+            for i in range {
+                while j < summary.count && !scores.sameKey(i, as: summary, j) { j += 1 }
+                guard j < summary.count else {
+                    throw PipelineError.upstreamMissing(stage: Stage.value.rawValue, needs: Stage.features.rawValue,
+                                                        detail: "customer \(MessageText.excerpt(scores.key(i), limit: 60)) of \(ScoreStage.scoresFile) is not in \(FeaturesStage.summaryFile) (in its order)")
+                }
+                let net = monetary[i].isFinite ? monetary[i] * frequency[i] : 0
+                out.append(ValueInput(x: x[j], tx: tx[j], T: T[j], meanSpend: zbar[j], churnProbability: p[i],
+                                      observedSpend: max(net, 0) / (x[j] + 1),
+                                      marginRate: CustomerValue.margin(margin?[i], settings: segment),
+                                      serviceCost: CustomerValue.serviceCost(service?[i]) ?? 0))
+                j += 1
             }
-            let net = monetary[i].isFinite ? monetary[i] * frequency[i] : 0
-            out.append(ValueInput(x: x[j], tx: tx[j], T: T[j], meanSpend: zbar[j], churnProbability: p[i],
-                                  observedSpend: max(net, 0) / (x[j] + 1),
-                                  marginRate: CustomerValue.margin(margin?[i], settings: spec.segment),
-                                  serviceCost: CustomerValue.serviceCost(service?[i]) ?? 0))
-            j += 1
+            return out
         }
-        return out
     }
 }

@@ -63,6 +63,14 @@ public final class MappedColumns: @unchecked Sendable {
     /// The key of row `i` as the input had it (see `CSVTable.key`).
     public func key(_ i: Int) -> String { CSVText.decode(ArraySlice(rawKey(i))) }
 
+    /// Whether row `i` here and row `j` of `other` have the same raw key.
+    @inline(__always) public func sameKey(_ i: Int, as other: MappedColumns, _ j: Int) -> Bool {
+        let a = rawKey(i), b = other.rawKey(j)
+        guard a.count == b.count else { return false }
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        return memcmp(pa, pb, a.count) == 0
+    }
+
     /// Appends the raw key field of row `i` to `out`.
     @inline(__always) public func appendRawKey(_ i: Int, to out: OutputBuffer) throws {
         try out.append(UnsafeRawBufferPointer(rawKey(i)))

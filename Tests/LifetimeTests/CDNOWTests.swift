@@ -81,7 +81,7 @@ struct GradientTests {
             Self.check({ BGNBD.logLikelihood(summary, theta: $0) }, at: theta)
         }
         for theta in [[log(6.25), log(3.74), log(15.45)], [0.1, 2.0, 1.0]] {
-            let data = GammaGamma.Data(x: x, meanSpend: z)
+            let data = x.withUnsafeBufferPointer { xs in z.withUnsafeBufferPointer { GammaGamma.Data(x: xs, meanSpend: $0) } }
             Self.check({ GammaGamma.logLikelihood(data, theta: $0) }, at: theta)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Lifetime
+import RetainIO
 import RetainTestSupport
 
 @Suite("Lifetime value")
@@ -94,5 +95,84 @@ struct AliveMatrixTests {
         // The rows stop at the 99th percentile of x (at least 5): one buyer of 200 does not make 200 rows.
         #expect(AliveMatrix.make(model, x: Array(repeating: 1, count: 200) + [200], T: Array(repeating: 300, count: 201))?.frequencies.last == 5)
         #expect(AliveMatrix.make(model, x: [], T: []) == nil)
+    }
+}
+
+/// The value stage reads `summary.csv` and `scores.csv` into mapped columns and writes
+/// `value.csv` a block of customers at a time: what it fits and writes must not depend on
+/// either.
+@Suite("Value stage inputs as whole columns, outputs in blocks")
+struct ValueColumnsTests {
+    /// CDNOW's 946 repeat customers with customers Gamma-Gamma leaves out put between them
+    /// (no repeat purchase; repeat purchases whose refunds leave no spend; no spend figure).
+    static func columns() throws -> (x: [Double], z: [Double], repeatX: [Double], repeatZ: [Double]) {
+        let (_, rx, rz) = try CDNOWTests.publishedSummary()
+        var x: [Double] = [], z: [Double] = []
+        for i in rx.indices {
+            x.append(rx[i]); z.append(rz[i])
+            switch i % 4 {
+            case 0: x.append(0); z.append(0)
+            case 1: x.append(2); z.append(0)
+            case 2: x.append(0); z.append(.nan)
+            default: break
+            }
+        }
+        return (x, z, rx, rz)
+    }
+
+    @Test("Gamma-Gamma on whole columns, in memory or mapped, fits the repeat customers to the bit of a fit on their rows alone")
+    func gammaGammaOnColumns() throws {
+        let (x, z, rx, rz) = try Self.columns()
+        let alone = try GammaGamma.fit(x: rx, meanSpend: rz)
+        let dir = TemporaryFolder()
+        let csv = "customer_id,x,zbar\n" + x.indices.map { "c\($0),\(x[$0]),\(z[$0].isNaN ? "" : String(z[$0]))\n" }.joined()
+        let mapped = try MappedColumns.read(try dir.write("summary.csv", csv), scratch: dir.path, blockBytes: 4096)
+        let mx = try #require(mapped.column("x")), mz = try #require(mapped.column("zbar"))
+        #expect(GammaGamma.repeatCustomers(x: mx, meanSpend: mz) == 946)
+        for fit in [try GammaGamma.fit(x: x, meanSpend: z), try GammaGamma.fit(x: mx, meanSpend: mz)] {
+            #expect(fit.customers == 946)
+            #expect(fit.model.parameters.map(\.bitPattern) == alone.model.parameters.map(\.bitPattern))
+            #expect(fit.logLikelihood.bitPattern == alone.logLikelihood.bitPattern)
+            #expect(fit.frequencySpendCorrelation.bitPattern == alone.frequencySpendCorrelation.bitPattern)
+        }
+    }
+
+    /// The rows of the matrix stop at the 99th percentile of x, the value at rank
+    /// ⌈0.99 (n − 1)⌉ of the sorted x: read off counts, it must be that value.
+    @Test("the P(alive) matrix's rows stop where the sorted x puts the 99th percentile")
+    func percentileByCounts() {
+        let model = BGNBD(r: 0.2683, alpha: 41.99, a: 0.4832, b: 2.1086)
+        var rng = SplitMix(seed: 9)
+        for n in [1, 2, 99, 100, 101, 1000, 4321] {
+            let x = (0..<n).map { _ in Double(rng.next() % 60) }
+            let sorted = x.sorted(), p99 = sorted[min(n - 1, Int((Double(n - 1) * 0.99).rounded(.up)))]
+            let m = AliveMatrix.make(model, x: x + [.nan], T: x.map { 10 + $0 } + [.infinity])
+            #expect(m?.frequencies.last == min(40, max(5, Int(p99.rounded(.up)))), "n \(n)")
+            #expect(m?.ageDays == 10 + sorted[n - 1])
+        }
+    }
+
+    @Test("value.csv is the same file whatever the block, each customer asked for once, in order")
+    func blocks() throws {
+        let dir = TemporaryFolder()
+        let n = 1003
+        let csv = "customer_id,churn_probability\n" + (0..<n).map { $0 % 17 == 0 ? "\"c,\($0)\"\n" : "c\($0)\n" }.map { $0.dropLast() + ",0.5\n" }.joined()
+        let keys = try MappedColumns.read(try dir.write("scores.csv", csv), scratch: dir.path)
+        let file = ValueFile(asOf: "2025-12-31", settings: ValueSettings(), targetDays: 90, bgnbd: nil, gammaGamma: nil, fallbacks: [], warnings: [])
+        var written: [String] = []
+        for block in [1, 7, 1000, 1 << 18] {
+            let out = dir.file("b\(block)")
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            var asked: [Int] = []
+            try ValueOutputs.write(customers: n, keys: keys, values: { range in
+                asked += Array(range)
+                return range.map { i in CustomerLifetimeValue(pAlive: Double(i) / Double(n), expectedPurchases: 0.1 * Double(i), expectedSpend: 20, clv: -Double(i) / 3) }
+            }, file: { file }, staging: { out + "/" + $0 }, block: block)
+            #expect(asked == Array(0..<n), "block \(block)")
+            written.append(try String(contentsOfFile: out + "/value.csv", encoding: .utf8))
+        }
+        #expect(Set(written).count == 1)
+        #expect(written[0].hasPrefix("customer_id,p_alive,expected_purchases,expected_spend,clv\n\"c,0\",0,0,20,0\n"))
+        #expect(written[0].split(separator: "\n").count == n + 1)
     }
 }
