@@ -48,6 +48,82 @@ public enum RadixSort {
         return a
     }
 
+    /// The indices 0..<count in ascending order of `key(i)`, equal keys in index order
+    /// (as `sorted(count:key:)`'s indices), for count < 2³¹.
+    ///
+    /// Memory is two indices a key (8 bytes), not two (key, index) pairs (32): the range of
+    /// keys is cut into 256 buckets by its leading bits, the indices placed bucket by
+    /// bucket in index order, and each bucket sorted alone (its keys fetched once into a
+    /// small array of pairs, by insertion when tiny, by `sorted` up to 65,536 keys, else
+    /// cut again). Keys are asked for in each pass, so `key` should be cheap.
+    public static func order(count n: Int, key keyOf: (Int) -> UInt64) -> [Int32] {
+        var out = [Int32](unsafeUninitializedCapacity: n) { o, initialized in
+            for i in 0..<n { o[i] = Int32(truncatingIfNeeded: i) }
+            initialized = n
+        }
+        out.withUnsafeMutableBufferPointer { order(of: $0, key: keyOf) }
+        return out
+    }
+
+    /// Sorts `indices` (in ascending index order on entry) stably by their keys.
+    private static func order(of indices: UnsafeMutableBufferPointer<Int32>, key keyOf: (Int) -> UInt64) {
+        let m = indices.count
+        guard m > 1 else { return }
+        if m <= 1 << 16 {
+            let pairs = sorted(count: m) { keyOf(Int(indices[$0])) }
+            let given = Array(indices)
+            for (k, p) in pairs.enumerated() { indices[k] = given[Int(p.index)] }
+            return
+        }
+        var lo = UInt64.max, hi = UInt64.min
+        for k in 0..<m { let v = keyOf(Int(indices[k])); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
+        guard lo < hi else { return }  // every key alike: index order is the order
+        // 256 buckets: the placing pass writes to few places at once (cache lines and pages
+        // stay hot); a bucket still larger than `sorted` takes is cut again.
+        let shift = UInt64(Swift.max(0, (64 - (hi - lo).leadingZeroBitCount) - 8))
+        let buckets = Int((hi - lo) >> shift) + 1
+        var starts = [Int](repeating: 0, count: buckets + 1)
+        for k in 0..<m { starts[Int((keyOf(Int(indices[k])) - lo) >> shift) + 1] += 1 }
+        for b in 0..<buckets { starts[b + 1] += starts[b] }
+        do {
+            var next = starts
+            let placed = [Int32](unsafeUninitializedCapacity: m) { t, initialized in
+                for k in 0..<m {
+                    let b = Int((keyOf(Int(indices[k])) - lo) >> shift)
+                    t[next[b]] = indices[k]
+                    next[b] += 1
+                }
+                initialized = m
+            }
+            _ = indices.update(fromContentsOf: placed)
+        }  // `placed` is freed here, before the buckets are sorted
+        // Each bucket's keys are fetched once into `local` (the indices are scattered over
+        // the keys, so a fetch is a cache miss), sorted there, and the indices written back.
+        var local: [(key: UInt64, index: Int32)] = []
+        for b in 0..<buckets {
+            let range = starts[b]..<starts[b + 1]
+            guard range.count > 1 else { continue }
+            if range.count > 1 << 16 {
+                order(of: UnsafeMutableBufferPointer(rebasing: indices[range]), key: keyOf)
+                continue
+            }
+            local.removeAll(keepingCapacity: true)
+            for k in range { local.append((keyOf(Int(indices[k])), indices[k])) }
+            if range.count <= 32 {  // insertion sort: stable, no allocation
+                for k in 1..<local.count {
+                    let moving = local[k]
+                    var j = k
+                    while j > 0 && local[j - 1].key > moving.key { local[j] = local[j - 1]; j -= 1 }
+                    local[j] = moving
+                }
+                for (j, e) in local.enumerated() { indices[range.lowerBound + j] = e.index }
+            } else {
+                let byKey = local.withUnsafeBufferPointer { l in sorted(count: l.count) { l[$0].key } }
+                for (j, e) in byKey.enumerated() { indices[range.lowerBound + j] = local[Int(e.index)].index }
+            }
+        }
+    }
+
     /// A key whose unsigned order is the numeric order of `x` (-0 before +0; NaNs last).
     @inline(__always) public static func key(_ x: Double) -> UInt64 {
         let bits = x.bitPattern

@@ -442,6 +442,31 @@ struct RadixSortTests {
         #expect(RadixSort.sorted([]).isEmpty && RadixSort.sorted([7]).map(\.index) == [0])
     }
 
+    /// Probabilities as a model gives them: spread over (0, 1), a crowd in a range narrower
+    /// than one of the first cut's buckets (so that bucket is cut again), a block of equal
+    /// values (left in index order), and 0 and 1 exactly.
+    @Test("the order by buckets equals the stable sort's, for crowded, tied and spread keys")
+    func orderByBuckets() {
+        var rng = SplitMix(seed: 21)
+        func unit() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
+        var p: [Double] = []
+        for i in 0..<400_000 {  // 80,000 in the crowd, 80,000 at 0.25: both over one bucket's 65,536
+            switch i % 5 {
+            case 0, 1: p.append(unit())
+            case 2: p.append(0.7 + unit() * 1e-9)
+            case 3: p.append(0.25)
+            default: p.append(i % 2 == 0 ? 0 : 1)
+            }
+        }
+        let keys = p.map(RadixSort.key)
+        let expected = reference(keys)
+        #expect(firstDifference(RadixSort.order(count: keys.count) { keys[$0] }, expected) == nil)
+        #expect(firstDifference(RadixSort.sorted(keys).map(\.index), expected) == nil)
+        #expect(RadixSort.order(count: 0) { _ in 0 }.isEmpty && RadixSort.order(count: 1) { _ in 9 } == [0])
+        let same = [UInt64](repeating: 5, count: 70_000)
+        #expect(firstDifference(RadixSort.order(count: same.count) { same[$0] }, Array(0..<Int32(70_000))) == nil)
+    }
+
     @Test("the key of a double orders as the doubles do")
     func doubles() {
         let xs: [Double] = [3, -1, 0.5, -0.25, 1e-300, -1e300, .infinity, -.infinity, 0, 2.5, 0.5, -1]
