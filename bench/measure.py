@@ -33,6 +33,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--mode", choices=["ingest", "features", "train", "fit-memory", "value", "workers", "compare", "spark"], default="ingest")
     ap.add_argument("--baseline", help="for --mode compare and fit-memory: another retain binary (an earlier build)")
+    ap.add_argument("--copies", type=int, default=1, help="for --mode fit-memory: each snapshot's rows this many times")
+    ap.add_argument("--memory-limit", type=float, help="for --mode fit-memory: GB of memory (a cgroup; needs root) each stage runs in")
     a = ap.parse_args()
     log = os.path.abspath(a.log)
     rows = sum(1 for _ in open(log, "rb")) - 1
@@ -220,32 +222,123 @@ def spark(a, log, rows, size_mb, work, pipeline, out):
     shutil.rmtree(work, ignore_errors=True)
 
 
+def limited(cmd, limit_gb=None):
+    """One run of `cmd`, in a fresh memory cgroup of `limit_gb` GB when given (cgroup v2 or
+    v1; needs root), its anonymous memory (RssAnon, the heap: what the kernel cannot drop
+    and read back) sampled every 5 ms: (wall, CPU, peak anonymous MB, peak RSS MB, exit).
+    RSS also counts mapped file pages, which the kernel reclaims under the limit."""
+    import threading
+    group = None
+    if limit_gb:
+        name = f"retain-bench-{os.getpid()}"
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            group = f"/sys/fs/cgroup/{name}"
+            os.makedirs(group, exist_ok=True)
+            open(f"{group}/memory.max", "w").write(str(int(limit_gb * 2**30)))
+            open(f"{group}/memory.swap.max", "w").write("0")
+        else:
+            group = f"/sys/fs/cgroup/memory/{name}"
+            os.makedirs(group, exist_ok=True)
+            open(f"{group}/memory.limit_in_bytes", "w").write(str(int(limit_gb * 2**30)))
+    procs = f"{group}/cgroup.procs" if group else None
+    enter = (lambda: open(procs, "w").write(str(os.getpid()))) if procs else None
+    err = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=enter)
+    peak = [0]
+    done = threading.Event()
+    def sample():
+        while not done.is_set():
+            try:
+                for line in open(f"/proc/{proc.pid}/status"):
+                    if line.startswith("RssAnon:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+            except OSError:
+                pass
+            time.sleep(0.005)
+    t = threading.Thread(target=sample)
+    t.start()
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    done.set(); t.join()
+    if group:
+        for attempt in range(100):
+            try:
+                os.rmdir(group); break
+            except OSError as e:
+                if attempt == 99:
+                    print(f"bench: cannot remove the cgroup {group}: {e}; rmdir it by hand", file=sys.stderr)
+                time.sleep(0.05)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 and code != -9:
+        err.seek(0)
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err.read().decode()}")
+    return wall, ru.ru_utime + ru.ru_stime, peak[0] / 1024, ru.ru_maxrss / 1024, code
+
+
+def repeat_rows(path, copies):
+    """The file's rows `copies` times under its header, in place (the same customers again,
+    in the same order in every file: the value stage's walk of scores.csv against
+    summary.csv still pairs them)."""
+    if copies <= 1:
+        return
+    with open(path, "rb") as f, open(path + ".copies", "wb") as out:
+        header = f.readline()
+        out.write(header)
+        body = f.tell()
+        for _ in range(copies):
+            f.seek(body)
+            shutil.copyfileobj(f, out, 1 << 24)
+    os.replace(path + ".copies", path)
+
+
 def fit_memory(a, log, rows, size_mb, work, pipeline, out):
-    """The train stage alone (`--only train`, after one `--to features` run of the sample's
-    pipeline): wall time and peak memory, taking turns with `--baseline` when given; the
-    peak per training customer (the process's fixed cost included), and so the largest
-    training snapshot 4 GB holds."""
+    """The fitting stages alone (`--only train`, then `--only value`) on the sample
+    pipeline's snapshots (one `--to score` run), each input repeated `--copies` times,
+    each run in a `--memory-limit` GB cgroup when given, taking turns with `--baseline`:
+    wall time, peak anonymous memory (the heap), and whether it finished or was killed at
+    the limit; the heap per customer, and so how many customers 4 GB holds."""
     import json
-    subprocess.run([a.retain, "run", pipeline, "--to", "features", "-q"], check=True)
+    subprocess.run([a.retain, "run", pipeline, "--to", "score", "-q"], check=True)
+    current = os.path.join(out, "current")
+    for f in ["features.csv", "snapshots/validation.csv", "snapshots/summary.csv", "scores.csv"]:
+        repeat_rows(os.path.join(current, f), a.copies)
     builds = [("this build", a.retain)] + ([("baseline", a.baseline)] if a.baseline else [])
-    runs = {name: [] for name, _ in builds}
+    stages = ["train", "value"]
+    runs = {(name, st): [] for name, _ in builds for st in stages}
+    counts = {}
     for _ in range(a.repeats):
         for name, binary in builds:
-            runs[name].append(measure([binary, "run", pipeline, "--only", "train", "-q"]))
-    n = json.load(open(os.path.join(out, "run.json")))["stages"]["train"]["counts"]["training_customers"]
+            for st in stages:
+                r = limited([binary, "run", pipeline, "--only", st, "-q"], a.memory_limit)
+                runs[(name, st)].append(r)
+                if r[4] == 0:
+                    c = json.load(open(os.path.join(out, "run.json")))["stages"][st]["counts"]
+                    counts[st] = c["training_customers"] if st == "train" else c["summary_customers"]
     shutil.rmtree(work, ignore_errors=True)
-    print(f"The train stage: {n:,} training customers ({rows:,}-row log), median of {a.repeats}, on {os.cpu_count()} cores\n")
-    print("| build | wall s | CPU s | peak MB | bytes a training customer | 4 GB holds |")
-    print("|---|---:|---:|---:|---:|---:|")
+    limit = f", each in a {a.memory_limit:g} GB memory cgroup" if a.memory_limit else ""
+    print(f"The fitting stages alone: the snapshots of a {rows:,}-row log, repeated {a.copies}x: "
+          f"{counts.get('train', 0):,} training customers, {counts.get('value', 0):,} in the value stage's summary; "
+          f"median of {a.repeats}, on {os.cpu_count()} cores{limit}\n")
+    print("| build | stage | finished | wall s | CPU s | peak heap MB | peak RSS MB | heap bytes a customer | 4 GB of heap holds |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     med = {}
     for name, _ in builds:
-        wall, cpu, mem = (statistics.median(x[i] for x in runs[name]) for i in range(3))
-        med[name] = (wall, mem)
-        per = mem * 1e6 / n
-        print(f"| {name} | {wall:.2f} | {cpu:.2f} | {mem:.0f} | {per:.0f} | {4e9 / per / 1e6:.1f} M |")
+        for st in stages:
+            rs = runs[(name, st)]
+            ok = [r for r in rs if r[4] == 0]
+            if not ok:
+                print(f"| {name} | {st} | no: killed at the limit ({len(rs)} of {len(rs)}) | | | | | | |")
+                continue
+            wall, cpu, heap, rss = (statistics.median(r[i] for r in ok) for i in range(4))
+            med[(name, st)] = (wall, heap)
+            per = heap * 1e6 / max(counts.get(st, 1), 1)
+            print(f"| {name} | {st} | {len(ok)} of {len(rs)} | {wall:.2f} | {cpu:.2f} | {heap:.0f} | {rss:.0f} | {per:.0f} | {4e9 / per / 1e6:.1f} M |")
     if a.baseline:
-        (tw, tm), (bw, bm) = med["this build"], med["baseline"]
-        print(f"\nThis build takes {tw / bw:.3f}x the baseline's time and {tm / bm:.3f}x its peak memory.")
+        for st in stages:
+            if (("this build", st) in med) and (("baseline", st) in med):
+                (tw, tm), (bw, bm) = med[("this build", st)], med[("baseline", st)]
+                print(f"\n{st}: this build takes {tw / bw:.3f}x the baseline's time and {tm / bm:.3f}x its peak heap.")
 
 
 def value(a, log, rows, size_mb, work, pipeline, out):

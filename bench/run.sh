@@ -11,8 +11,10 @@
 # - features: `retain run --to features` against DuckDB's feature query;
 # - train: the train stage's fit against statsmodels' on the same matrix (2.6 M customers:
 #   1.4 M in the training snapshot);
-# - fit-memory: the train stage alone on the sample pipeline's snapshots, its peak memory per
-#   training customer (and the largest snapshot 4 GB holds), against --baseline BINARY if given;
+# - fit-memory: the train and value stages alone on the sample pipeline's snapshots (their
+#   rows repeated --copies N times, default 1), each in a --memory-limit GB cgroup if given
+#   (needs root): finished or killed, peak heap per customer (and how many customers 4 GB of
+#   heap holds), against --baseline BINARY if given;
 # - value: the value stage's BG/NBD and Gamma-Gamma fits against lifetimes' on the same summary;
 # - workers: ingest and ingest + features with 1 and 2 workers, DuckDB with 1 and 2 threads;
 # - compare: this build against --baseline BINARY (an earlier build) on the whole run,
@@ -21,7 +23,7 @@
 #   ingest + features (needs scripts/install-deps --spark).
 #
 #   bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R]
-#                [--seed S] [--results DIR] [--baseline BINARY]
+#                [--seed S] [--results DIR] [--baseline BINARY] [--copies N] [--memory-limit GB]
 #
 # --sizes (millions of rows) and --results (default bench/results) are for scale and nightly; --customers for the others (default 1,900,000:
 # about 10.5 million rows, 684 MB). Generated logs are kept in bench/work/ and reused.
@@ -35,6 +37,8 @@ sizes=""
 modes="scale"
 results="bench/results"
 baseline=""
+copies=1
+limit=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --customers) customers="$2"; shift 2 ;;
@@ -44,7 +48,9 @@ while [ $# -gt 0 ]; do
     --only) modes="${2//,/ }"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     --baseline) baseline="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY]" >&2; exit 64 ;;
+    --copies) copies="$2"; shift 2 ;;
+    --memory-limit) limit="$2"; shift 2 ;;
+    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY] [--copies N] [--memory-limit GB]" >&2; exit 64 ;;
   esac
 done
 
@@ -72,6 +78,7 @@ for mode in $modes; do
   if [ ! -s "$log" ]; then
     "$retain" generate --customers "$n" --seed "$seed" "$log"
   fi
-  "$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats" --mode "$mode" ${baseline:+--baseline "$baseline"}
+  "$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats" --mode "$mode" ${baseline:+--baseline "$baseline"} \
+    --copies "$copies" ${limit:+--memory-limit "$limit"}
   echo
 done
