@@ -3,9 +3,9 @@ import Dispatch
 /// Writes a large CSV body with every worker: rows are formatted in pieces into memory on
 /// worker threads and written in order. While the calling thread writes one piece, the
 /// workers already format the next ones, so the kernel's copy into the page cache
-/// overlaps the formatting instead of leaving a core idle. At most workers + 2 pieces of
-/// at least 4 per worker (about a quarter of the text) are in memory, and the file is
-/// identical to a serial write.
+/// overlaps the formatting instead of leaving a core idle. At most workers + 2 pieces are
+/// in memory, each about `pieceBytes` of text (`pieces`), so what a write holds does not
+/// grow with the file; the file is identical to a serial write.
 public enum ParallelRows {
     /// `format(lo, hi, buffer)` appends rows lo..<hi to `buffer`; `bytesPerRow` sizes the
     /// buffers (they grow if a piece needs more).
@@ -62,6 +62,20 @@ public enum ParallelRows {
         }
     }
 
+    /// Text a piece is planned to hold, in bytes. Large enough that starting a piece costs
+    /// nothing beside formatting it; small enough that workers + 2 of them are a few tens of
+    /// megabytes, not a share of a file of any size.
+    public static let pieceBytes = 8 << 20
+
+    /// How many pieces `rows` rows of about `bytesPerRow` bytes are cut into: one for a small
+    /// body; else at least 4 per worker (and 16), so a slow piece leaves little idle, and
+    /// enough that none is planned above `pieceBytes`.
+    public static func pieces(rows m: Int, bytesPerRow: Int, workers: Int) -> Int {
+        guard m >= 4096 else { return 1 }
+        let rowsPerPiece = max(1, pieceBytes / max(bytesPerRow, 1))
+        return min(m, max(16, 4 * workers, (m + rowsPerPiece - 1) / rowsPerPiece))
+    }
+
     /// The shared mechanism: pieces formatted on the workers, up to `ahead` at a time, and
     /// written in order on the calling thread; as each piece is written the next one is
     /// started. A worker that finishes a piece takes the next at once (rounds waited for
@@ -71,7 +85,7 @@ public enum ParallelRows {
                                   format: @escaping @Sendable (Int, Int, OutputBuffer) throws -> SideCopies,
                                   write: (Int, OutputBuffer, SideCopies) throws -> Void) throws {
         let workers = Workers.count
-        let pieces = m < 4096 ? 1 : max(16, 4 * workers)
+        let pieces = Self.pieces(rows: m, bytesPerRow: bytesPerRow, workers: workers)
         let ahead = min(workers + 1, pieces)  // with the one being written, workers + 2 in memory
         func start(_ p: Int) -> Piece {
             let lo = m * p / pieces, hi = m * (p + 1) / pieces

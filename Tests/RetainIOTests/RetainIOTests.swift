@@ -160,6 +160,37 @@ struct OutputTests {
         }
     }
 
+    /// What a parallel write holds is workers + 2 pieces, so a piece must stay near
+    /// `pieceBytes` however long the file: at 20 M rows of 228 bytes, 16 pieces were 285 MB
+    /// each, over a gigabyte in memory while training_matrix.csv was written.
+    @Test("parallel pieces stay near pieceBytes for any number of rows", arguments: [1, 2, 8, 64])
+    func parallelRowsPieceSize(workers: Int) {
+        #expect(ParallelRows.pieces(rows: 4095, bytesPerRow: 200, workers: workers) == 1)
+        for (rows, bytesPerRow) in [(4096, 12), (50_000, 12), (1_028_796, 228), (20_575_920, 228), (100_000_000, 228), (10_000, 1 << 30)] {
+            let pieces = ParallelRows.pieces(rows: rows, bytesPerRow: bytesPerRow, workers: workers)
+            #expect(pieces >= min(rows, max(16, 4 * workers)) && pieces <= rows, "\(rows) rows")
+            // The largest piece (rows are cut evenly, so ceil(rows / pieces)).
+            let largest = (rows + pieces - 1) / pieces
+            #expect(largest == 1 || largest * bytesPerRow <= ParallelRows.pieceBytes + bytesPerRow, "\(rows) rows of \(bytesPerRow) bytes: \(largest) a piece")
+        }
+    }
+
+    /// Many pieces (rows planned at 1000 bytes: 200,000 of them are 24 pieces of 8 MiB)
+    /// come out in order, as a serial write.
+    @Test("a body of many pieces is written in order")
+    func parallelRowsManyPieces() throws {
+        let dir = TemporaryFolder()
+        let n = 200_000
+        #expect(ParallelRows.pieces(rows: n, bytesPerRow: 1000, workers: 2) == 24)
+        try AtomicFile.write(dir.file("all")) { out in
+            try ParallelRows.write(rows: n, bytesPerRow: 1000, to: out) { lo, hi, b in
+                for i in lo..<hi { try b.append(integer: Int64(i)); try b.append(byte: 0x0A) }
+            }
+        }
+        let expected = (0..<n).map { "\($0)\n" }.joined()
+        #expect(firstDifference(Array(try dir.read("all").utf8), Array(expected.utf8)) == nil)
+    }
+
     /// A piece that fails: its error comes out, after every other piece has stopped
     /// writing into its buffer, and the file is not created.
     @Test("an error while formatting a piece is thrown and nothing is written")
