@@ -311,8 +311,17 @@ struct ColumnProfile: Sendable {
             }
         }
         guard firstNonFinite == nil, empty < n else { return }
-        // The one copy of the column a profile makes: selection reorders its values.
-        var present = base.withUnsafeBufferPointer { b in empty > 0 ? b.filter { !$0.isNaN } : Array(b) }
+        // The one copy of the column a profile makes (selection reorders its values), of
+        // exactly the values present: `filter` grows by doubling, and held the old and the
+        // new buffer at once, up to three times this.
+        let count = n - empty
+        var present = base.withUnsafeBufferPointer { b in
+            [Double](unsafeUninitializedCapacity: count) { out, initialized in
+                var k = 0
+                for x in b where !x.isNaN && k < count { out[k] = x; k += 1 }
+                initialized = k
+            }
+        }
         quantiles = Quantile.selecting(&present, qs)
     }
 }
