@@ -60,6 +60,14 @@ void retain_keep_freed_memory(void) {
 #endif
 }
 
+void retain_return_freed_memory_from_now(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    malloc_trim(0);
+#endif
+}
+
 void retain_return_freed_memory(void) {
 #if defined(__GLIBC__)
     malloc_trim(0);

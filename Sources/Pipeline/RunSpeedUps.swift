@@ -17,6 +17,16 @@ public struct RunSpeedUps: Sendable, Equatable {
     /// Plain: the allocator's default.
     public var reuseFreedMemory = true
 
+    /// Whether `stage` runs keeping what it frees (`reuseFreedMemory`). Only after retain's
+    /// own features stage ran in this process: that stage's peak, the log's per-customer
+    /// sums, is then the run's, and what a later stage frees fits under it. A stage that
+    /// starts the process (`--only train`, `--from value`) or follows Spark's snapshots may
+    /// be the largest there is (a snapshot of 100 M customers): kept, its freed arrays
+    /// would stay in the process beside the next ones, and its peak be theirs summed.
+    public static func keepsFreedMemory(_ stage: Stage, featuresRanHere: Bool, engine: Engine) -> Bool {
+        stage > .features && featuresRanHere && engine == .retain
+    }
+
     public init(handOverTables: Bool = true, historyInBackground: Bool = true, reuseFreedMemory: Bool = true) {
         self.handOverTables = handOverTables
         self.historyInBackground = historyInBackground

@@ -104,6 +104,7 @@ public struct Runner {
             let speedUps = options.speedUps
             folder.handsOverTables = speedUps.handOverTables
             var history: BackgroundHistory? = nil
+            var featuresRanHere = false
             defer { history?.stop() }  // never leave while it still reads the ledger
             for stage in stages {
                 if speedUps.historyInBackground, spec.engine == .retain, history == nil, stages.contains(.segment), stage > .features, stage < .segment {
@@ -111,9 +112,16 @@ public struct Runner {
                                                 settings: spec.segment, activeWindowDays: spec.features.activeWindowDays, idle: true)
                 }
                 reporter.progress("\(stage.rawValue)...")
-                // Later stages need less memory than features: they reuse what earlier
-                // ones freed instead of faulting in fresh pages (see ProcessMemory).
-                if speedUps.reuseFreedMemory, stage > .features { ProcessMemory.keepFreedMemory() }
+                // After retain's features, later stages need less memory than it did: they
+                // reuse what earlier ones freed instead of faulting in fresh pages (see
+                // ProcessMemory); else each gives back what it frees (see keepsFreedMemory).
+                if speedUps.reuseFreedMemory, stage > .features {
+                    if RunSpeedUps.keepsFreedMemory(stage, featuresRanHere: featuresRanHere, engine: spec.engine) {
+                        ProcessMemory.keepFreedMemory()
+                    } else if featuresRanHere {
+                        ProcessMemory.returnFreedMemoryFromNow()  // Spark's features kept its snapshots' pages
+                    }
+                }
                 // Features needs the most: what ingest freed goes back to the kernel first.
                 if speedUps.reuseFreedMemory, stage == .features { ProcessMemory.returnFreedMemory() }
                 switch stage {
@@ -136,6 +144,7 @@ public struct Runner {
                 case .features:
                     manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: options.asOf,
                                                                            reuseFreedMemory: speedUps.reuseFreedMemory, engine: manifest.engine).run()
+                    featuresRanHere = true
                 case .train:
                     manifest.stages[stage.rawValue] = try TrainStage(spec: spec, folder: folder, reporter: reporter,
                                                                      features: manifest.stages[Stage.features.rawValue]).run()

@@ -16,4 +16,9 @@ public enum ProcessMemory {
     /// it has seen blocks that large freed) back to the kernel. Before the run's largest
     /// stage, so that its peak is its own, not its own plus what the stage before left.
     public static func returnFreedMemory() { retain_return_freed_memory() }
+
+    /// Undoes `keepFreedMemory`: what is kept goes back now, and the per-customer arrays
+    /// freed from now on go back as they are freed. For a stage that is the largest of its
+    /// process (see `RunSpeedUps.keepsFreedMemory`).
+    public static func returnFreedMemoryFromNow() { retain_return_freed_memory_from_now() }
 }

@@ -63,6 +63,12 @@ int retain_run_when_idle(int idle);
 /* Returns memory the process has freed to the kernel (glibc malloc_trim). Elsewhere a
    no-op. */
 void retain_return_freed_memory(void);
+
+/* Undoes retain_keep_freed_memory: from now on blocks of 32 MiB or more get their own
+   mapping, unmapped when freed, and free memory above 64 MiB at the heap's top goes back
+   (glibc's own limits once it has adapted to large blocks); what is kept now goes back at
+   once. Elsewhere a no-op. */
+void retain_return_freed_memory_from_now(void);
 /* Starts `path` (argv, envp: NULL-terminated) as a child in a process group of its own,
    stdin from /dev/null, stdout and stderr to `output` (created or truncated), in
    `directory`, tied to this process: the kernel sends it SIGKILL when the thread that
