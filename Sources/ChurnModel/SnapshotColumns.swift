@@ -91,18 +91,7 @@ public final class SnapshotColumns {
         guard log1p else { return raw }
         if let done = logged[feature] { return done }
         if case .mapped(let m) = source, let stored = m.derived(feature) { logged[feature] = stored; return stored }
-        let n = raw.count
-        let column = [Double](unsafeUninitializedCapacity: n) { out, initialized in
-            raw.withUnsafeBufferPointer { src in
-                guard let o = out.baseAddress, let s = src.baseAddress else { return }
-                let op = UnsafeSendable(o), sp = UnsafeSendable(s)
-                Workers.forEachRange(n, grain: 32_768) { rows in
-                    let o = op.value, s = sp.value
-                    for i in rows { o[i] = TermRecipe.logged(s[i]) }
-                }
-            }
-            initialized = n
-        }
+        let column = raw.withUnsafeBufferPointer { Workers.map($0, TermRecipe.logged) }
         logged[feature] = DoubleColumn(column)
         return logged[feature]
     }

@@ -119,7 +119,7 @@ public final class MappedColumns: @unchecked Sendable {
             for (j, column) in block.columns.enumerated() { try column.withUnsafeBytes { try columnFiles[j].append($0) } }
             for (k, name) in derivedNames.enumerated() {
                 guard let f = deriving[name], let source = block.column(name) else { continue }
-                try derive(source, f).withUnsafeBytes { try derivedFiles[k].append($0) }
+                try source.withUnsafeBufferPointer { Workers.map($0, f) }.withUnsafeBytes { try derivedFiles[k].append($0) }
             }
             try block.keyBytes.withUnsafeBytes { try keyFile.append($0) }
             try block.keyEnds.map { $0 + keyBytes }.withUnsafeBytes { try endFile.append($0) }
@@ -147,21 +147,6 @@ public final class MappedColumns: @unchecked Sendable {
         } catch {
             for m in mappings { if let base = m.baseAddress { munmap(base, m.count) } }
             throw error
-        }
-    }
-
-    /// `f` of every value of `source`, over the workers.
-    private static func derive(_ source: [Double], _ f: @Sendable (Double) -> Double) -> [Double] {
-        let n = source.count
-        return [Double](unsafeUninitializedCapacity: n) { out, initialized in
-            source.withUnsafeBufferPointer { src in
-                guard let o = out.baseAddress, let s = src.baseAddress else { return }
-                let op = UnsafeSendable(o), sp = UnsafeSendable(s)
-                Workers.forEachRange(n, grain: 32_768) { rows in
-                    for i in rows { op.value[i] = f(sp.value[i]) }
-                }
-            }
-            initialized = n
         }
     }
 }

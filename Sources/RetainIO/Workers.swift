@@ -77,6 +77,21 @@ public enum Workers {
         run(ranges.count) { body(ranges[$0]) }
     }
 
+    /// `f` of every value of `source`, in order, over the workers (each value written once,
+    /// so the array is the same for any worker count).
+    public static func map(_ source: UnsafeBufferPointer<Double>, _ f: @Sendable (Double) -> Double) -> [Double] {
+        let n = source.count
+        return [Double](unsafeUninitializedCapacity: n) { out, initialized in
+            guard let o = out.baseAddress, let s = source.baseAddress else { initialized = 0; return }
+            let op = UnsafeSendable(o), sp = UnsafeSendable(s)
+            forEachRange(n, grain: 32_768) { rows in
+                let o = op.value, s = sp.value
+                for i in rows { o[i] = f(s[i]) }
+            }
+            initialized = n
+        }
+    }
+
     /// `0..<n` cut into equal ranges for a reduction, whose partial results are combined in
     /// range order: one range below `grain` elements, else `max(2, n / grain)`. The cut
     /// depends on `n` only, so the result is the same for any worker count.
