@@ -13,7 +13,8 @@ public struct RunSpeedUps: Sendable, Equatable {
     /// stage computes it, beside its own work.
     public var historyInBackground = true
     /// Memory a stage frees stays in the process for the next (and goes back to the kernel
-    /// before features, the largest), so fewer pages are faulted in fresh (`ProcessMemory`).
+    /// before features, the largest), so fewer pages are faulted in fresh (`ProcessMemory`);
+    /// only after retain's features stage ran in the process (`keepsFreedMemory`).
     /// Plain: the allocator's default.
     public var reuseFreedMemory = true
 

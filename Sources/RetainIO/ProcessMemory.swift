@@ -9,7 +9,8 @@ public enum ProcessMemory {
     /// designs each. The cost is that the peak no longer falls between stages, so it is
     /// turned on only once the run's largest allocation is made: by the features stage
     /// after its sums (its three snapshots then share one set of pages), and by `Runner`
-    /// before each later stage.
+    /// before each later stage of a run whose features stage it ran
+    /// (`RunSpeedUps.keepsFreedMemory`).
     public static func keepFreedMemory() { retain_keep_freed_memory() }
 
     /// Gives memory the process has freed but kept (glibc keeps blocks up to 32 MiB once
