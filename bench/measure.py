@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--mode", choices=["ingest", "features", "train", "fit-memory", "value", "workers", "compare", "spark"], default="ingest")
     ap.add_argument("--baseline", help="for --mode compare and fit-memory: another retain binary (an earlier build)")
     ap.add_argument("--copies", type=int, default=1, help="for --mode fit-memory: each snapshot's rows this many times")
+    ap.add_argument("--fit-stages", default="train,value", help="for --mode fit-memory: which of train and value to run (comma-separated); only their inputs are repeated")
     ap.add_argument("--memory-limit", type=float, help="for --mode fit-memory: GB of memory (a cgroup; needs root) each stage runs in")
     a = ap.parse_args()
     log = os.path.abspath(a.log)
@@ -301,10 +302,13 @@ def fit_memory(a, log, rows, size_mb, work, pipeline, out):
     import json
     subprocess.run([a.retain, "run", pipeline, "--to", "score", "-q"], check=True)
     current = os.path.join(out, "current")
-    for f in ["features.csv", "snapshots/validation.csv", "snapshots/summary.csv", "scores.csv"]:
+    stages = [st for st in ["train", "value"] if st in a.fit_stages.split(",")]
+    if not stages:
+        sys.exit("bench: --fit-stages names neither train nor value")
+    inputs = {"train": ["features.csv", "snapshots/validation.csv"], "value": ["snapshots/summary.csv", "scores.csv"]}
+    for f in [f for st in stages for f in inputs[st]]:
         repeat_rows(os.path.join(current, f), a.copies)
     builds = [("this build", a.retain)] + ([("baseline", a.baseline)] if a.baseline else [])
-    stages = ["train", "value"]
     runs = {(name, st): [] for name, _ in builds for st in stages}
     counts = {}
     for _ in range(a.repeats):
@@ -317,9 +321,9 @@ def fit_memory(a, log, rows, size_mb, work, pipeline, out):
                     counts[st] = c["training_customers"] if st == "train" else c["summary_customers"]
     shutil.rmtree(work, ignore_errors=True)
     limit = f", each in a {a.memory_limit:g} GB memory cgroup" if a.memory_limit else ""
+    who = {"train": f"{counts.get('train', 0):,} training customers", "value": f"{counts.get('value', 0):,} in the value stage's summary"}
     print(f"The fitting stages alone: the snapshots of a {rows:,}-row log, repeated {a.copies}x: "
-          f"{counts.get('train', 0):,} training customers, {counts.get('value', 0):,} in the value stage's summary; "
-          f"median of {a.repeats}, on {os.cpu_count()} cores{limit}\n")
+          f"{', '.join(who[st] for st in stages)}; median of {a.repeats}, on {os.cpu_count()} cores{limit}\n")
     print("| build | stage | finished | wall s | CPU s | peak heap MB | peak RSS MB | heap bytes a customer | 4 GB of heap holds |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     med = {}

@@ -14,7 +14,8 @@
 # - fit-memory: the train and value stages alone on the sample pipeline's snapshots (their
 #   rows repeated --copies N times, default 1), each in a --memory-limit GB cgroup if given
 #   (needs root): finished or killed, peak heap per customer (and how many customers 4 GB of
-#   heap holds), against --baseline BINARY if given;
+#   heap holds), against --baseline BINARY if given; --fit-stages train (or value) runs
+#   one of them and repeats only its inputs;
 # - value: the value stage's BG/NBD and Gamma-Gamma fits against lifetimes' on the same summary;
 # - workers: ingest and ingest + features with 1 and 2 workers, DuckDB with 1 and 2 threads;
 # - compare: this build against --baseline BINARY (an earlier build) on the whole run,
@@ -24,6 +25,7 @@
 #
 #   bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R]
 #                [--seed S] [--results DIR] [--baseline BINARY] [--copies N] [--memory-limit GB]
+#                [--fit-stages train,value]
 #
 # --sizes (millions of rows) and --results (default bench/results) are for scale and nightly; --customers for the others (default 1,900,000:
 # about 10.5 million rows, 684 MB). Generated logs are kept in bench/work/ and reused.
@@ -39,6 +41,7 @@ results="bench/results"
 baseline=""
 copies=1
 limit=""
+fit_stages=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --customers) customers="$2"; shift 2 ;;
@@ -50,7 +53,8 @@ while [ $# -gt 0 ]; do
     --baseline) baseline="$2"; shift 2 ;;
     --copies) copies="$2"; shift 2 ;;
     --memory-limit) limit="$2"; shift 2 ;;
-    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY] [--copies N] [--memory-limit GB]" >&2; exit 64 ;;
+    --fit-stages) fit_stages="$2"; shift 2 ;;
+    *) echo "usage: bench/run.sh [--only scale|nightly|ingest|features|train|fit-memory|value|workers|compare|spark[,...]] [--sizes 1,10,30,100] [--customers N] [--repeats R] [--seed S] [--baseline BINARY] [--copies N] [--memory-limit GB] [--fit-stages train,value]" >&2; exit 64 ;;
   esac
 done
 
@@ -79,6 +83,6 @@ for mode in $modes; do
     "$retain" generate --customers "$n" --seed "$seed" "$log"
   fi
   "$python" bench/measure.py --retain "$retain" --log "$log" --repeats "$repeats" --mode "$mode" ${baseline:+--baseline "$baseline"} \
-    --copies "$copies" ${limit:+--memory-limit "$limit"}
+    --copies "$copies" ${limit:+--memory-limit "$limit"} ${fit_stages:+--fit-stages "$fit_stages"}
   echo
 done
