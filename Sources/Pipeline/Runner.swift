@@ -104,7 +104,8 @@ public struct Runner {
             let speedUps = options.speedUps
             folder.handsOverTables = speedUps.handOverTables
             var history: BackgroundHistory? = nil
-            var featuresRanHere = false
+            // Stages run in order and a failure throws, so a stage after features finds it run.
+            let featuresRanHere = stages.contains(.features)
             defer { history?.stop() }  // never leave while it still reads the ledger
             for stage in stages {
                 if speedUps.historyInBackground, spec.engine == .retain, history == nil, stages.contains(.segment), stage > .features, stage < .segment {
@@ -144,7 +145,6 @@ public struct Runner {
                 case .features:
                     manifest.stages[stage.rawValue] = try FeaturesStage(spec: spec, folder: folder, reporter: reporter, asOf: options.asOf,
                                                                            reuseFreedMemory: speedUps.reuseFreedMemory, engine: manifest.engine).run()
-                    featuresRanHere = true
                 case .train:
                     manifest.stages[stage.rawValue] = try TrainStage(spec: spec, folder: folder, reporter: reporter,
                                                                      features: manifest.stages[Stage.features.rawValue]).run()
