@@ -69,12 +69,8 @@ public enum RadixSort {
     private static func order(of indices: UnsafeMutableBufferPointer<Int32>, key keyOf: (Int) -> UInt64) {
         let m = indices.count
         guard m > 1 else { return }
-        if m <= 1 << 16 {
-            let pairs = sorted(count: m) { keyOf(Int(indices[$0])) }
-            let given = Array(indices)
-            for (k, p) in pairs.enumerated() { indices[k] = given[Int(p.index)] }
-            return
-        }
+        var local: [(key: UInt64, index: Int32)] = []
+        if m <= 1 << 16 { sortAlone(indices, key: keyOf, local: &local); return }
         var lo = UInt64.max, hi = UInt64.min
         for k in 0..<m { let v = keyOf(Int(indices[k])); lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
         guard lo < hi else { return }  // every key alike: index order is the order
@@ -97,30 +93,32 @@ public enum RadixSort {
             }
             _ = indices.update(fromContentsOf: placed)
         }  // `placed` is freed here, before the buckets are sorted
-        // Each bucket's keys are fetched once into `local` (the indices are scattered over
-        // the keys, so a fetch is a cache miss), sorted there, and the indices written back.
-        var local: [(key: UInt64, index: Int32)] = []
         for b in 0..<buckets {
             let range = starts[b]..<starts[b + 1]
             guard range.count > 1 else { continue }
-            if range.count > 1 << 16 {
-                order(of: UnsafeMutableBufferPointer(rebasing: indices[range]), key: keyOf)
-                continue
+            let bucket = UnsafeMutableBufferPointer(rebasing: indices[range])
+            if range.count > 1 << 16 { order(of: bucket, key: keyOf) } else { sortAlone(bucket, key: keyOf, local: &local) }
+        }
+    }
+
+    /// Sorts up to 65,536 `indices` stably by their keys: each key fetched once into `local`
+    /// (the indices are scattered over the keys, so a fetch is a cache miss; its capacity is
+    /// kept for the next bucket), sorted there, and the indices written back.
+    private static func sortAlone(_ indices: UnsafeMutableBufferPointer<Int32>, key keyOf: (Int) -> UInt64,
+                                  local: inout [(key: UInt64, index: Int32)]) {
+        local.removeAll(keepingCapacity: true)
+        for i in indices { local.append((keyOf(Int(i)), i)) }
+        if local.count <= 32 {  // insertion sort: stable, no allocation
+            for k in 1..<local.count {
+                let moving = local[k]
+                var j = k
+                while j > 0 && local[j - 1].key > moving.key { local[j] = local[j - 1]; j -= 1 }
+                local[j] = moving
             }
-            local.removeAll(keepingCapacity: true)
-            for k in range { local.append((keyOf(Int(indices[k])), indices[k])) }
-            if range.count <= 32 {  // insertion sort: stable, no allocation
-                for k in 1..<local.count {
-                    let moving = local[k]
-                    var j = k
-                    while j > 0 && local[j - 1].key > moving.key { local[j] = local[j - 1]; j -= 1 }
-                    local[j] = moving
-                }
-                for (j, e) in local.enumerated() { indices[range.lowerBound + j] = e.index }
-            } else {
-                let byKey = local.withUnsafeBufferPointer { l in sorted(count: l.count) { l[$0].key } }
-                for (j, e) in byKey.enumerated() { indices[range.lowerBound + j] = local[Int(e.index)].index }
-            }
+            for (j, e) in local.enumerated() { indices[j] = e.index }
+        } else {
+            let byKey = local.withUnsafeBufferPointer { l in sorted(count: l.count) { l[$0].key } }
+            for (j, e) in byKey.enumerated() { indices[j] = local[Int(e.index)].index }
         }
     }
 
