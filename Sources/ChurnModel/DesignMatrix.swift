@@ -312,8 +312,8 @@ struct ColumnProfile: Sendable {
         }
         guard firstNonFinite == nil, empty < n else { return }
         // The one copy of the column a profile makes (selection reorders its values), of
-        // exactly the values present: `filter` grows by doubling, and held the old and the
-        // new buffer at once, up to three times this.
+        // exactly the values present (`filter` grows by doubling, holding the old and the
+        // new buffer at once: up to three times this).
         let count = n - empty
         var present = base.withUnsafeBufferPointer { b in
             [Double](unsafeUninitializedCapacity: count) { out, initialized in

@@ -6,8 +6,8 @@ import RetainTestSupport
 /// largest, ran before it in the same process.
 @Suite("Run speed-ups")
 struct RunSpeedUpsTests {
-    /// `train` alone on a snapshot of tens of millions of customers kept what it freed: its
-    /// peak was its arrays summed (908 MB of heap at 20.6 M customers, against 382 MB).
+    /// `train` alone on a snapshot of tens of millions of customers must not keep what it
+    /// frees: its peak would be its arrays summed, not the largest of them.
     @Test("a stage keeps what it frees only after retain's own features stage ran in the process")
     func keepsFreedMemory() throws {
         let dir = TemporaryFolder()

@@ -161,8 +161,8 @@ struct OutputTests {
     }
 
     /// What a parallel write holds is workers + 2 pieces, so a piece must stay near
-    /// `pieceBytes` however long the file: at 20 M rows of 228 bytes, 16 pieces were 285 MB
-    /// each, over a gigabyte in memory while training_matrix.csv was written.
+    /// `pieceBytes` however long the file: 16 pieces of 20 M rows of 228 bytes (a
+    /// training_matrix.csv) would be 285 MB each.
     @Test("parallel pieces stay near pieceBytes for any number of rows", arguments: [1, 2, 8, 64])
     func parallelRowsPieceSize(workers: Int) {
         #expect(ParallelRows.pieces(rows: 4095, bytesPerRow: 200, workers: workers) == 1)
